@@ -1,0 +1,403 @@
+import type {
+  ConnackPacket,
+  ConnectPacket,
+  Packet,
+  PublishPacket,
+  Subscription,
+  Will,
+} from '../codec/packets.js';
+import { MqttError, MqttProtocolError, TimeoutError, ConnectionClosedError, ConnectionRefusedError } from '../errors.js';
+import { Deadline } from './deadline.js';
+import { Fifo } from './fifo.js';
+import { Keepalive } from './keepalive.js';
+import { PacketIdAllocator } from './packet-ids.js';
+import { globalTimers, type Timers } from './timers.js';
+
+/** The one place that says where the connection stands; everything else asks. */
+export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closing' | 'closed';
+
+export interface SessionOptions {
+  clientId: string;
+  clean: boolean;
+  /** Seconds; 0 turns keepalive off. */
+  keepalive: number;
+  username?: string;
+  password?: Uint8Array;
+  will?: Will;
+  protocolLevel: 3 | 4;
+  /** How long to wait for PUBACK/PUBREC/PUBCOMP/SUBACK/UNSUBACK, in ms. */
+  ackTimeout: number;
+  /** How long to wait for PINGRESP after PINGREQ, in ms. */
+  pingTimeout: number;
+  /** The most QoS 1/2 publishes awaiting acknowledgement at once. */
+  inflightWindow: number;
+}
+
+/** What the session needs from whoever owns the connection. */
+export interface SessionHost {
+  /** Queue one packet for writing on the current connection. */
+  write(packet: Packet): void;
+  /** Resolves once everything written so far has been handed to the transport. */
+  whenWritten(): Promise<void>;
+  /** An application message arrived (after the QoS handshake rules said it is new). */
+  deliver(packet: PublishPacket): void;
+  /** The connection must be torn down with this error (protocol violation, dead keepalive). */
+  fail(err: MqttError): void;
+}
+
+/** One outgoing PUBLISH from the moment the application hands it over until its flow completes. */
+interface OutgoingFlow {
+  packet: PublishPacket;
+  /** queued: not yet sent; puback/pubrec/pubcomp: the acknowledgement awaited next. */
+  awaiting: 'queued' | 'puback' | 'pubrec' | 'pubcomp';
+  done: Deadline<void>;
+}
+
+interface PendingRequest {
+  kind: 'subscribe' | 'unsubscribe';
+  count: number;
+  done: Deadline<number[]>;
+}
+
+export interface SessionStats {
+  inflight: number;
+  queued: number;
+}
+
+/**
+ * The MQTT 3.1.1 client protocol state machine: CONNECT/CONNACK, packet identifiers, the
+ * outgoing in-flight window and QoS 1/2 flows, incoming QoS 2 de-duplication, SUBACK/UNSUBACK
+ * matching, keepalive. It never touches a socket: packets come in through `receive()` and go
+ * out through `host.write()`. Time comes only from the injected `Timers`.
+ */
+export class Session {
+  state: ConnectionState = 'new';
+  private readonly ids = new PacketIdAllocator();
+  private readonly queue = new Fifo<OutgoingFlow>();
+  /** Sent, unacknowledged publishes in send order (Map keeps insertion order for retransmission). */
+  private readonly inflight = new Map<number, OutgoingFlow>();
+  /** Incoming QoS 2 ids between PUBREC and PUBREL: a re-sent PUBLISH with one of them is not delivered again. */
+  private readonly incomingQos2 = new Set<number>();
+  private readonly requests = new Map<number, PendingRequest>();
+  private connack: Deadline<ConnackPacket> | undefined;
+  /** A refused CONNACK ends the connection: nothing after it may bring it up (MQTT-3.2.2-5). */
+  private refused = false;
+  /** DISCONNECT must be the last packet the client sends on a connection (MQTT-3.14.4-2). */
+  private disconnectSent = false;
+  private readonly keepalive: Keepalive;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly options: SessionOptions,
+    private readonly host: SessionHost,
+    private readonly timers: Timers = globalTimers,
+  ) {
+    const keepaliveMs = options.keepalive * 1000;
+    this.keepalive = new Keepalive(
+      timers,
+      keepaliveMs,
+      options.pingTimeout,
+      () => this.send({ type: 'pingreq' }),
+      () => this.host.fail(new TimeoutError(`no PINGRESP within ${options.pingTimeout} ms: the connection is dead`)),
+    );
+  }
+
+  get stats(): SessionStats {
+    return { inflight: this.inflight.size, queued: this.queue.length };
+  }
+
+  get lastPingRoundTrip(): number | undefined {
+    return this.keepalive.lastRoundTrip;
+  }
+
+  /** The client starts opening a transport. */
+  opening(): void {
+    this.state = 'connecting';
+  }
+
+  /** The transport is open: send CONNECT. Resolves on CONNACK 0, rejects on a refusal. */
+  start(): Promise<ConnackPacket> {
+    this.state = 'connecting';
+    this.refused = false;
+    this.disconnectSent = false;
+    const o = this.options;
+    const connect: ConnectPacket = {
+      type: 'connect',
+      protocolName: o.protocolLevel === 3 ? 'MQIsdp' : 'MQTT',
+      protocolLevel: o.protocolLevel,
+      clientId: o.clientId,
+      clean: o.clean,
+      keepalive: o.keepalive,
+    };
+    if (o.username !== undefined) connect.username = o.username;
+    if (o.password !== undefined) connect.password = o.password;
+    if (o.will) connect.will = o.will;
+    // The caller owns the overall connect timeout (it also covers opening the transport).
+    this.connack = new Deadline<ConnackPacket>(this.timers, () => new TimeoutError('no CONNACK'));
+    this.send(connect);
+    return this.connack.promise;
+  }
+
+  /** Every packet the decoder produced, in order. */
+  receive(packet: Packet): void {
+    if (this.state === 'closed' || this.state === 'new') return;
+    if (this.refused) {
+      throw new MqttProtocolError('UNEXPECTED_PACKET', `${packet.type.toUpperCase()} after a refused CONNACK`, 'MQTT-3.2.2-5');
+    }
+    if (this.state === 'connecting') {
+      if (packet.type !== 'connack') {
+        throw new MqttProtocolError('UNEXPECTED_PACKET', `expected CONNACK first, got ${packet.type.toUpperCase()}`, 'MQTT-3.2.0-1');
+      }
+      this.onConnack(packet);
+      return;
+    }
+    switch (packet.type) {
+      case 'publish':
+        return this.onPublish(packet);
+      case 'puback':
+        return this.onPuback(packet.packetId);
+      case 'pubrec':
+        return this.onPubrec(packet.packetId);
+      case 'pubrel':
+        // Always answer, even for an unknown id: the broker is finishing a flow we may have forgotten.
+        this.incomingQos2.delete(packet.packetId);
+        this.send({ type: 'pubcomp', packetId: packet.packetId });
+        return;
+      case 'pubcomp':
+        return this.onPubcomp(packet.packetId);
+      case 'suback':
+        return this.onSuback(packet.packetId, packet.returnCodes);
+      case 'unsuback':
+        return this.onUnsuback(packet.packetId);
+      case 'pingresp':
+        this.keepalive.pingResponse();
+        return;
+      default:
+        throw new MqttProtocolError('UNEXPECTED_PACKET', `a server must not send ${packet.type.toUpperCase()} here`);
+    }
+  }
+
+  /** Queue a PUBLISH (without packetId); resolves when its QoS flow completes. */
+  publish(packet: PublishPacket): { promise: Promise<void>; cancel: (err: unknown) => void } {
+    const flow: OutgoingFlow = {
+      packet,
+      awaiting: 'queued',
+      done: new Deadline<void>(this.timers, () => this.ackTimeoutError(flow)),
+    };
+    this.queue.push(flow);
+    this.pump();
+    const cancel = (err: unknown): void => {
+      // A queued publish can be withdrawn; one already sent cannot, so only its promise settles.
+      if (flow.awaiting === 'queued' && this.queue.remove(flow)) {
+        flow.done.reject(err);
+        this.notifyIdle();
+        return;
+      }
+      flow.done.reject(err);
+    };
+    return { promise: flow.done.promise, cancel };
+  }
+
+  subscribe(subscriptions: Subscription[]): Promise<number[]> {
+    return this.request('subscribe', subscriptions.length, (packetId) => ({ type: 'subscribe', packetId, subscriptions }));
+  }
+
+  unsubscribe(topicFilters: string[]): Promise<void> {
+    return this.request('unsubscribe', topicFilters.length, (packetId) => ({ type: 'unsubscribe', packetId, topicFilters })).then(() => undefined);
+  }
+
+  /** Resolves when nothing is queued or awaiting acknowledgement (used by a graceful end). */
+  whenIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /**
+   * A graceful end begins: no new work is accepted by the client, but what is queued still goes
+   * out and in-flight flows complete (see whenIdle).
+   */
+  beginEnd(): void {
+    if (this.state === 'connected' || this.state === 'connecting') this.state = 'closing';
+  }
+
+  /** DISCONNECT is the last packet of the connection: nothing is written after it. */
+  disconnect(): void {
+    this.state = 'closing';
+    this.keepalive.stop();
+    this.send({ type: 'disconnect' });
+    this.disconnectSent = true;
+  }
+
+  /** The connection is gone for good: settle everything still waiting, exactly once, with `err`. */
+  close(err: Error = new ConnectionClosedError('the connection closed')): void {
+    this.state = 'closed';
+    this.keepalive.stop();
+    this.connack?.reject(err);
+    for (const flow of this.queue.drain()) flow.done.reject(err);
+    for (const flow of this.inflight.values()) flow.done.reject(err);
+    this.inflight.clear();
+    for (const req of this.requests.values()) req.done.reject(err);
+    this.requests.clear();
+    this.incomingQos2.clear();
+    this.notifyIdle();
+  }
+
+  private onConnack(packet: ConnackPacket): void {
+    const connack = this.connack;
+    this.connack = undefined;
+    if (packet.returnCode !== 0) {
+      this.refused = true;
+      connack?.reject(new ConnectionRefusedError(packet.returnCode));
+      return;
+    }
+    this.state = 'connected';
+    this.keepalive.start();
+    connack?.resolve(packet);
+    this.pump();
+  }
+
+  private onPublish(packet: PublishPacket): void {
+    if (packet.qos === 0) {
+      this.host.deliver(packet);
+      return;
+    }
+    const packetId = packet.packetId as number;
+    if (packet.qos === 1) {
+      this.host.deliver(packet);
+      this.send({ type: 'puback', packetId });
+      return;
+    }
+    // QoS 2, method B of the spec (4.3.3): deliver on first receipt, remember the id until PUBREL.
+    if (!this.incomingQos2.has(packetId)) {
+      this.incomingQos2.add(packetId);
+      this.host.deliver(packet);
+    }
+    this.send({ type: 'pubrec', packetId });
+  }
+
+  private onPuback(packetId: number): void {
+    const flow = this.inflight.get(packetId);
+    // An ack for an id we do not know, or of the wrong kind, is ignored as the spec allows.
+    if (flow?.awaiting !== 'puback') return;
+    this.finish(packetId, flow);
+  }
+
+  private onPubrec(packetId: number): void {
+    const flow = this.inflight.get(packetId);
+    if (flow && flow.awaiting !== 'pubrec' && flow.awaiting !== 'pubcomp') return;
+    if (flow) {
+      flow.awaiting = 'pubcomp';
+      flow.done.arm(this.options.ackTimeout);
+    }
+    // Unknown id: still release it, so the broker can forget a flow we no longer hold.
+    this.send({ type: 'pubrel', packetId });
+  }
+
+  private onPubcomp(packetId: number): void {
+    const flow = this.inflight.get(packetId);
+    if (flow?.awaiting !== 'pubcomp') return;
+    this.finish(packetId, flow);
+  }
+
+  private onSuback(packetId: number, returnCodes: number[]): void {
+    const req = this.requests.get(packetId);
+    if (req?.kind !== 'subscribe') return;
+    if (req.done.settled) return this.forget(packetId);
+    if (returnCodes.length !== req.count) {
+      throw new MqttProtocolError(
+        'UNEXPECTED_PACKET',
+        `SUBACK has ${returnCodes.length} return codes for a SUBSCRIBE of ${req.count} filters`,
+        'MQTT-3.8.4-5',
+      );
+    }
+    this.forget(packetId);
+    req.done.resolve(returnCodes);
+  }
+
+  private onUnsuback(packetId: number): void {
+    const req = this.requests.get(packetId);
+    if (req?.kind !== 'unsubscribe') return;
+    this.forget(packetId);
+    req.done.resolve([]);
+  }
+
+  /** A SUBSCRIBE/UNSUBSCRIBE got its ack (perhaps after its caller timed out): its id is free again. */
+  private forget(packetId: number): void {
+    this.requests.delete(packetId);
+    this.ids.release(packetId);
+  }
+
+  private finish(packetId: number, flow: OutgoingFlow): void {
+    this.inflight.delete(packetId);
+    this.ids.release(packetId);
+    flow.done.resolve();
+    this.pump();
+    this.notifyIdle();
+  }
+
+  /** Moves queued publishes onto the wire while connected and the in-flight window has room. */
+  private pump(): void {
+    if (!(this.state === 'connected' || (this.state === 'closing' && !this.disconnectSent))) return;
+    while (this.queue.length > 0) {
+      const flow = this.queue.peek() as OutgoingFlow;
+      if (flow.packet.qos === 0) {
+        this.queue.shift();
+        this.send(flow.packet);
+        flow.awaiting = 'puback'; // no longer withdrawable
+        this.host.whenWritten().then(() => flow.done.resolve(), (err: unknown) => flow.done.reject(err));
+        continue;
+      }
+      if (this.inflight.size >= this.options.inflightWindow) break;
+      const packetId = this.ids.allocate();
+      if (packetId === undefined) break;
+      this.queue.shift();
+      flow.packet.packetId = packetId;
+      flow.awaiting = flow.packet.qos === 1 ? 'puback' : 'pubrec';
+      this.inflight.set(packetId, flow);
+      flow.done.arm(this.options.ackTimeout);
+      this.send(flow.packet);
+    }
+    this.notifyIdle();
+  }
+
+  private request(kind: PendingRequest['kind'], count: number, build: (packetId: number) => Packet): Promise<number[]> {
+    if (this.state !== 'connected') {
+      return Promise.reject(new ConnectionClosedError(`cannot ${kind} while ${this.state}`));
+    }
+    const packetId = this.ids.allocate();
+    if (packetId === undefined) return Promise.reject(new MqttError('NO_PACKET_ID', 'all 65535 packet identifiers are in use'));
+    const upper = kind.toUpperCase();
+    // On timeout the request stays registered (settled) so that a late ack frees its id, and no
+    // newer request can be matched with it meanwhile.
+    const done = new Deadline<number[]>(this.timers, () => {
+      return new TimeoutError(`no ${upper === 'SUBSCRIBE' ? 'SUBACK' : 'UNSUBACK'} for packet ${packetId} within ${this.options.ackTimeout} ms`);
+    }).arm(this.options.ackTimeout);
+    this.requests.set(packetId, { kind, count, done });
+    this.send(build(packetId));
+    return done.promise;
+  }
+
+  private ackTimeoutError(flow: OutgoingFlow): MqttError {
+    // The flow stays in flight (its id and window slot stay taken) so a late ack still completes
+    // it and a reconnect can re-send it; only the caller stops waiting.
+    const next = flow.awaiting === 'queued' ? 'a slot' : flow.awaiting.toUpperCase();
+    return new TimeoutError(`no ${next} for QoS ${flow.packet.qos} publish to "${flow.packet.topic}" within ${this.options.ackTimeout} ms`);
+  }
+
+  private send(packet: Packet): void {
+    if (this.disconnectSent) return;
+    this.host.write(packet);
+    this.keepalive.packetSent();
+  }
+
+  private isIdle(): boolean {
+    return this.queue.length === 0 && this.inflight.size === 0;
+  }
+
+  private notifyIdle(): void {
+    if (this.drainWaiters.length === 0 || !(this.isIdle() || this.state === 'closed')) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { TimeoutError } from '../../src/errors.js';
+import { Deadline } from '../../src/session/deadline.js';
+import { Fifo } from '../../src/session/fifo.js';
+import { ManualClock, settle, track } from './host.js';
+
+describe('Fifo', () => {
+  it('is first in, first out across compactions', () => {
+    const q = new Fifo<number>();
+    const out: number[] = [];
+    for (let i = 0; i < 5000; i++) q.push(i);
+    for (let i = 0; i < 3000; i++) out.push(q.shift() as number);
+    for (let i = 5000; i < 6000; i++) q.push(i);
+    expect(q.length).toBe(3000);
+    expect(q.peek()).toBe(3000);
+    while (q.length > 0) out.push(q.shift() as number);
+    expect(out).toEqual(Array.from({ length: 6000 }, (_, i) => i));
+    expect(q.shift()).toBeUndefined();
+    expect(q.peek()).toBeUndefined();
+  });
+
+  it('remove() takes one item out wherever it is, only from the live part', () => {
+    const q = new Fifo<string>();
+    for (const s of ['a', 'b', 'c', 'd']) q.push(s);
+    expect(q.shift()).toBe('a');
+    expect(q.remove('a')).toBe(false);
+    expect(q.remove('c')).toBe(true);
+    expect(q.remove('c')).toBe(false);
+    expect(q.length).toBe(2);
+    expect(q.drain()).toEqual(['b', 'd']);
+    expect(q.length).toBe(0);
+  });
+});
+
+describe('Deadline', () => {
+  it('settles once: the first of resolve, reject and the timer wins, and settling clears the timer', async () => {
+    const clock = new ManualClock();
+    const d = new Deadline<number>(clock, () => new TimeoutError('late')).arm(100);
+    const t = track(d.promise);
+    expect(clock.timerCount).toBe(1);
+    d.resolve(1);
+    expect(clock.timerCount).toBe(0);
+    d.reject(new Error('x'));
+    d.resolve(2);
+    clock.advance(1000);
+    await settle();
+    expect(t.value).toBe(1);
+    expect(t.settlements).toBe(1);
+  });
+
+  it('times out after exactly the armed time; re-arming restarts the clock', async () => {
+    const clock = new ManualClock();
+    const d = new Deadline<void>(clock, () => new TimeoutError('late')).arm(100);
+    const t = track(d.promise);
+    clock.advance(90);
+    d.arm(100);
+    expect(clock.timerCount).toBe(1);
+    clock.advance(99);
+    await settle();
+    expect(t.status).toBe('pending');
+    clock.advance(1);
+    await settle();
+    expect(t.error).toBeInstanceOf(TimeoutError);
+  });
+
+  it('arm(0) and arm(Infinity) mean no deadline; arm() after settling arms nothing', () => {
+    const clock = new ManualClock();
+    const d = new Deadline<void>(clock, () => new TimeoutError('late'));
+    d.arm(0);
+    d.arm(Infinity);
+    expect(clock.timerCount).toBe(0);
+    d.arm(50);
+    d.arm(0); // disarms
+    expect(clock.timerCount).toBe(0);
+    d.resolve();
+    d.arm(50);
+    expect(clock.timerCount).toBe(0);
+  });
+});

@@ -1,0 +1,202 @@
+/**
+ * A scripted SessionHost for the session's unit tests: it records every packet the session writes
+ * (a shallow snapshot taken at write time, so later mutation of the same object cannot rewrite
+ * history), every delivered PUBLISH and every `fail()`; `whenWritten()` resolves at once, or only
+ * when the test says so (`host.holdWrites = true`, then `host.flushWrites()` / `host.failWrites()`).
+ */
+import type { Packet, PublishPacket, QoS } from '../../src/codec/packets.js';
+import type { MqttError } from '../../src/errors.js';
+import { Session, type SessionHost, type SessionOptions } from '../../src/session/session.js';
+import type { Timers } from '../../src/session/timers.js';
+
+export class ScriptedHost implements SessionHost {
+  /** Everything written, in order, since the last `take()`. */
+  written: Packet[] = [];
+  /** Everything written since the host was made (never cleared). */
+  readonly allWritten: Packet[] = [];
+  readonly delivered: PublishPacket[] = [];
+  readonly failures: MqttError[] = [];
+  /** When true, `whenWritten()` promises stay pending until `flushWrites()` / `failWrites()`. */
+  holdWrites = false;
+  private held: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  whenWrittenCalls = 0;
+
+  write(packet: Packet): void {
+    const copy = { ...packet } as Packet;
+    this.written.push(copy);
+    this.allWritten.push(copy);
+  }
+
+  whenWritten(): Promise<void> {
+    this.whenWrittenCalls++;
+    if (!this.holdWrites) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.held.push({ resolve, reject }));
+  }
+
+  deliver(packet: PublishPacket): void {
+    this.delivered.push(packet);
+  }
+
+  fail(err: MqttError): void {
+    this.failures.push(err);
+  }
+
+  /** Returns what was written since the last call and forgets it. */
+  take(): Packet[] {
+    const out = this.written;
+    this.written = [];
+    return out;
+  }
+
+  get pendingWrites(): number {
+    return this.held.length;
+  }
+
+  flushWrites(): void {
+    const held = this.held;
+    this.held = [];
+    for (const h of held) h.resolve();
+  }
+
+  failWrites(err: unknown): void {
+    const held = this.held;
+    this.held = [];
+    for (const h of held) h.reject(err);
+  }
+}
+
+/** A hand-driven clock implementing `Timers`, for tests that must not touch the global timers at all. */
+export class ManualClock implements Timers {
+  private time = 0;
+  private seq = 0;
+  private readonly pending = new Map<number, { at: number; fn: () => void }>();
+
+  setTimeout = (fn: () => void, ms: number): unknown => {
+    const id = ++this.seq;
+    this.pending.set(id, { at: this.time + ms, fn });
+    return id;
+  };
+
+  clearTimeout = (handle: unknown): void => {
+    if (typeof handle === 'number') this.pending.delete(handle);
+  };
+
+  now = (): number => this.time;
+
+  get timerCount(): number {
+    return this.pending.size;
+  }
+
+  /** Moves time forward, firing due timers in deadline order (ties in creation order). */
+  advance(ms: number): void {
+    const end = this.time + ms;
+    while (true) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const entry of this.pending) {
+        if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
+      }
+      if (!next) break;
+      this.pending.delete(next[0]);
+      this.time = next[1].at;
+      next[1].fn();
+    }
+    this.time = end;
+  }
+}
+
+export const defaultOptions: SessionOptions = {
+  clientId: 'c1',
+  clean: true,
+  keepalive: 0,
+  protocolLevel: 4,
+  ackTimeout: 30_000,
+  pingTimeout: 10_000,
+  inflightWindow: 20,
+};
+
+export function makeSession(options: Partial<SessionOptions> = {}, timers?: Timers): { session: Session; host: ScriptedHost } {
+  const host = new ScriptedHost();
+  const session = new Session({ ...defaultOptions, ...options }, host, timers);
+  return { session, host };
+}
+
+/** A session that has sent CONNECT and received CONNACK 0; `host.written` starts empty. */
+export async function connectedSession(
+  options: Partial<SessionOptions> = {},
+  timers?: Timers,
+): Promise<{ session: Session; host: ScriptedHost }> {
+  const { session, host } = makeSession(options, timers);
+  const connack = session.start();
+  session.receive({ type: 'connack', sessionPresent: false, returnCode: 0 });
+  await connack;
+  host.take();
+  return { session, host };
+}
+
+export interface Tracked<T> {
+  status: 'pending' | 'resolved' | 'rejected';
+  value: T | undefined;
+  error: unknown;
+  /** How many times a settle callback ran (a promise settles at most once; this guards the tracker itself). */
+  settlements: number;
+}
+
+/** Observes a promise without awaiting it (and so never leaves a rejection unhandled). */
+export function track<T>(promise: Promise<T>): Tracked<T> {
+  const t: Tracked<T> = { status: 'pending', value: undefined, error: undefined, settlements: 0 };
+  promise.then(
+    (value) => {
+      t.settlements++;
+      t.status = 'resolved';
+      t.value = value;
+    },
+    (error: unknown) => {
+      t.settlements++;
+      t.status = 'rejected';
+      t.error = error;
+    },
+  );
+  return t;
+}
+
+/** Lets every already-queued promise reaction run (microtasks only: no timers move). */
+export async function settle(rounds = 20): Promise<void> {
+  for (let i = 0; i < rounds; i++) await Promise.resolve();
+}
+
+const encoder = new TextEncoder();
+
+/** A PUBLISH as the application hands it to `session.publish()` (no packetId). */
+export function pub(topic: string, qos: QoS, payload = topic, extra: Partial<PublishPacket> = {}): PublishPacket {
+  return { type: 'publish', topic, payload: encoder.encode(payload), qos, retain: false, dup: false, ...extra };
+}
+
+/** A PUBLISH as the broker sends it. */
+export function incoming(topic: string, qos: QoS, packetId?: number, extra: Partial<PublishPacket> = {}): PublishPacket {
+  const p: PublishPacket = { type: 'publish', topic, payload: encoder.encode(`${topic}!`), qos, retain: false, dup: false, ...extra };
+  if (packetId !== undefined) p.packetId = packetId;
+  return p;
+}
+
+/** The PUBLISH the session is expected to write for `pub(topic, qos)` with this packet id. */
+export function sent(topic: string, qos: QoS, packetId?: number, payload = topic): PublishPacket {
+  const p = pub(topic, qos, payload);
+  if (packetId !== undefined) p.packetId = packetId;
+  return p;
+}
+
+/** Publishes with a tracker on the promise. */
+export function publishTracked(session: Session, packet: PublishPacket): Tracked<void> & { cancel: (err: unknown) => void } {
+  const op = session.publish(packet);
+  return Object.assign(track(op.promise), { cancel: op.cancel });
+}
+
+/** The error `fn` throws; fails the test when it throws nothing. */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the call to throw, but it returned normally');
+}
