@@ -1,0 +1,209 @@
+/**
+ * Stream framing: turns byte chunks split anywhere into whole packets.
+ *
+ * ## Who owns the bytes in a decoded packet
+ * Byte fields (`payload`, `will.payload`, `password`) are not copied when the whole packet lies inside one
+ * chunk: they are views (subarrays) of the chunk you passed to `push`. Do not reuse or mutate that chunk
+ * while you still hold packets decoded from it; copy a payload (`payload.slice()`) if you need to keep it
+ * past that point. A packet assembled from several chunks gets its bytes in a fresh buffer the decoder
+ * gives away and never touches again.
+ *
+ * The decoder keeps no reference to your chunks after `push` returns: only the bytes of a packet that is
+ * still incomplete are retained, copied into the decoder's own buffer.
+ */
+import { MqttProtocolError } from '../errors.js';
+import type { Packet } from './packets.js';
+import { checkFirstByte, FIXED_LENGTH, MAX_PACKET_SIZE, TYPE_NAMES } from './fixed-header.js';
+import { parseBody } from './parse.js';
+
+export interface PacketDecoderOptions {
+  /**
+   * Largest packet accepted, counting the whole packet (fixed header included). Checked from the header,
+   * before any of the body is buffered. Default and maximum: 268,435,460, the largest MQTT can express.
+   */
+  maxPacketSize?: number;
+  /**
+   * Protocol level of the connection: 4 (MQTT 3.1.1, default) or 3 (MQTT 3.1). Used only where the levels'
+   * packets differ: at level 3 the CONNACK flags byte was unused, so it is ignored (sessionPresent false).
+   * A CONNECT of either level decodes at either setting, since it names its own level.
+   */
+  protocolLevel?: 3 | 4;
+}
+
+/** Partial bodies up to this size get their final buffer at once; bigger ones grow as bytes arrive. */
+const EAGER_BODY = 64 * 1024;
+
+/**
+ * Decodes MQTT 3.1.1 / 3.1 packets from a byte stream, in both directions (client and server packets).
+ *
+ * Once a push throws, the decoder is failed for good (the stream has lost its framing): every later `push`
+ * throws MqttProtocolError `DECODER_FAILED`, and `failure` holds the first error. Call `reset()` to use
+ * it for a new stream.
+ */
+export class PacketDecoder {
+  readonly maxPacketSize: number;
+  readonly protocolLevel: 3 | 4;
+
+  private error: MqttProtocolError | undefined = undefined;
+  /** Bytes of a fixed header split across chunks (type byte + at most 4 length bytes). */
+  private readonly head = new Uint8Array(5);
+  private headLen = 0;
+  /** Body of a packet split across chunks, filled up to bodyLen; null when none is pending. */
+  private body: Uint8Array | null = null;
+  private bodyLen = 0;
+  /** First byte and Remaining Length of the packet whose header was read last. */
+  private first = 0;
+  private remaining = 0;
+
+  constructor(options: PacketDecoderOptions = {}) {
+    const max = options.maxPacketSize ?? MAX_PACKET_SIZE;
+    if (!Number.isInteger(max) || max < 2) throw new RangeError(`maxPacketSize must be an integer >= 2, got ${max}`);
+    this.maxPacketSize = Math.min(max, MAX_PACKET_SIZE);
+    const level = options.protocolLevel ?? 4;
+    if (level !== 3 && level !== 4) throw new RangeError(`protocolLevel must be 3 or 4, got ${String(level)}`);
+    this.protocolLevel = level;
+  }
+
+  /** The error that failed the decoder, if any. */
+  get failure(): MqttProtocolError | undefined {
+    return this.error;
+  }
+
+  /** Bytes held for an incomplete packet. */
+  get bufferedBytes(): number {
+    return this.headLen + this.bodyLen;
+  }
+
+  /** Forgets any partial packet and any failure, for a new stream. */
+  reset(): void {
+    this.error = undefined;
+    this.headLen = 0;
+    this.body = null;
+    this.bodyLen = 0;
+  }
+
+  /**
+   * Feeds the next bytes of the stream; returns the packets they complete (possibly none). Bytes of an
+   * incomplete packet are kept for the next call. Throws MqttProtocolError on malformed input.
+   */
+  push(chunk: Uint8Array): Packet[] {
+    if (this.error !== undefined) {
+      throw new MqttProtocolError('DECODER_FAILED', `the decoder failed earlier (${this.error.code}: ${this.error.message})`);
+    }
+    const out: Packet[] = [];
+    try {
+      const end = chunk.length;
+      let pos = 0;
+      if (this.headLen !== 0) {
+        // Finish a split header one byte at a time: it is at most 4 more bytes.
+        let hl = 0;
+        while (hl === 0 && pos < end) {
+          this.head[this.headLen++] = chunk[pos++]!;
+          hl = this.readHeader(this.head, 0, this.headLen);
+        }
+        if (hl === 0) return out;
+        this.headLen = 0;
+        pos = this.takeBody(chunk, pos, end, out);
+      } else if (this.body !== null) {
+        pos = this.appendBody(chunk, end, out);
+      }
+      // The hot path: whole packets parsed straight out of the chunk.
+      while (pos < end) {
+        const hl = this.readHeader(chunk, pos, end);
+        if (hl === 0) {
+          for (let i = pos; i < end; i++) this.head[this.headLen++] = chunk[i]!;
+          break;
+        }
+        pos = this.takeBody(chunk, pos + hl, end, out);
+      }
+      return out;
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    }
+  }
+
+  private fail(err: unknown): void {
+    this.error = err instanceof MqttProtocolError ? err : new MqttProtocolError('DECODER_FAILED', String(err));
+    this.headLen = 0;
+    this.body = null;
+    this.bodyLen = 0;
+  }
+
+  /**
+   * Reads a fixed header at buf[pos..end). Returns its length, or 0 if it is not complete yet. Sets
+   * `first` and `remaining`. Rejects bad type/flags, a varint over 4 bytes, a wrong length for a fixed-size
+   * packet and an oversize packet as soon as the bytes showing it are there.
+   */
+  private readHeader(buf: Uint8Array, pos: number, end: number): number {
+    const first = buf[pos]!;
+    checkFirstByte(first);
+    let remaining = 0;
+    let shift = 0;
+    let i = pos + 1;
+    for (;;) {
+      if (i === end) return 0;
+      const b = buf[i++]!;
+      remaining += (b & 0x7f) << shift;
+      if (b < 0x80) break;
+      shift += 7;
+      if (shift === 28) throw new MqttProtocolError('MALFORMED_LENGTH', 'Remaining Length is longer than 4 bytes');
+    }
+    const type = first >> 4;
+    const fixed = FIXED_LENGTH[type]!;
+    if (fixed >= 0 && remaining !== fixed) {
+      throw new MqttProtocolError(
+        remaining < fixed ? 'TRUNCATED' : 'TRAILING_BYTES',
+        `${TYPE_NAMES[type]} Remaining Length is ${remaining}, must be ${fixed}`,
+      );
+    }
+    const hl = i - pos;
+    if (hl + remaining > this.maxPacketSize) {
+      throw new MqttProtocolError(
+        'PACKET_TOO_LARGE',
+        `${TYPE_NAMES[type]} of ${hl + remaining} bytes exceeds maxPacketSize ${this.maxPacketSize}`,
+      );
+    }
+    this.first = first;
+    this.remaining = remaining;
+    return hl;
+  }
+
+  /** The header is read and the body starts at chunk[pos]: parse it in place, or start buffering it. */
+  private takeBody(chunk: Uint8Array, pos: number, end: number, out: Packet[]): number {
+    const remaining = this.remaining;
+    if (end - pos >= remaining) {
+      out.push(parseBody(this.first, chunk, pos, pos + remaining, this.protocolLevel));
+      return pos + remaining;
+    }
+    // Allocate what has arrived (doubling later), not what the header announces, so a peer cannot make us
+    // reserve megabytes by sending a few header bytes.
+    const avail = end - pos;
+    const body = new Uint8Array(remaining <= EAGER_BODY ? remaining : Math.min(remaining, Math.max(EAGER_BODY, avail * 2)));
+    body.set(chunk.subarray(pos, end));
+    this.body = body;
+    this.bodyLen = avail;
+    return end;
+  }
+
+  /** Continues a split body from chunk[0]; returns how much of the chunk it used. */
+  private appendBody(chunk: Uint8Array, end: number, out: Packet[]): number {
+    let body = this.body!;
+    const remaining = this.remaining;
+    const take = Math.min(remaining - this.bodyLen, end);
+    const filled = this.bodyLen + take;
+    if (filled > body.length) {
+      const grown = new Uint8Array(Math.min(remaining, Math.max(filled, body.length * 2)));
+      grown.set(body.subarray(0, this.bodyLen));
+      body = this.body = grown;
+    }
+    body.set(take === end ? chunk : chunk.subarray(0, take), this.bodyLen);
+    this.bodyLen = filled;
+    if (filled === remaining) {
+      this.body = null;
+      this.bodyLen = 0;
+      out.push(parseBody(this.first, body, 0, remaining, this.protocolLevel));
+    }
+    return take;
+  }
+}

@@ -1,0 +1,348 @@
+/**
+ * Mutation fuzzing of the decoder: at least 100,000 inputs per run, built from valid seeds (the mqtt_fuzz valid
+ * cases, the mosquitto server-to-client cases and encodings of random valid packets) by bit flips, byte changes,
+ * inserts, deletes, truncation, Remaining Length / string length changes, splices and concatenation, plus some
+ * plain random bytes. Each input goes to a fresh decoder in random chunks. Checked:
+ *
+ * - the only exception ever thrown is MqttProtocolError (and the decoder then stays failed);
+ * - nothing hangs (everything is synchronous: the test timeout bounds it);
+ * - every packet the decoder returns is one `encode` accepts, and its encoding decodes to an equal packet;
+ * - every `statement` an error cites is a real MQTT 3.1.1 normative statement id.
+ *
+ * The PRNG is seeded; the seed is printed. Replay with FUZZ_SEED=<seed> (and FUZZ_ITERATIONS=<n> to change the
+ * count) npx vitest run test/codec/fuzz.test.ts
+ */
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encode, MqttProtocolError, PacketDecoder, type Packet } from '../../src/codec/index.js';
+import { concatBytes, fromHex, hex, normalize, packetArb } from './arbitraries.js';
+
+const SHARED = new URL('../../../shared/conformance/', import.meta.url);
+const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, SHARED), 'utf8')) as T;
+
+const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+const ITERATIONS = Math.max(100_000, Number(process.env.FUZZ_ITERATIONS ?? 100_000));
+
+/** mulberry32: small, fast, good enough to drive mutations, and reproducible from one 32-bit seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const INTERESTING = [0x00, 0x01, 0x02, 0x7f, 0x80, 0x81, 0xff, 0xfe, 0x2b, 0x23, 0x2f, 0xc0, 0xed, 0xef, 0xf4, 0x10, 0x30];
+
+class Mutator {
+  readonly next: () => number;
+  constructor(
+    seed: number,
+    private readonly seeds: readonly Uint8Array[],
+  ) {
+    this.next = prng(seed);
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)]!;
+  }
+  byte(): number {
+    return this.next() < 0.4 ? this.pick(INTERESTING) : this.int(256);
+  }
+  seed(): Uint8Array {
+    return this.pick(this.seeds);
+  }
+
+  /** One input: a seed with 1..4 mutations, or (5%) random bytes. */
+  input(): Uint8Array {
+    if (this.next() < 0.05) {
+      const out = new Uint8Array(this.int(64));
+      for (let i = 0; i < out.length; i++) out[i] = this.int(256);
+      return out;
+    }
+    let bytes: Uint8Array = this.seed().slice();
+    const rounds = 1 + this.int(4);
+    for (let r = 0; r < rounds; r++) bytes = this.mutate(bytes);
+    return bytes;
+  }
+
+  mutate(b: Uint8Array): Uint8Array {
+    const pos = (extra = 0): number => this.int(b.length + extra);
+    switch (this.int(11)) {
+      case 0: // bit flip
+        if (b.length) b[pos()]! ^= 1 << this.int(8);
+        return b;
+      case 1: // byte set
+        if (b.length) b[pos()] = this.byte();
+        return b;
+      case 2: {
+        // insert 1..4 bytes
+        const at = pos(1);
+        const ins = new Uint8Array(1 + this.int(4));
+        for (let i = 0; i < ins.length; i++) ins[i] = this.byte();
+        return concatBytes([b.subarray(0, at), ins, b.subarray(at)]);
+      }
+      case 3: {
+        // delete 1..4 bytes
+        const at = pos();
+        return concatBytes([b.subarray(0, at), b.subarray(at + 1 + this.int(4))]);
+      }
+      case 4: // truncate
+        return b.slice(0, pos());
+      case 5: // Remaining Length byte: raw change
+        if (b.length > 1) b[1 + this.int(Math.min(4, b.length - 1))] = this.byte();
+        return b;
+      case 6:
+        // Remaining Length re-encoded off by a little (or a lot), so the varint stays well-formed
+        return this.relength(b);
+      case 7: {
+        // a 2-byte string length / packet id somewhere: set to a small or boundary value
+        if (b.length < 4) return b;
+        const at = 2 + this.int(b.length - 3);
+        const v = this.pick([0, 1, 2, 3, 0xff, 0x100, 0xffff, this.int(40), b.length - at]);
+        b[at] = (v >> 8) & 0xff;
+        b[at + 1] = v & 0xff;
+        return b;
+      }
+      case 8: {
+        // splice: our prefix + another seed's suffix
+        const other = this.seed();
+        return concatBytes([b.subarray(0, pos(1)), other.subarray(this.int(other.length + 1))]);
+      }
+      case 9: // concatenate another whole seed (multi-packet streams)
+        return this.next() < 0.5 ? concatBytes([b, this.seed()]) : concatBytes([this.seed(), b]);
+      default: {
+        // duplicate a region
+        if (!b.length) return b;
+        const at = pos();
+        const len = 1 + this.int(Math.min(8, b.length - at));
+        return concatBytes([b.subarray(0, at + len), b.subarray(at, at + len), b.subarray(at + len)]);
+      }
+    }
+  }
+
+  private relength(b: Uint8Array): Uint8Array {
+    if (b.length < 2) return b;
+    let i = 1;
+    let value = 0;
+    let mul = 1;
+    for (; i < b.length && i < 5; i++) {
+      value += (b[i]! & 0x7f) * mul;
+      mul *= 128;
+      if (b[i]! < 0x80) break;
+    }
+    const delta = this.pick([-2, -1, 1, 2, 127, 128, -128, 16384, 1 << 21, 1 << 27]);
+    const target = Math.max(0, Math.min(268_435_455, value + delta));
+    const varint: number[] = [];
+    let v = target;
+    do {
+      let d = v % 128;
+      v = Math.floor(v / 128);
+      if (v > 0) d |= 0x80;
+      varint.push(d);
+    } while (v > 0);
+    return concatBytes([b.subarray(0, 1), Uint8Array.from(varint), b.subarray(i + 1)]);
+  }
+
+  /** Random chunking: whole, one byte at a time, or random sizes. */
+  chunks(bytes: Uint8Array): Uint8Array[] {
+    const mode = this.next();
+    if (mode < 0.25) return [bytes];
+    const out: Uint8Array[] = [];
+    if (mode < 0.35) {
+      for (let i = 0; i < bytes.length; i++) out.push(bytes.subarray(i, i + 1));
+      return out;
+    }
+    for (let at = 0; at < bytes.length; ) {
+      const n = 1 + this.int(Math.max(1, Math.min(bytes.length - at, this.next() < 0.5 ? 8 : 300)));
+      out.push(bytes.subarray(at, at + n));
+      at += n;
+    }
+    return out;
+  }
+}
+
+const seedCache = new Map<number, Uint8Array[]>();
+
+function buildSeeds(seed: number): Uint8Array[] {
+  const cached = seedCache.get(seed);
+  if (cached) return cached;
+  const valid = load<Record<string, string[]>>('mqtt_fuzz-valid-cases.json');
+  const mosquitto = load<{ msgs: { type: string; payload: string }[] }[]>('mosquitto-server-to-client-v311.json');
+  const seeds = [
+    ...Object.values(valid).flat().map(fromHex),
+    ...mosquitto.flatMap((c) => c.msgs.map((m) => fromHex(m.payload))),
+  ];
+  // Encodings of random valid packets (deterministic from the seed); keep them small so mutation stays cheap.
+  for (const p of fc.sample(packetArb, { numRuns: 400, seed: seed | 0 })) {
+    const bytes = encode(p);
+    if (bytes.length <= 2048) seeds.push(bytes);
+  }
+  seedCache.set(seed, seeds);
+  return seeds;
+}
+
+describe('decoder fuzzing', () => {
+  it(`${ITERATIONS} mutated inputs: only MqttProtocolError, and accepted packets re-encode`, () => {
+    console.log(`fuzz seed ${SEED}, ${ITERATIONS} inputs (replay: FUZZ_SEED=${SEED} npx vitest run test/codec/fuzz.test.ts)`);
+    const statements = new Set(load<{ id: string }[]>('mqtt311-normative-statements.json').map((s) => s.id));
+    const seeds = buildSeeds(SEED);
+    const m = new Mutator(SEED, seeds);
+    const stats = { inputs: 0, packets: 0, errors: 0, bytes: 0 };
+    const codes = new Map<string, number>();
+    const cited = new Set<string>();
+    // Problems grouped by kind (digits masked), with the first few examples each, so one run shows them all.
+    const problems = new Map<string, { count: number; examples: string[] }>();
+    const problem = (kind: string, example: string): void => {
+      const key = kind.replace(/\d+/g, 'N');
+      const entry = problems.get(key) ?? { count: 0, examples: [] };
+      entry.count++;
+      if (entry.examples.length < 3) entry.examples.push(example);
+      problems.set(key, entry);
+    };
+
+    // Tens of thousands of errors are thrown; capturing their stacks would be most of the run time.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      for (let i = 0; i < ITERATIONS; i++) {
+        const input = m.input();
+        const chunks = m.chunks(input);
+        const maxPacketSize = m.next() < 0.1 ? 2 + m.int(300) : 1 << 20;
+        const protocolLevel = m.next() < 0.1 ? 3 : 4;
+        const where = (): string =>
+          `seed ${SEED} input #${i} (maxPacketSize ${maxPacketSize}, level ${protocolLevel}, ` +
+          `chunks ${chunks.map((c) => c.length).join(',')}): ${hex(input)}`;
+        const decoder = new PacketDecoder({ maxPacketSize, protocolLevel });
+        const got: Packet[] = [];
+        let failed: MqttProtocolError | undefined;
+        try {
+          for (const c of chunks) for (const p of decoder.push(c)) got.push(p);
+        } catch (err) {
+          if (!(err instanceof MqttProtocolError)) {
+            problem(`decoder threw a non-MqttProtocolError: ${String(err)}`, where());
+            continue;
+          }
+          failed = err;
+        }
+        stats.inputs++;
+        stats.bytes += input.length;
+        stats.packets += got.length;
+        if (failed) {
+          stats.errors++;
+          codes.set(failed.code, (codes.get(failed.code) ?? 0) + 1);
+          if (failed.statement !== undefined) {
+            cited.add(failed.statement);
+            if (!statements.has(failed.statement)) problem(`unknown statement ${failed.statement}`, where());
+          }
+          let again: unknown;
+          try {
+            decoder.push(Uint8Array.of(0xc0, 0x00));
+          } catch (err) {
+            again = err;
+          }
+          if (!(again instanceof MqttProtocolError)) problem('decoder did not stay failed', where());
+        }
+        for (const p of got) {
+          let bytes: Uint8Array;
+          try {
+            bytes = encode(p);
+          } catch (err) {
+            problem(`decode accepted a ${p.type} that encode refuses: ${String(err)}`, `${JSON.stringify(normalize(p))} from ${where()}`);
+            continue;
+          }
+          try {
+            const again = new PacketDecoder({ maxPacketSize: 1 << 28, protocolLevel }).push(bytes);
+            if (JSON.stringify(normalize(again)) !== JSON.stringify(normalize([p]))) {
+              problem(`re-encoded ${p.type} decodes differently`, `${JSON.stringify(normalize(p))} vs ${JSON.stringify(normalize(again))} from ${where()}`);
+            }
+          } catch (err) {
+            problem(`re-encoded ${p.type} does not decode: ${String(err)}`, `${JSON.stringify(normalize(p))} from ${where()}`);
+          }
+        }
+      }
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
+
+    console.log(
+      `fuzz: ${stats.inputs} inputs, ${stats.bytes} bytes, ${stats.packets} packets decoded, ${stats.errors} protocol errors; ` +
+        `codes ${JSON.stringify(Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])))}; statements cited ${cited.size}`,
+    );
+    const report = [...problems].map(([k, v]) => `${v.count} x ${k}\n    ${v.examples.join('\n    ')}`).join('\n');
+    expect(report, `seed ${SEED}: problems found`).toBe('');
+    expect(stats.inputs).toBeGreaterThanOrEqual(100_000);
+    // The mutations must reach both sides: plenty of accepted packets and plenty of distinct errors.
+    expect(stats.packets).toBeGreaterThan(10_000);
+    expect(codes.size).toBeGreaterThanOrEqual(10);
+  }, 60_000);
+
+  it('accepted packets re-encode: edge inputs the mutations rarely reach', () => {
+    // Well-formed packets the decoder accepts on purpose (the spec wants the receiver to answer them, not to
+    // drop the connection). The same invariant as above applies: what decode accepts, encode must accept.
+    const cases: [string, string, 3 | 4][] = [
+      ['CONNACK return code 6 (reserved, passed to the caller)', '20020006', 4],
+      ['CONNACK return code 255', '200200ff', 4],
+      ['CONNECT 3.1.1, empty ClientId with CleanSession 0 (server answers CONNACK 0x02, MQTT-3.1.3-8)', '100c00044d5154540400001e0000', 4],
+      ['CONNECT 3.1, empty ClientId', '100e00064d514973647003 02001e0000', 4],
+      ['CONNECT 3.1, 24-byte ClientId', '102600064d514973647003 02001e0018' + '61'.repeat(24), 4],
+      ['CONNECT 3.1, password without user name', '101500064d5149736470 03 42001e 000161 000470617373', 4],
+      ['CONNACK at level 3 with flags 0x01 (ignored at level 3)', '20020100', 3],
+      ['PUBLISH with a non-minimal Remaining Length (0x85 0x00)', '3085000003612f62', 4],
+    ];
+    const failures: string[] = [];
+    for (const [name, h, protocolLevel] of cases) {
+      const packets = new PacketDecoder({ protocolLevel }).push(fromHex(h));
+      expect(packets, name).toHaveLength(1);
+      try {
+        const again = new PacketDecoder({ protocolLevel }).push(encode(packets[0]!));
+        expect(normalize(again), name).toEqual(normalize(packets));
+      } catch (err) {
+        failures.push(`${name}: ${h} decodes to ${JSON.stringify(normalize(packets[0]))}, encode throws ${String(err)}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('a long random stream of valid packets with mutations sprinkled in fails cleanly', () => {
+    // One decoder, a 200 KB stream: the framing must hold (or fail with a protocol error) across many packets.
+    const decodesCleanly = (b: Uint8Array): boolean => {
+      try {
+        return new PacketDecoder({ maxPacketSize: 1 << 20, protocolLevel: 4 }).push(b).length === 1;
+      } catch {
+        return false;
+      }
+    };
+    const valid = buildSeeds(SEED).filter(decodesCleanly);
+    const m = new Mutator(SEED ^ 0x9e3779b9, valid);
+    let failedRounds = 0;
+    for (let round = 0; round < 20; round++) {
+      const parts: Uint8Array[] = [];
+      let mutated = 0;
+      for (let n = 0; n < 400; n++) {
+        const bad = m.next() < 0.005;
+        if (bad) mutated++;
+        parts.push(bad ? m.input() : m.seed());
+      }
+      const stream = concatBytes(parts);
+      const decoder = new PacketDecoder({ maxPacketSize: 1 << 20, protocolLevel: 4 });
+      let count = 0;
+      try {
+        for (const c of m.chunks(stream)) count += decoder.push(c).length;
+      } catch (err) {
+        if (!(err instanceof MqttProtocolError)) throw new Error(`seed ${SEED} round ${round}: ${String(err)}`, { cause: err });
+        failedRounds++;
+        continue;
+      }
+      // No error: without mutations every packet came out (a mutation may also yield a still-valid stream).
+      if (mutated === 0) expect(count, `seed ${SEED} round ${round}`).toBe(400);
+    }
+    expect(failedRounds).toBeLessThan(20);
+  });
+});
