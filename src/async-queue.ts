@@ -1,0 +1,74 @@
+import { Fifo } from './session/fifo.js';
+
+/**
+ * A single-consumer async iterator fed by push(): the shared core of subscriptions and status
+ * streams. Ending it lets the consumer read what is buffered, then finishes (or throws `err`).
+ * The bound and what to do at it belong to the owner; this class only counts.
+ */
+export class AsyncQueue<T> implements AsyncIterableIterator<T> {
+  protected readonly buffer = new Fifo<T>();
+  private waiter: { resolve(r: IteratorResult<T>): void; reject(e: unknown): void } | undefined;
+  private ended = false;
+  private endError: unknown;
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** Items waiting to be read. */
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  /** Hands `item` to a waiting consumer, or buffers it. Ignored once ended. */
+  push(item: T): void {
+    if (this.ended) return;
+    const w = this.waiter;
+    if (w) {
+      this.waiter = undefined;
+      w.resolve({ value: item, done: false });
+      return;
+    }
+    this.buffer.push(item);
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.buffer.length > 0) {
+      const item = this.buffer.shift() as T;
+      this.taken(item);
+      return Promise.resolve({ value: item, done: false });
+    }
+    if (this.ended) {
+      return this.endError === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(this.endError);
+    }
+    if (this.waiter) return Promise.reject(new Error('next() called again before the previous call settled'));
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    this.end();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** No more items: the consumer drains the buffer, then the iterator is done, or throws `err`. */
+  end(err?: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.endError = err;
+    const w = this.waiter;
+    this.waiter = undefined;
+    if (w) {
+      if (err === undefined) w.resolve({ value: undefined, done: true });
+      else w.reject(err);
+    }
+  }
+
+  /** Called after the consumer took a buffered item. */
+  protected taken(_item: T): void {}
+}

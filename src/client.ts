@@ -1,0 +1,525 @@
+import { PacketDecoder, validateTopicFilter, validateTopicName } from './codec/index.js';
+import type { Packet, PublishPacket, QoS } from './codec/packets.js';
+import {
+  AbortError,
+  ClientClosedError,
+  ConnectionClosedError,
+  InvalidArgumentError,
+  MqttError,
+  MqttProtocolError,
+  SubscribeError,
+  TimeoutError,
+} from './errors.js';
+import { describePacket, resolveLogger, type Logger } from './logger.js';
+import { Message } from './message.js';
+import { checkQos, parseUrl, resolveOptions, toBytes, type ClientOptions, type Payload, type ResolvedOptions } from './options.js';
+import { Session, type ConnectionState } from './session/session.js';
+import { globalTimers, type Timers } from './session/timers.js';
+import { Subscription, type SubscriptionOptions, type SubscriptionOwner } from './subscription.js';
+import { transportFor } from './transport/select.js';
+import type { Transport, TransportHandlers } from './transport/transport.js';
+import { PacketWriter } from './writer.js';
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface PublishOptions extends CallOptions {
+  qos?: QoS;
+  retain?: boolean;
+}
+
+export interface SubscribeOptions extends CallOptions, SubscriptionOptions {
+  /** Requested QoS for filters given as a string or an array (default 0). */
+  qos?: QoS;
+}
+
+export interface EndOptions extends CallOptions {
+  /** Milliseconds to wait for in-flight acknowledgements before DISCONNECT (default: the endTimeout option). */
+  timeout?: number;
+}
+
+export type SubscribeInput = string | string[] | Record<string, { qos?: QoS }>;
+
+export interface ClientStats {
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  inflight: number;
+  queued: number;
+  /** Messages that matched no subscription while nobody iterated `messages()`. */
+  unroutedDropped: number;
+  /** Round trip of the last PINGREQ/PINGRESP, in ms. */
+  lastPingRoundTrip: number | undefined;
+}
+
+/** The live connection's parts; replaced as a whole, never patched piecemeal. */
+interface Connection {
+  transport: Transport;
+  /** The callbacks given to this transport: events from an older transport are ignored. */
+  handlers: TransportHandlers;
+  decoder: PacketDecoder;
+  writer: PacketWriter;
+  paused: boolean;
+  /** Resolves when the transport reports it closed. */
+  closed: Promise<void>;
+  markClosed(): void;
+}
+
+/**
+ * An MQTT 3.1.1 client. Nothing happens until `connect()`. Every call returns a Promise; every
+ * subscription is an async iterator; `end()` flushes and disconnects, `destroy()` drops at once.
+ */
+export class MqttClient implements SubscriptionOwner, AsyncDisposable {
+  readonly url: URL;
+  /** Settles when the client is finished: resolves after `end()`, rejects with the error that ended it otherwise. */
+  readonly closed: Promise<void>;
+  private readonly options: ResolvedOptions;
+  private readonly session: Session;
+  private readonly timers: Timers;
+  private readonly log: Logger | undefined;
+  private readonly userTransport: ClientOptions['transport'];
+  private readonly subscriptions = new Set<Subscription>();
+  private unrouted: Subscription | undefined;
+  private connection: Connection | undefined;
+  private connecting: Promise<{ sessionPresent: boolean }> | undefined;
+  private ending: Promise<void> | undefined;
+  private settleClosed!: { resolve(): void; reject(err: unknown): void };
+  private counters = { messagesIn: 0, messagesOut: 0, bytesIn: 0, unroutedDropped: 0, bytesOutClosed: 0 };
+
+  constructor(url: string | URL, options: ClientOptions = {}) {
+    this.url = parseUrl(url);
+    const fromUrl: ClientOptions = {};
+    if (this.url.username && options.username === undefined) fromUrl.username = decodeURIComponent(this.url.username);
+    if (this.url.password && options.password === undefined) fromUrl.password = decodeURIComponent(this.url.password);
+    this.options = resolveOptions({ ...options, ...fromUrl });
+    this.timers = options.timers ?? globalTimers;
+    this.log = resolveLogger(options);
+    this.userTransport = options.transport;
+    this.session = new Session(this.options.session, {
+      write: (p) => this.connection?.writer.write(p),
+      whenWritten: () => this.connection?.writer.whenWritten() ?? Promise.reject(new ConnectionClosedError('not connected')),
+      deliver: (p) => this.route(p),
+      fail: (err) => this.teardown(err),
+    }, this.timers);
+    this.closed = new Promise<void>((resolve, reject) => {
+      this.settleClosed = { resolve, reject };
+    });
+    // Nobody has to await `closed`: an error that ends the client must not become an unhandled rejection.
+    this.closed.catch(() => {});
+    const signal = options.signal;
+    if (signal) {
+      if (signal.aborted) this.destroy(new AbortError(signal.reason));
+      else signal.addEventListener('abort', () => this.destroy(new AbortError(signal.reason)), { once: true });
+    }
+  }
+
+  /** Where the connection stands (decided by the session, the only owner of that state). */
+  get state(): ConnectionState {
+    return this.session.state;
+  }
+
+  get connected(): boolean {
+    return this.session.state === 'connected';
+  }
+
+  get clientId(): string {
+    return this.options.session.clientId;
+  }
+
+  stats(): ClientStats {
+    return {
+      messagesIn: this.counters.messagesIn,
+      messagesOut: this.counters.messagesOut,
+      bytesIn: this.counters.bytesIn,
+      bytesOut: this.counters.bytesOutClosed + (this.connection?.writer.bytesOut ?? 0),
+      inflight: this.session.stats.inflight,
+      queued: this.session.stats.queued,
+      unroutedDropped: this.counters.unroutedDropped,
+      lastPingRoundTrip: this.session.lastPingRoundTrip,
+    };
+  }
+
+  /** Opens the connection; resolves on CONNACK 0 with whether the broker kept a session. */
+  connect(options: CallOptions = {}): Promise<{ sessionPresent: boolean }> {
+    const state = this.session.state;
+    if (this.connecting && (state === 'connecting' || state === 'connected')) return this.connecting;
+    if (state !== 'new') return Promise.reject(new ClientClosedError(`cannot connect: the client is ${this.session.state}`));
+    this.connecting = this.open(options.signal);
+    return this.connecting;
+  }
+
+  /** QoS 0 resolves once written, QoS 1 on PUBACK, QoS 2 on PUBCOMP. */
+  async publish(topic: string, payload: Payload, options: PublishOptions = {}): Promise<void> {
+    const state = this.session.state;
+    if (state === 'closing' || state === 'closed') throw new ClientClosedError(`cannot publish: the client is ${state}`);
+    const qos = checkQos(options.qos ?? 0);
+    try {
+      validateTopicName(topic);
+    } catch (err) {
+      throw new InvalidArgumentError(`invalid topic ${JSON.stringify(topic)}: ${(err as Error).message}`);
+    }
+    const bytes = toBytes(payload);
+    // Topic length prefix + topic + packet id + payload, then the fixed header around it.
+    const remaining = 2 + utf8Length(topic) + (qos > 0 ? 2 : 0) + bytes.length;
+    const size = 1 + (remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4) + remaining;
+    if (size > this.options.maxPacketSize) {
+      throw new InvalidArgumentError(`the PUBLISH would be ${size} bytes, over maxPacketSize ${this.options.maxPacketSize}`);
+    }
+    const signal = options.signal;
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    const packet: PublishPacket = { type: 'publish', topic, payload: bytes, qos, retain: options.retain === true, dup: false };
+    const op = this.session.publish(packet);
+    this.counters.messagesOut++;
+    if (!signal) return op.promise;
+    const onAbort = (): void => op.cancel(new AbortError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await op.promise;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Resolves after SUBACK with a live Subscription (`sub.granted` holds the return codes). A 0x80
+   * refusal of any filter rejects with SubscribeError; the filters granted in the same call are
+   * then unsubscribed again, so a subscribe either fully succeeds or leaves nothing behind.
+   */
+  async subscribe(input: SubscribeInput, options: SubscribeOptions = {}): Promise<Subscription> {
+    const filters = this.normalizeSubscribe(input, options.qos);
+    await this.whenReady('subscribe');
+    const signal = options.signal;
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    const sub = new Subscription(this, filters, {
+      highWaterMark: options.highWaterMark ?? this.options.highWaterMark,
+      overflow: options.overflow ?? this.options.overflow,
+    });
+    // Registered before SUBSCRIBE goes out: retained messages may arrive in the same read as SUBACK.
+    this.subscriptions.add(sub);
+    const acked = this.session.subscribe(filters);
+    let granted: number[];
+    try {
+      granted = await withAbort(acked, signal);
+    } catch (err) {
+      this.subscriptions.delete(sub);
+      sub.discard();
+      // Aborted while the SUBACK is still to come: undo whatever the broker grants.
+      if (err instanceof AbortError) acked.then(() => this.unsubscribeUnshared(sub.topicFilters), () => {});
+      throw err;
+    }
+    sub.granted = granted;
+    const refused = filters.filter((_, i) => granted[i] === 0x80).map((f) => f.topicFilter);
+    if (refused.length > 0) {
+      this.subscriptions.delete(sub);
+      sub.discard();
+      const ok = filters.flatMap((f, i) => (granted[i] === 0x80 ? [] : [{ topicFilter: f.topicFilter, qos: granted[i] as number }]));
+      await this.unsubscribeUnshared(ok.map((f) => f.topicFilter)).catch(() => {});
+      throw new SubscribeError(refused, ok);
+    }
+    return sub;
+  }
+
+  /** Sends UNSUBSCRIBE and resolves on UNSUBACK; subscriptions left with no filter end. */
+  async unsubscribe(topicFilters: string | string[], options: CallOptions = {}): Promise<void> {
+    const filters = typeof topicFilters === 'string' ? [topicFilters] : [...topicFilters];
+    if (filters.length === 0) throw new InvalidArgumentError('unsubscribe needs at least one topic filter');
+    for (const f of filters) checkFilter(f);
+    await this.whenReady('unsubscribe');
+    if (options.signal?.aborted) throw new AbortError(options.signal.reason);
+    for (const sub of [...this.subscriptions]) {
+      if (sub.removeFilters(filters)) {
+        this.subscriptions.delete(sub);
+        sub.end();
+      }
+    }
+    await withAbort(this.session.unsubscribe(filters), options.signal);
+  }
+
+  /** Every message that matched no live subscription. Without a reader they are counted and dropped. */
+  messages(options: SubscriptionOptions = {}): Subscription {
+    if (!this.unrouted || this.unrouted.closed) {
+      this.unrouted = new Subscription(this, [], {
+        highWaterMark: options.highWaterMark ?? this.options.highWaterMark,
+        overflow: options.overflow ?? this.options.overflow,
+      });
+      if (this.session.state === 'closed') this.unrouted.end();
+    }
+    return this.unrouted;
+  }
+
+  /**
+   * Graceful close: publishes already accepted are sent and acknowledged (bounded by `timeout`),
+   * then DISCONNECT, then the transport closes. Everything still pending afterwards is rejected.
+   */
+  end(options: EndOptions = {}): Promise<void> {
+    this.ending ??= this.shutdown(options.timeout ?? this.options.endTimeout);
+    return this.ending;
+  }
+
+  /** Closes at once without DISCONNECT (so the broker publishes the will). */
+  destroy(err?: unknown): void {
+    this.teardown(err, err ?? new ClientClosedError('the client was destroyed'));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.end();
+  }
+
+  // SubscriptionOwner
+
+  async release(sub: Subscription): Promise<void> {
+    if (sub === this.unrouted) {
+      this.unrouted = undefined;
+      return;
+    }
+    if (!this.subscriptions.delete(sub)) return;
+    await this.unsubscribeUnshared(sub.topicFilters).catch((err: unknown) => this.log?.(`unsubscribe after leaving a subscription failed: ${String(err)}`));
+  }
+
+  consumed(): void {
+    const conn = this.connection;
+    if (!conn?.paused) return;
+    if (this.anyBlocked()) return;
+    conn.paused = false;
+    conn.transport.resume();
+  }
+
+  // Internals
+
+  private async open(signal: AbortSignal | undefined): Promise<{ sessionPresent: boolean }> {
+    this.session.opening();
+    const controller = new AbortController();
+    const timer = this.timers.setTimeout(
+      () => controller.abort(new TimeoutError(`no CONNACK from ${this.url.host} within ${this.options.connectTimeout} ms`)),
+      this.options.connectTimeout,
+    );
+    const onUserAbort = (): void => controller.abort(new AbortError(signal?.reason));
+    if (signal?.aborted) onUserAbort();
+    signal?.addEventListener('abort', onUserAbort, { once: true });
+    try {
+      const factory = this.userTransport ?? (await transportFor(this.url));
+      this.log?.(`connecting to ${this.url.protocol}//${this.url.host}`);
+      const handlers: TransportHandlers = {
+        onData: (chunk) => this.onData(chunk),
+        onDrain: () => this.connection?.writer.onDrain(),
+        onClose: (err) => this.onTransportClose(handlers, err),
+      };
+      const transport = await withAbort(
+        factory(this.url, handlers, { signal: controller.signal }),
+        controller.signal,
+      ).catch((err: unknown) => {
+        throw controller.signal.aborted ? controller.signal.reason : err;
+      });
+      if (this.session.state !== 'connecting') {
+        transport.destroy();
+        throw new ClientClosedError('the client was closed while connecting');
+      }
+      let markClosed!: () => void;
+      const closed = new Promise<void>((r) => (markClosed = r));
+      this.connection = {
+        transport,
+        handlers,
+        decoder: new PacketDecoder({ maxPacketSize: this.options.maxPacketSize, protocolLevel: this.options.session.protocolLevel }),
+        writer: new PacketWriter(transport, this.log ? (p) => this.log?.(`> ${describePacket(p)}`) : undefined),
+        paused: false,
+        closed,
+        markClosed,
+      };
+      const connack = await withAbort(this.session.start(), controller.signal);
+      this.log?.(`connected (sessionPresent=${connack.sessionPresent})`);
+      return { sessionPresent: connack.sessionPresent };
+    } catch (err) {
+      const error = controller.signal.aborted && controller.signal.reason instanceof MqttError ? controller.signal.reason : err;
+      this.teardown(error);
+      throw error;
+    } finally {
+      this.timers.clearTimeout(timer);
+      signal?.removeEventListener('abort', onUserAbort);
+    }
+  }
+
+  private onData(chunk: Uint8Array): void {
+    const conn = this.connection;
+    if (!conn) return;
+    this.counters.bytesIn += chunk.length;
+    let packets: Packet[];
+    try {
+      packets = conn.decoder.push(chunk);
+      for (const p of packets) {
+        this.log?.(`< ${describePacket(p)}`);
+        this.session.receive(p);
+        if (this.connection !== conn) return;
+      }
+    } catch (err) {
+      this.teardown(err instanceof MqttError ? err : new MqttProtocolError('DECODER_FAILED', String(err)));
+    }
+  }
+
+  private onTransportClose(handlers: TransportHandlers, err: Error | undefined): void {
+    const conn = this.connection;
+    if (!conn || conn.handlers !== handlers) return;
+    conn.markClosed();
+    if (this.session.state === 'closing' || this.session.state === 'closed') return;
+    this.teardown(new ConnectionClosedError(err ? `connection lost: ${err.message}` : 'the broker closed the connection', { cause: err }));
+  }
+
+  /** Matches an incoming message to every live subscription whose filter matches, once each. */
+  private route(packet: PublishPacket): void {
+    this.counters.messagesIn++;
+    const msg = new Message(packet);
+    let matched = false;
+    for (const sub of this.subscriptions) {
+      if (sub.matches(msg.topic)) {
+        matched = true;
+        sub.push(msg);
+      }
+    }
+    if (!matched) {
+      if (this.unrouted) this.unrouted.push(msg);
+      else this.counters.unroutedDropped++;
+    }
+    const conn = this.connection;
+    if (conn && !conn.paused && this.anyBlocked()) {
+      // A consumer is behind: stop reading so TCP pushes back on the broker instead of us buffering.
+      conn.paused = true;
+      conn.transport.pause();
+    }
+  }
+
+  private anyBlocked(): boolean {
+    for (const sub of this.subscriptions) if (sub.blocked) return true;
+    return this.unrouted?.blocked ?? false;
+  }
+
+  private async shutdown(timeout: number): Promise<void> {
+    const state = this.session.state;
+    if (state === 'new' || state === 'closed') {
+      this.teardown(undefined, new ClientClosedError());
+      return this.closed.catch(() => {});
+    }
+    if (state === 'connecting') {
+      this.teardown(undefined, new ClientClosedError('the client was ended while connecting'));
+      return this.closed.catch(() => {});
+    }
+    this.session.beginEnd();
+    let timer: unknown;
+    const timedOut = new Promise<void>((resolve) => (timer = this.timers.setTimeout(resolve, timeout)));
+    await Promise.race([this.session.whenIdle(), timedOut]);
+    this.timers.clearTimeout(timer);
+    const conn = this.connection;
+    if (conn && this.session.state === 'closing') {
+      this.session.disconnect();
+      conn.writer.flush();
+      conn.transport.end();
+      // Give the socket a bounded moment to close cleanly; destroy() below ends it regardless.
+      let closeTimer: unknown;
+      await Promise.race([conn.closed, new Promise<void>((r) => (closeTimer = this.timers.setTimeout(r, 1000)))]);
+      this.timers.clearTimeout(closeTimer);
+    }
+    this.teardown(undefined, new ClientClosedError('the client ended before this operation completed'));
+    await this.closed.catch(() => {});
+  }
+
+  /**
+   * The single exit: closes the transport, settles every pending operation with `pendingError`,
+   * ends every iterator (with `err` when the client failed) and settles `closed`. Idempotent.
+   */
+  private teardown(err: unknown, pendingError: unknown = err): void {
+    if (this.session.state === 'closed') return;
+    if (err) this.log?.(`closing: ${err instanceof Error ? err.message : String(err)}`);
+    const conn = this.connection;
+    this.connection = undefined;
+    const settleError = pendingError instanceof Error ? pendingError : new ClientClosedError();
+    if (conn) {
+      this.counters.bytesOutClosed += conn.writer.bytesOut;
+      conn.writer.fail(settleError);
+      conn.transport.destroy();
+      conn.markClosed();
+    }
+    this.session.close(settleError);
+    for (const sub of this.subscriptions) sub.end(err);
+    this.subscriptions.clear();
+    this.unrouted?.end(err);
+    if (err !== undefined) this.settleClosed.reject(err);
+    else this.settleClosed.resolve();
+  }
+
+  private async whenReady(what: string): Promise<void> {
+    if (this.session.state === 'connecting' && this.connecting) await this.connecting;
+    if (this.session.state !== 'connected') throw new ClientClosedError(`cannot ${what}: the client is ${this.session.state}`);
+  }
+
+  private normalizeSubscribe(input: SubscribeInput, qos: QoS | undefined): { topicFilter: string; qos: QoS }[] {
+    let list: { topicFilter: string; qos: QoS }[];
+    if (typeof input === 'string') list = [{ topicFilter: input, qos: checkQos(qos ?? 0) }];
+    else if (Array.isArray(input)) list = input.map((topicFilter) => ({ topicFilter, qos: checkQos(qos ?? 0) }));
+    else if (input && typeof input === 'object') {
+      list = Object.entries(input).map(([topicFilter, o]) => ({ topicFilter, qos: checkQos(o?.qos ?? qos ?? 0) }));
+    } else throw new InvalidArgumentError('subscribe takes a topic filter, an array of them, or an object of filter: { qos }');
+    if (list.length === 0) throw new InvalidArgumentError('subscribe needs at least one topic filter (MQTT-3.8.3-3)');
+    for (const s of list) checkFilter(s.topicFilter);
+    return list;
+  }
+
+  /** Unsubscribes those of `filters` that no live subscription still uses. */
+  private async unsubscribeUnshared(filters: string[]): Promise<void> {
+    const inUse = new Set<string>();
+    for (const sub of this.subscriptions) for (const f of sub.topicFilters) inUse.add(f);
+    const unused = [...new Set(filters)].filter((f) => !inUse.has(f));
+    if (unused.length === 0 || this.session.state !== 'connected') return;
+    await this.session.unsubscribe(unused);
+  }
+}
+
+/** Creates a client and connects it. */
+export async function connect(url: string | URL, options: ClientOptions = {}): Promise<MqttClient> {
+  const client = new MqttClient(url, options);
+  await client.connect({ signal: options.signal });
+  return client;
+}
+
+function checkFilter(filter: string): void {
+  try {
+    validateTopicFilter(filter);
+  } catch (err) {
+    throw new InvalidArgumentError(`invalid topic filter ${JSON.stringify(filter)}: ${(err as Error).message}`);
+  }
+}
+
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) n += c >= 0x800 && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
+  }
+  return n;
+}
+
+/** Rejects with the signal's reason (as an AbortError) when it fires first. */
+function withAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(abortReason(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason instanceof MqttError ? signal.reason : new AbortError(signal.reason);
+}

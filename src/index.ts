@@ -1,0 +1,24 @@
+export { MqttClient, connect } from './client.js';
+export type { CallOptions, PublishOptions, SubscribeOptions, SubscribeInput, EndOptions, ClientStats } from './client.js';
+export type { ClientOptions, Payload } from './options.js';
+export { Message } from './message.js';
+export { Subscription } from './subscription.js';
+export type { OverflowPolicy, SubscriptionOptions } from './subscription.js';
+export type { ConnectionState } from './session/session.js';
+export type { Logger } from './logger.js';
+export type { Transport, TransportFactory, TransportHandlers, TransportOptions } from './transport/transport.js';
+export type { QoS } from './codec/packets.js';
+export { topicMatches, isValidTopicName, isValidTopicFilter } from './codec/index.js';
+export {
+  MqttError,
+  MqttProtocolError,
+  InvalidArgumentError,
+  ConnectionRefusedError,
+  TimeoutError,
+  SubscribeError,
+  ConnectionClosedError,
+  ClientClosedError,
+  AbortError,
+  QueueFullError,
+  TransportError,
+} from './errors.js';

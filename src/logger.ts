@@ -1,0 +1,43 @@
+import type { Packet } from './codec/packets.js';
+
+/** Receives one readable line per event. */
+export type Logger = (line: string) => void;
+
+/** The logger for these options: an explicit one, `debug: true`, or MQTTWIRE_DEBUG=1 in the environment. */
+export function resolveLogger(options: { logger?: Logger; debug?: boolean }): Logger | undefined {
+  if (options.logger) return options.logger;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  if (options.debug || env?.MQTTWIRE_DEBUG === '1') return (line) => console.error(`mqttwire ${line}`);
+  return undefined;
+}
+
+/** One line per packet; a password is never printed, only whether one was sent. */
+export function describePacket(p: Packet): string {
+  const name = p.type.toUpperCase();
+  switch (p.type) {
+    case 'connect':
+      return `${name} clientId=${JSON.stringify(p.clientId)} level=${p.protocolLevel} clean=${p.clean} keepalive=${p.keepalive}` +
+        (p.username !== undefined ? ` username=${JSON.stringify(p.username)}` : '') +
+        (p.password !== undefined ? ' password=***' : '') +
+        (p.will ? ` will=${JSON.stringify(p.will.topic)} willQos=${p.will.qos} willRetain=${p.will.retain}` : '');
+    case 'connack':
+      return `${name} returnCode=${p.returnCode} sessionPresent=${p.sessionPresent}`;
+    case 'publish':
+      return `${name} topic=${JSON.stringify(p.topic)} qos=${p.qos}` + (p.packetId !== undefined ? ` id=${p.packetId}` : '') +
+        `${p.retain ? ' retain' : ''}${p.dup ? ' dup' : ''} payload=${p.payload.length}B`;
+    case 'subscribe':
+      return `${name} id=${p.packetId} ${p.subscriptions.map((s) => `${JSON.stringify(s.topicFilter)}@${s.qos}`).join(' ')}`;
+    case 'suback':
+      return `${name} id=${p.packetId} returnCodes=${p.returnCodes.map((c) => (c === 0x80 ? '0x80' : String(c))).join(',')}`;
+    case 'unsubscribe':
+      return `${name} id=${p.packetId} ${p.topicFilters.map((f) => JSON.stringify(f)).join(' ')}`;
+    case 'puback':
+    case 'pubrec':
+    case 'pubrel':
+    case 'pubcomp':
+    case 'unsuback':
+      return `${name} id=${p.packetId}`;
+    default:
+      return name;
+  }
+}

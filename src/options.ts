@@ -1,0 +1,138 @@
+import type { QoS, Will } from './codec/packets.js';
+import { InvalidArgumentError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { SessionOptions } from './session/session.js';
+import type { Timers } from './session/timers.js';
+import type { OverflowPolicy } from './subscription.js';
+import type { TransportFactory } from './transport/transport.js';
+
+/** Bytes the application may hand over: text is sent as UTF-8. */
+export type Payload = string | Uint8Array | ArrayBuffer | ArrayBufferView;
+
+export interface ClientOptions {
+  /** Default: `mqttwire_` and 12 random hex digits (21 characters, accepted by every broker). */
+  clientId?: string;
+  /** Start a clean session (default true). */
+  clean?: boolean;
+  /** Seconds of silence before PINGREQ (default 60; 0 turns keepalive off). */
+  keepalive?: number;
+  username?: string;
+  password?: string | Uint8Array;
+  will?: { topic: string; payload?: Payload; qos?: QoS; retain?: boolean };
+  /** Milliseconds to open the transport and receive CONNACK (default 30,000). */
+  connectTimeout?: number;
+  /** Milliseconds to wait for each PUBACK/PUBREC/PUBCOMP/SUBACK/UNSUBACK (default 30,000). */
+  ackTimeout?: number;
+  /** Milliseconds to wait for PINGRESP (default: the keepalive interval, at most 30,000). */
+  pingTimeout?: number;
+  /** Milliseconds `end()` waits for in-flight acknowledgements before disconnecting (default 10,000). */
+  endTimeout?: number;
+  /** Largest packet accepted from or sent to the broker, in bytes, fixed header included. */
+  maxPacketSize?: number;
+  /** 4 for MQTT 3.1.1 (default), 3 for MQTT 3.1. */
+  protocolLevel?: 3 | 4;
+  /** The most QoS 1/2 publishes awaiting acknowledgement at once (default 20). */
+  inflightWindow?: number;
+  /** Default buffer bound of each subscription (default 1,000 messages). */
+  highWaterMark?: number;
+  /** Default overflow policy of each subscription (default 'block'). */
+  overflow?: OverflowPolicy;
+  /** Aborting it destroys the client. */
+  signal?: AbortSignal;
+  /** Receives one line per packet in and out, and per connection event. */
+  logger?: Logger;
+  /** Log to stderr (also turned on by MQTTWIRE_DEBUG=1). */
+  debug?: boolean;
+  /** Open the byte stream yourself (for runtimes mqttwire does not know). */
+  transport?: TransportFactory;
+  /** Replaces the global timers (tests, custom event loops). */
+  timers?: Timers;
+}
+
+export interface ResolvedOptions {
+  session: SessionOptions;
+  connectTimeout: number;
+  endTimeout: number;
+  maxPacketSize: number;
+  highWaterMark: number;
+  overflow: OverflowPolicy;
+}
+
+const MAX_PACKET = 268_435_455 + 5;
+const encoder = new TextEncoder();
+
+export function toBytes(payload: Payload | undefined): Uint8Array {
+  if (payload === undefined) return new Uint8Array(0);
+  if (typeof payload === 'string') return encoder.encode(payload);
+  if (payload instanceof Uint8Array) return payload;
+  if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
+  if (ArrayBuffer.isView(payload)) return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+  throw new InvalidArgumentError('payload must be a string, Uint8Array, ArrayBuffer or ArrayBufferView');
+}
+
+export function checkQos(qos: unknown, what = 'qos'): QoS {
+  if (qos !== 0 && qos !== 1 && qos !== 2) throw new InvalidArgumentError(`${what} must be 0, 1 or 2, got ${String(qos)}`);
+  return qos;
+}
+
+function randomClientId(): string {
+  const bytes = new Uint8Array(6);
+  globalThis.crypto.getRandomValues(bytes);
+  return 'mqttwire_' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function nonNegative(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new InvalidArgumentError(`${name} must be a number >= 0`);
+  return value;
+}
+
+export function resolveOptions(o: ClientOptions): ResolvedOptions {
+  const keepalive = nonNegative(o.keepalive, 60, 'keepalive');
+  if (keepalive > 65535 || !Number.isInteger(keepalive)) throw new InvalidArgumentError('keepalive must be an integer number of seconds, 0 to 65535');
+  const protocolLevel = o.protocolLevel ?? 4;
+  if (protocolLevel !== 3 && protocolLevel !== 4) throw new InvalidArgumentError('protocolLevel must be 4 (MQTT 3.1.1) or 3 (MQTT 3.1)');
+  const inflightWindow = nonNegative(o.inflightWindow, 20, 'inflightWindow');
+  if (inflightWindow < 1 || inflightWindow > 65535) throw new InvalidArgumentError('inflightWindow must be 1 to 65535');
+  const clean = o.clean ?? true;
+  const clientId = o.clientId ?? randomClientId();
+  if (clientId === '' && !clean) throw new InvalidArgumentError('an empty clientId needs clean: true (MQTT-3.1.3-7)');
+  if (o.password !== undefined && o.username === undefined && protocolLevel === 4) {
+    throw new InvalidArgumentError('a password needs a username in MQTT 3.1.1 (MQTT-3.1.2-22)');
+  }
+  let will: Will | undefined;
+  if (o.will) {
+    will = { topic: o.will.topic, payload: toBytes(o.will.payload), qos: checkQos(o.will.qos ?? 0, 'will.qos'), retain: o.will.retain ?? false };
+  }
+  const session: SessionOptions = {
+    clientId,
+    clean,
+    keepalive,
+    protocolLevel,
+    ackTimeout: nonNegative(o.ackTimeout, 30_000, 'ackTimeout'),
+    pingTimeout: nonNegative(o.pingTimeout, Math.min(30_000, Math.max(1000, keepalive * 1000)), 'pingTimeout'),
+    inflightWindow,
+  };
+  if (o.username !== undefined) session.username = o.username;
+  if (o.password !== undefined) session.password = toBytes(o.password);
+  if (will) session.will = will;
+  return {
+    session,
+    connectTimeout: nonNegative(o.connectTimeout, 30_000, 'connectTimeout'),
+    endTimeout: nonNegative(o.endTimeout, 10_000, 'endTimeout'),
+    maxPacketSize: Math.min(nonNegative(o.maxPacketSize, MAX_PACKET, 'maxPacketSize'), MAX_PACKET),
+    highWaterMark: nonNegative(o.highWaterMark, 1000, 'highWaterMark'),
+    overflow: o.overflow ?? 'block',
+  };
+}
+
+/** Parses a broker URL; a bare `host:port` or `host` is taken as mqtt://. */
+export function parseUrl(url: string | URL): URL {
+  if (url instanceof URL) return url;
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `mqtt://${url}`;
+  try {
+    return new URL(text);
+  } catch {
+    throw new InvalidArgumentError(`not a valid broker URL: ${JSON.stringify(url)}`);
+  }
+}

@@ -1,0 +1,84 @@
+import type { QoS } from '../codec/packets.js';
+
+/** One outgoing QoS 1/2 (or queued QoS 0) publish as a store keeps it. */
+export interface OutgoingRecord {
+  /** Order of acceptance; re-sending and restoring follow it. */
+  seq: number;
+  topic: string;
+  payload: Uint8Array;
+  qos: QoS;
+  retain: boolean;
+  /** Set once the PUBLISH has been sent (the id the broker knows it by). */
+  packetId?: number;
+  /** QoS 2 only: PUBREC received, PUBREL sent; only PUBCOMP is awaited. */
+  released?: boolean;
+}
+
+export interface StoreSnapshot {
+  /** Outgoing messages not yet acknowledged, oldest first. */
+  outgoing: OutgoingRecord[];
+  /** Incoming QoS 2 packet ids received (and delivered) whose PUBREL has not come yet. */
+  incoming: number[];
+}
+
+/**
+ * Where a session keeps what must survive a reconnect (and, for a durable store, a process
+ * restart): outgoing messages not yet acknowledged, and incoming QoS 2 ids awaiting PUBREL.
+ *
+ * The session calls the mutators synchronously as its state changes, and `flush()` right before
+ * bytes that depend on them go to the socket, so a store can batch its writes per tick: nothing
+ * reaches the broker that the store could forget.
+ */
+export interface Store {
+  /** Loads what an earlier session of this client left. Called once, before the first CONNECT. */
+  open(clientId: string): Promise<StoreSnapshot>;
+  putOutgoing(record: OutgoingRecord): void;
+  deleteOutgoing(seq: number): void;
+  putIncoming(packetId: number): void;
+  deleteIncoming(packetId: number): void;
+  /** Forget every incoming id (the broker started a new session). */
+  clearIncoming(): void;
+  /** Makes the changes so far durable. */
+  flush(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The default store: the same records in memory. It survives reconnects, and a new client given
+ * the same MemoryStore instance (in the same process) resumes where the old one stopped.
+ */
+export class MemoryStore implements Store {
+  private readonly outgoing = new Map<number, OutgoingRecord>();
+  private readonly incoming = new Set<number>();
+
+  async open(): Promise<StoreSnapshot> {
+    return {
+      outgoing: [...this.outgoing.values()].sort((a, b) => a.seq - b.seq).map((r) => ({ ...r })),
+      incoming: [...this.incoming],
+    };
+  }
+
+  putOutgoing(record: OutgoingRecord): void {
+    this.outgoing.set(record.seq, { ...record });
+  }
+
+  deleteOutgoing(seq: number): void {
+    this.outgoing.delete(seq);
+  }
+
+  putIncoming(packetId: number): void {
+    this.incoming.add(packetId);
+  }
+
+  deleteIncoming(packetId: number): void {
+    this.incoming.delete(packetId);
+  }
+
+  clearIncoming(): void {
+    this.incoming.clear();
+  }
+
+  flush(): void {}
+
+  async close(): Promise<void> {}
+}

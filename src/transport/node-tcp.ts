@@ -1,0 +1,60 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { TransportError } from '../errors.js';
+import type { Transport, TransportFactory, TransportHandlers } from './transport.js';
+
+/** Wraps a connected node:net (or node:tls) socket in the Transport interface. */
+export function wrapNodeSocket(socket: Socket, handlers: TransportHandlers): Transport {
+  let closed = false;
+  socket.on('data', (buf: Buffer) => {
+    // A plain Uint8Array view, no copy: the codec and user code see Uint8Array, never Buffer.
+    handlers.onData(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+  });
+  socket.on('drain', () => handlers.onDrain());
+  let error: Error | undefined;
+  socket.on('error', (err) => {
+    error = new TransportError(`connection error: ${err.message}`, { cause: err, code: 'TRANSPORT_ERROR' });
+  });
+  socket.on('close', () => {
+    if (closed) return;
+    closed = true;
+    handlers.onClose(error);
+  });
+  return {
+    write: (data) => socket.write(data),
+    end: () => socket.end(),
+    destroy: () => socket.destroy(),
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
+  };
+}
+
+/** Resolves with the socket once `connectEvent` fires; rejects with a clear TransportError otherwise. */
+export function openNodeSocket(socket: Socket, connectEvent: string, what: string, signal?: AbortSignal): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      socket.destroy();
+      reject(signal?.reason instanceof Error ? signal.reason : new TransportError(`${what}: aborted`));
+    };
+    const onError = (err: NodeJS.ErrnoException): void => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(new TransportError(`${what} failed: ${err.message}`, { cause: err, code: err.code === 'ECONNREFUSED' ? 'CONNECTION_REFUSED_BY_HOST' : 'TRANSPORT_ERROR' }));
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', onError);
+    socket.once(connectEvent, () => {
+      signal?.removeEventListener('abort', onAbort);
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+export const openTcp: TransportFactory = async (url, handlers, options) => {
+  const host = url.hostname.replace(/^\[|\]$/g, '') || 'localhost';
+  const port = url.port ? Number(url.port) : 1883;
+  const socket = netConnect({ host, port });
+  socket.setNoDelay(true);
+  await openNodeSocket(socket, 'connect', `TCP connect to ${host}:${port}`, options.signal);
+  return wrapNodeSocket(socket, handlers);
+};

@@ -1,0 +1,96 @@
+import { encode } from './codec/index.js';
+import type { Packet } from './codec/packets.js';
+import { ConnectionClosedError } from './errors.js';
+import type { Transport } from './transport/transport.js';
+
+/**
+ * Coalesces every packet produced in the same tick into one transport write: a burst of small
+ * publishes costs one syscall, not one each. `whenWritten()` is the backpressure signal for
+ * QoS 0: it resolves once the batch is handed over and the transport is not congested.
+ */
+export class PacketWriter {
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+  private scheduled = false;
+  private congested = false;
+  private batchWaiters: Waiter[] = [];
+  private drainWaiters: Waiter[] = [];
+  private failed: Error | undefined;
+  bytesOut = 0;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly onPacket?: (packet: Packet) => void,
+  ) {}
+
+  write(packet: Packet): void {
+    if (this.failed) return;
+    const bytes = encode(packet);
+    this.onPacket?.(packet);
+    this.chunks.push(bytes);
+    this.size += bytes.length;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  whenWritten(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (!this.scheduled && !this.congested) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      (this.scheduled ? this.batchWaiters : this.drainWaiters).push({ resolve, reject });
+    });
+  }
+
+  /** Writes what is batched now (also used right before closing). */
+  flush(): void {
+    this.scheduled = false;
+    if (this.failed || this.chunks.length === 0) return;
+    const data = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array) : concat(this.chunks, this.size);
+    this.chunks = [];
+    this.size = 0;
+    this.bytesOut += data.length;
+    const ok = this.transport.write(data);
+    const waiters = this.batchWaiters;
+    this.batchWaiters = [];
+    if (ok && !this.congested) {
+      for (const w of waiters) w.resolve();
+    } else {
+      this.congested = true;
+      this.drainWaiters.push(...waiters);
+    }
+  }
+
+  onDrain(): void {
+    this.congested = false;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  /** The connection is gone: nothing more is written and every waiter learns why. */
+  fail(err: Error = new ConnectionClosedError('the connection closed')): void {
+    if (this.failed) return;
+    this.failed = err;
+    this.chunks = [];
+    for (const w of [...this.batchWaiters, ...this.drainWaiters]) w.reject(err);
+    this.batchWaiters = [];
+    this.drainWaiters = [];
+  }
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}

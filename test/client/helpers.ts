@@ -1,0 +1,269 @@
+/**
+ * Shared plumbing for the client behaviour tests (test/client and test/interop):
+ *  - `useHarness()`: brokers, fake brokers and clients that are always closed after each test;
+ *  - `ManualTimers`: a hand-driven clock for the client's `timers` option (keepalive, ack and connect
+ *    timeouts without sleeping and without faking the timers real sockets and brokers rely on);
+ *  - small helpers to read from subscriptions and wait for conditions with a bound.
+ */
+import { afterEach, expect } from 'vitest';
+import { MqttClient, type ClientOptions, type Message, type Subscription } from '../../src/index.js';
+import type { Timers } from '../../src/session/timers.js';
+import { startAedes, type AedesHandle, type StartAedesOptions } from '../helpers/aedes.js';
+import { PacketType, startFakeBroker, toHex, type FakeBroker, type FakeConnection, type OnConnection } from '../helpers/fake-broker.js';
+import { ackPacket, publishPacket } from '../helpers/mqtt-bytes.js';
+import { startMosquitto, type MosquittoHandle, type StartMosquittoOptions } from '../helpers/mosquitto.js';
+
+/** Bounds that make a broken client fail fast instead of hanging a test. */
+export const FAST: ClientOptions = { connectTimeout: 2000, ackTimeout: 5000, endTimeout: 3000 };
+
+export interface Harness {
+  aedes(opts?: StartAedesOptions): Promise<AedesHandle>;
+  mosquitto(opts?: StartMosquittoOptions): Promise<MosquittoHandle>;
+  fake(onConnection?: OnConnection): Promise<FakeBroker>;
+  /** A new client (FAST bounds unless overridden), destroyed after the test. */
+  client(url: string, options?: ClientOptions): MqttClient;
+  /** `client()` + `connect()`. */
+  connected(url: string, options?: ClientOptions): Promise<MqttClient>;
+  /** Runs `fn` after the test (before the brokers close). */
+  defer(fn: () => unknown): void;
+}
+
+/** Registers an afterEach that closes, newest first, everything made through the returned harness. */
+export function useHarness(): Harness {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    const errors: unknown[] = [];
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    if (errors.length > 0) throw errors[0];
+  });
+  const h: Harness = {
+    async aedes(opts) {
+      const b = await startAedes(opts);
+      cleanups.push(() => b.close());
+      return b;
+    },
+    async mosquitto(opts) {
+      const m = await startMosquitto(opts);
+      cleanups.push(() => m.stop());
+      return m;
+    },
+    async fake(onConnection) {
+      const f = await startFakeBroker(onConnection);
+      cleanups.push(() => f.close());
+      return f;
+    },
+    client(url, options = {}) {
+      const c = new MqttClient(url, { ...FAST, ...options });
+      cleanups.push(async () => {
+        c.destroy();
+        await c.closed.catch(() => {});
+      });
+      return c;
+    },
+    async connected(url, options) {
+      const c = h.client(url, options);
+      await c.connect();
+      return c;
+    },
+    defer(fn) {
+      cleanups.push(fn);
+    },
+  };
+  return h;
+}
+
+/**
+ * A hand-driven clock: nothing fires until `advance()`. Timers due at the same time fire in creation
+ * order; a timer created while advancing fires in the same advance if it falls due within it.
+ */
+export class ManualTimers implements Timers {
+  private time = 1_000_000;
+  private seq = 0;
+  private readonly pending = new Map<number, { at: number; fn: () => void }>();
+
+  setTimeout = (fn: () => void, ms: number): unknown => {
+    const id = ++this.seq;
+    this.pending.set(id, { at: this.time + ms, fn });
+    return id;
+  };
+
+  clearTimeout = (handle: unknown): void => {
+    if (typeof handle === 'number') this.pending.delete(handle);
+  };
+
+  now = (): number => this.time;
+
+  /** Timers scheduled and not yet fired or cleared. */
+  get count(): number {
+    return this.pending.size;
+  }
+
+  /** Delays (from now) of the pending timers, sorted. */
+  get dueIn(): number[] {
+    return [...this.pending.values()].map((t) => t.at - this.time).sort((a, b) => a - b);
+  }
+
+  advance(ms: number): void {
+    const end = this.time + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const entry of this.pending) {
+        if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
+      }
+      if (!next) break;
+      this.pending.delete(next[0]);
+      this.time = next[1].at;
+      next[1].fn();
+    }
+    this.time = end;
+  }
+}
+
+/** Rejects with a clear message if `p` has not settled within `ms` (real time). */
+export async function within<T>(p: Promise<T>, ms: number, what = 'operation'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads exactly `n` messages (each within `ms`). */
+export async function take(sub: Subscription, n: number, ms = 2000): Promise<Message[]> {
+  const out: Message[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await within(sub.next(), ms, `message ${i + 1} of ${n} on ${JSON.stringify(sub.topicFilters)}`);
+    if (r.done) throw new Error(`subscription ${JSON.stringify(sub.topicFilters)} ended after ${i} of ${n} messages`);
+    out.push(r.value);
+  }
+  return out;
+}
+
+/** Polls `cond` every few ms until it holds; throws after `ms`. */
+export async function until(cond: () => boolean, ms = 2000, what: string | (() => string) = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`${typeof what === 'function' ? what() : what} not reached within ${ms} ms`);
+    await sleep(5);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Lets pending promise callbacks and I/O callbacks run. */
+export function tick(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
+}
+
+/** A logger that keeps the lines; `out(kind)` / `in(kind)` list the packets sent / received of that kind. */
+export class PacketLog {
+  readonly lines: string[] = [];
+  readonly logger = (line: string): void => {
+    this.lines.push(line);
+  };
+  out(kind?: string): string[] {
+    return this.lines.filter((l) => l.startsWith('> ') && (!kind || l.startsWith(`> ${kind}`)));
+  }
+  in(kind?: string): string[] {
+    return this.lines.filter((l) => l.startsWith('< ') && (!kind || l.startsWith(`< ${kind}`)));
+  }
+}
+
+/** Settlement state of a promise, observable synchronously (and never an unhandled rejection). */
+export interface Tracked<T> {
+  status: 'pending' | 'resolved' | 'rejected';
+  value?: T;
+  error?: unknown;
+  promise: Promise<T>;
+}
+
+export function track<T>(promise: Promise<T>): Tracked<T> {
+  const t: Tracked<T> = { status: 'pending', promise };
+  promise.then(
+    (v) => {
+      t.status = 'resolved';
+      t.value = v;
+    },
+    (e: unknown) => {
+      t.status = 'rejected';
+      t.error = e;
+    },
+  );
+  return t;
+}
+
+/** The error a promise rejects with (fails if it resolves). */
+export async function rejection(p: Promise<unknown>, ms = 3000): Promise<unknown> {
+  const outcome = await within(
+    p.then(
+      () => ({ ok: true as const }),
+      (error: unknown) => ({ ok: false as const, error }),
+    ),
+    ms,
+    'expected rejection',
+  );
+  if (outcome.ok) throw new Error('expected the promise to reject, but it resolved');
+  return outcome.error;
+}
+
+/** Open TCP handles of this process (client and in-process broker sockets, servers). */
+export function tcpHandles(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap').length;
+}
+
+/**
+ * Records unhandled rejections and uncaught exceptions while active (vitest reports them too, but only
+ * per file: this lets the test that caused one fail by name).
+ */
+export function watchProcessErrors(): { errors: unknown[]; stop(): void } {
+  const errors: unknown[] = [];
+  const onError = (e: unknown): void => {
+    errors.push(e);
+  };
+  process.on('unhandledRejection', onError);
+  process.on('uncaughtException', onError);
+  return {
+    errors,
+    stop() {
+      process.off('unhandledRejection', onError);
+      process.off('uncaughtException', onError);
+    },
+  };
+}
+
+/** A client connected to a fresh fake broker (the test's CONNACK 0 sent), on a ManualTimers clock, keepalive off by default. */
+export async function connectToFake(
+  h: Harness,
+  options: ClientOptions = {},
+): Promise<{ c: MqttClient; conn: FakeConnection; timers: ManualTimers; fake: FakeBroker }> {
+  const timers = new ManualTimers();
+  const fake = await h.fake();
+  const c = h.client(fake.url, { keepalive: 0, timers, ...options });
+  const connecting = c.connect();
+  const conn = await fake.nextConnection();
+  await conn.expectPacket(PacketType.CONNECT);
+  conn.write('20 02 00 00');
+  await within(connecting, 2000, 'connect');
+  return { c, conn, timers, fake };
+}
+
+/** Proves the client still reads and answers: a QoS 1 PUBLISH from the fake broker must be PUBACKed. */
+export async function expectAlive(c: MqttClient, conn: FakeConnection, id = 0x0777): Promise<void> {
+  conn.write(publishPacket({ topic: 'probe', payload: 'p', qos: 1, packetId: id }));
+  expect(toHex(await conn.expectPacket(PacketType.PUBACK, 1000))).toBe(toHex(ackPacket('puback', id)));
+  expect(c.connected).toBe(true);
+}
