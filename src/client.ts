@@ -1,16 +1,22 @@
 import { PacketDecoder, validateTopicFilter, validateTopicName } from './codec/index.js';
-import type { Packet, PublishPacket, QoS } from './codec/packets.js';
+import type { ConnackPacket, Packet, PublishPacket, QoS } from './codec/packets.js';
 import {
   AbortError,
   ClientClosedError,
   ConnectionClosedError,
+  ConnectionRefusedError,
   InvalidArgumentError,
+  QueueFullError,
   MqttError,
   MqttProtocolError,
   SubscribeError,
   TimeoutError,
 } from './errors.js';
 import { describePacket, resolveLogger, type Logger } from './logger.js';
+import { Backoff } from './session/backoff.js';
+import { Deadline } from './session/deadline.js';
+import { StatusBroadcaster, type StatusEvent } from './status.js';
+import { MemoryStore, type Store } from './store/store.js';
 import { Message } from './message.js';
 import { checkQos, parseUrl, resolveOptions, toBytes, type ClientOptions, type Payload, type ResolvedOptions } from './options.js';
 import { Session, type ConnectionState } from './session/session.js';
@@ -52,6 +58,10 @@ export interface ClientStats {
   unroutedDropped: number;
   /** Round trip of the last PINGREQ/PINGRESP, in ms. */
   lastPingRoundTrip: number | undefined;
+  /** Successful reconnects since connect(). */
+  reconnects: number;
+  /** QoS 0 publishes dropped while offline (with `queueQoS0: false`). */
+  offlineDropped: number;
 }
 
 /** The live connection's parts; replaced as a whole, never patched piecemeal. */
@@ -86,7 +96,18 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
   private connecting: Promise<{ sessionPresent: boolean }> | undefined;
   private ending: Promise<void> | undefined;
   private settleClosed!: { resolve(): void; reject(err: unknown): void };
-  private counters = { messagesIn: 0, messagesOut: 0, bytesIn: 0, unroutedDropped: 0, bytesOutClosed: 0 };
+  private counters = { messagesIn: 0, messagesOut: 0, bytesIn: 0, unroutedDropped: 0, bytesOutClosed: 0, reconnects: 0, offlineDropped: 0 };
+  /** The brokers to try, in turn; the first is `url`. */
+  private readonly servers: URL[];
+  private serverIndex = 0;
+  /** Undefined when `reconnect: false`. */
+  private readonly backoff: Backoff | undefined;
+  private reconnectTimer: unknown;
+  private connectedAt = 0;
+  private readonly store: Store;
+  private readonly statusEvents = new StatusBroadcaster();
+  /** subscribe/unsubscribe calls made while offline, waiting (bounded) for the next CONNACK. */
+  private readonly readyWaiters = new Set<Deadline<void>>();
 
   constructor(url: string | URL, options: ClientOptions = {}) {
     this.url = parseUrl(url);
@@ -97,12 +118,16 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
     this.timers = options.timers ?? globalTimers;
     this.log = resolveLogger(options);
     this.userTransport = options.transport;
+    this.servers = [this.url, ...(options.servers ?? []).map(parseUrl)];
+    this.backoff = this.options.reconnect ? new Backoff(this.options.reconnect) : undefined;
+    this.store = options.store ?? new MemoryStore();
     this.session = new Session(this.options.session, {
       write: (p) => this.connection?.writer.write(p),
       whenWritten: () => this.connection?.writer.whenWritten() ?? Promise.reject(new ConnectionClosedError('not connected')),
       deliver: (p) => this.route(p),
-      fail: (err) => this.teardown(err),
-    }, this.timers);
+      fail: (err) => this.connectionLost(err),
+      connected: (connack) => this.resubscribe(connack),
+    }, this.timers, this.store);
     this.closed = new Promise<void>((resolve, reject) => {
       this.settleClosed = { resolve, reject };
     });
@@ -138,7 +163,19 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
       queued: this.session.stats.queued,
       unroutedDropped: this.counters.unroutedDropped,
       lastPingRoundTrip: this.session.lastPingRoundTrip,
+      reconnects: this.counters.reconnects,
+      offlineDropped: this.counters.offlineDropped,
     };
+  }
+
+  /**
+   * Connection events as an async iterator: connected, disconnected, offline, reconnecting,
+   * error, closed. Each call gets its own stream from now on; it ends when the client closes.
+   */
+  status(): AsyncIterableIterator<StatusEvent> {
+    const stream = this.statusEvents.open();
+    if (this.session.state === 'closed') stream.return?.();
+    return stream;
   }
 
   /** Opens the connection; resolves on CONNACK 0 with whether the broker kept a session. */
@@ -146,7 +183,7 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
     const state = this.session.state;
     if (this.connecting && (state === 'connecting' || state === 'connected')) return this.connecting;
     if (state !== 'new') return Promise.reject(new ClientClosedError(`cannot connect: the client is ${this.session.state}`));
-    this.connecting = this.open(options.signal);
+    this.connecting = this.firstConnect(options.signal);
     return this.connecting;
   }
 
@@ -169,6 +206,15 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
     }
     const signal = options.signal;
     if (signal?.aborted) throw new AbortError(signal.reason);
+    if (state !== 'connected') {
+      if (qos === 0 && !this.options.queueQoS0) {
+        this.counters.offlineDropped++;
+        return;
+      }
+      if (this.session.stats.queued >= this.options.offlineQueueLimit) {
+        throw new QueueFullError(`the offline queue holds ${this.options.offlineQueueLimit} messages (offlineQueueLimit); publish refused`);
+      }
+    }
     const packet: PublishPacket = { type: 'publish', topic, payload: bytes, qos, retain: options.retain === true, dup: false };
     const op = this.session.publish(packet);
     this.counters.messagesOut++;
@@ -288,30 +334,43 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
 
   // Internals
 
-  private async open(signal: AbortSignal | undefined): Promise<{ sessionPresent: boolean }> {
+  /** The first connection: a failure here rejects connect() and closes the client (no retry). */
+  private async firstConnect(signal: AbortSignal | undefined): Promise<{ sessionPresent: boolean }> {
     this.session.opening();
+    try {
+      this.session.restore(await this.store.open(this.clientId));
+      const connack = await this.attempt(this.servers[0] as URL, signal);
+      return { sessionPresent: connack.sessionPresent };
+    } catch (err) {
+      this.teardown(err);
+      throw err;
+    }
+  }
+
+  /**
+   * One connection attempt: open the transport, CONNECT, wait for CONNACK 0, all within
+   * connectTimeout. On failure the half-open connection is dropped and the error thrown; what
+   * happens next (close or retry) is the caller's decision.
+   */
+  private async attempt(url: URL, signal?: AbortSignal): Promise<ConnackPacket> {
     const controller = new AbortController();
     const timer = this.timers.setTimeout(
-      () => controller.abort(new TimeoutError(`no CONNACK from ${this.url.host} within ${this.options.connectTimeout} ms`)),
+      () => controller.abort(new TimeoutError(`no CONNACK from ${url.host} within ${this.options.connectTimeout} ms`)),
       this.options.connectTimeout,
     );
     const onUserAbort = (): void => controller.abort(new AbortError(signal?.reason));
     if (signal?.aborted) onUserAbort();
     signal?.addEventListener('abort', onUserAbort, { once: true });
     try {
-      const factory = this.userTransport ?? (await transportFor(this.url));
-      this.log?.(`connecting to ${this.url.protocol}//${this.url.host}`);
+      if (controller.signal.aborted) throw controller.signal.reason;
+      const factory = this.userTransport ?? (await transportFor(url));
+      this.log?.(`connecting to ${url.protocol}//${url.host}`);
       const handlers: TransportHandlers = {
         onData: (chunk) => this.onData(chunk),
         onDrain: () => this.connection?.writer.onDrain(),
         onClose: (err) => this.onTransportClose(handlers, err),
       };
-      const transport = await withAbort(
-        factory(this.url, handlers, { signal: controller.signal }),
-        controller.signal,
-      ).catch((err: unknown) => {
-        throw controller.signal.aborted ? controller.signal.reason : err;
-      });
+      const transport = await withAbort(factory(url, handlers, { signal: controller.signal }), controller.signal);
       if (this.session.state !== 'connecting') {
         transport.destroy();
         throw new ClientClosedError('the client was closed while connecting');
@@ -322,22 +381,131 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
         transport,
         handlers,
         decoder: new PacketDecoder({ maxPacketSize: this.options.maxPacketSize, protocolLevel: this.options.session.protocolLevel }),
-        writer: new PacketWriter(transport, this.log ? (p) => this.log?.(`> ${describePacket(p)}`) : undefined),
+        writer: new PacketWriter(transport, this.log ? (p) => this.log?.(`> ${describePacket(p)}`) : undefined, () => this.store.flush()),
         paused: false,
         closed,
         markClosed,
       };
       const connack = await withAbort(this.session.start(), controller.signal);
+      this.connectedAt = this.timers.now();
       this.log?.(`connected (sessionPresent=${connack.sessionPresent})`);
-      return { sessionPresent: connack.sessionPresent };
+      for (const w of this.readyWaiters) w.resolve();
+      this.readyWaiters.clear();
+      this.statusEvents.emit({ type: 'connected', sessionPresent: connack.sessionPresent, url: url.href });
+      return connack;
     } catch (err) {
       const error = controller.signal.aborted && controller.signal.reason instanceof MqttError ? controller.signal.reason : err;
-      this.teardown(error);
+      this.dropConnection(error instanceof Error ? error : new ConnectionClosedError(String(error)));
+      if (this.session.state === 'connecting') this.session.suspend(error instanceof Error ? error : new ConnectionClosedError(String(error)));
       throw error;
     } finally {
       this.timers.clearTimeout(timer);
       signal?.removeEventListener('abort', onUserAbort);
     }
+  }
+
+  /**
+   * Every way a connection can break that the application did not ask for ends here: socket
+   * error or close, dead keepalive, a protocol error from the broker. With reconnect on, the
+   * session is kept and a new attempt is scheduled; otherwise the client closes with `err`.
+   */
+  private connectionLost(err: unknown): void {
+    const state = this.session.state;
+    const error = err instanceof Error ? err : new ConnectionClosedError(String(err));
+    if (state === 'connecting') {
+      // An attempt is under way: fail it, and let its owner decide.
+      this.dropConnection(error);
+      this.session.suspend(error);
+      return;
+    }
+    if (state !== 'connected' || !this.backoff) {
+      this.teardown(error);
+      return;
+    }
+    this.log?.(`connection lost: ${error.message}`);
+    this.dropConnection(error);
+    this.session.suspend(error);
+    if (this.timers.now() - this.connectedAt >= this.backoff.resetAfter) this.backoff.reset();
+    this.statusEvents.emit({ type: 'disconnected', reason: error });
+    this.statusEvents.emit({ type: 'offline', queued: this.session.stats.queued + this.session.stats.inflight });
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const backoff = this.backoff;
+    if (!backoff || this.session.state !== 'reconnecting') return;
+    const delay = backoff.next();
+    this.serverIndex = (this.serverIndex + 1) % this.servers.length;
+    const url = this.servers[this.serverIndex] as URL;
+    this.log?.(`reconnecting to ${url.host} in ${delay} ms (attempt ${backoff.attempts})`);
+    this.statusEvents.emit({ type: 'reconnecting', attempt: backoff.attempts, delay, url: url.href });
+    this.reconnectTimer = this.timers.setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.reconnect(url);
+    }, delay);
+  }
+
+  private async reconnect(url: URL): Promise<void> {
+    if (this.session.state !== 'reconnecting') return;
+    this.session.opening();
+    try {
+      await this.attempt(url);
+      this.counters.reconnects++;
+    } catch (err) {
+      if (this.session.state !== 'reconnecting') return; // ended or destroyed meanwhile
+      const error = err instanceof Error ? err : new ConnectionClosedError(String(err));
+      this.statusEvents.emit({ type: 'error', error });
+      if (this.isPermanent(error)) {
+        this.teardown(error);
+        return;
+      }
+      this.scheduleReconnect();
+    }
+  }
+
+  /** Errors that retrying cannot heal: retrying would only hammer the broker. */
+  private isPermanent(err: Error): boolean {
+    if (err instanceof ConnectionRefusedError) {
+      // 3 (server unavailable) may heal; 1, 2, 4 and 5 need someone to change something.
+      return err.returnCode !== 3 && !this.options.reconnect?.retryRefused;
+    }
+    return err instanceof InvalidArgumentError || (err instanceof MqttError && err.code === 'TLS_ERROR');
+  }
+
+  /**
+   * CONNACK 0 on a reconnect with no session on the broker: every live subscription is
+   * subscribed again before anything else goes out, and its SUBACK checked again.
+   */
+  private resubscribe(connack: ConnackPacket): void {
+    if (connack.sessionPresent) return;
+    for (const sub of this.subscriptions) {
+      if (sub.granted.length === 0) continue; // its own SUBSCRIBE is still on the way
+      const filters = sub.filters;
+      this.session.subscribe(filters).then(
+        (granted) => {
+          sub.granted = granted;
+          const refused = filters.filter((_, i) => granted[i] === 0x80).map((f) => f.topicFilter);
+          if (refused.length === 0) return;
+          const error = new SubscribeError(refused, filters.flatMap((f, i) => (granted[i] === 0x80 ? [] : [{ topicFilter: f.topicFilter, qos: granted[i] as number }])));
+          this.statusEvents.emit({ type: 'error', error });
+          this.subscriptions.delete(sub);
+          sub.end(error);
+        },
+        // Lost again before SUBACK: the next reconnect subscribes again.
+        () => {},
+      );
+    }
+  }
+
+  /** Closes the current transport (if any) without touching the session. */
+  private dropConnection(err: Error): void {
+    const conn = this.connection;
+    if (!conn) return;
+    this.connection = undefined;
+    this.counters.bytesOutClosed += conn.writer.bytesOut;
+    conn.writer.fail(err);
+    conn.transport.destroy();
+    conn.markClosed();
   }
 
   private onData(chunk: Uint8Array): void {
@@ -353,7 +521,7 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
         if (this.connection !== conn) return;
       }
     } catch (err) {
-      this.teardown(err instanceof MqttError ? err : new MqttProtocolError('DECODER_FAILED', String(err)));
+      this.connectionLost(err instanceof MqttError ? err : new MqttProtocolError('DECODER_FAILED', String(err)));
     }
   }
 
@@ -362,7 +530,7 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
     if (!conn || conn.handlers !== handlers) return;
     conn.markClosed();
     if (this.session.state === 'closing' || this.session.state === 'closed') return;
-    this.teardown(new ConnectionClosedError(err ? `connection lost: ${err.message}` : 'the broker closed the connection', { cause: err }));
+    this.connectionLost(new ConnectionClosedError(err ? `connection lost: ${err.message}` : 'the broker closed the connection', { cause: err }));
   }
 
   /** Matches an incoming message to every live subscription whose filter matches, once each. */
@@ -399,8 +567,8 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
       this.teardown(undefined, new ClientClosedError());
       return this.closed.catch(() => {});
     }
-    if (state === 'connecting') {
-      this.teardown(undefined, new ClientClosedError('the client was ended while connecting'));
+    if (state === 'connecting' || state === 'reconnecting') {
+      this.teardown(undefined, new ClientClosedError(`the client was ended while ${state}`));
       return this.closed.catch(() => {});
     }
     this.session.beginEnd();
@@ -429,25 +597,34 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
   private teardown(err: unknown, pendingError: unknown = err): void {
     if (this.session.state === 'closed') return;
     if (err) this.log?.(`closing: ${err instanceof Error ? err.message : String(err)}`);
-    const conn = this.connection;
-    this.connection = undefined;
     const settleError = pendingError instanceof Error ? pendingError : new ClientClosedError();
-    if (conn) {
-      this.counters.bytesOutClosed += conn.writer.bytesOut;
-      conn.writer.fail(settleError);
-      conn.transport.destroy();
-      conn.markClosed();
-    }
+    this.timers.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.dropConnection(settleError);
     this.session.close(settleError);
+    for (const w of this.readyWaiters) w.reject(settleError);
+    this.readyWaiters.clear();
     for (const sub of this.subscriptions) sub.end(err);
     this.subscriptions.clear();
     this.unrouted?.end(err);
+    this.statusEvents.emit(err instanceof Error ? { type: 'closed', error: err } : { type: 'closed' });
+    this.statusEvents.end();
+    void this.store.close().catch((e: unknown) => this.log?.(`closing the store failed: ${String(e)}`));
     if (err !== undefined) this.settleClosed.reject(err);
     else this.settleClosed.resolve();
   }
 
+  /** Waits for a connection (bounded by ackTimeout) when the client is connecting or reconnecting. */
   private async whenReady(what: string): Promise<void> {
-    if (this.session.state === 'connecting' && this.connecting) await this.connecting;
+    const state = this.session.state;
+    if (state === 'connecting' || state === 'reconnecting') {
+      const waiter = new Deadline<void>(this.timers, () => {
+        this.readyWaiters.delete(waiter);
+        return new TimeoutError(`cannot ${what}: not connected within ${this.options.session.ackTimeout} ms`);
+      }).arm(this.options.session.ackTimeout);
+      this.readyWaiters.add(waiter);
+      await waiter.promise;
+    }
     if (this.session.state !== 'connected') throw new ClientClosedError(`cannot ${what}: the client is ${this.session.state}`);
   }
 

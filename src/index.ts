@@ -1,6 +1,10 @@
 export { MqttClient, connect } from './client.js';
 export type { CallOptions, PublishOptions, SubscribeOptions, SubscribeInput, EndOptions, ClientStats } from './client.js';
-export type { ClientOptions, Payload } from './options.js';
+export type { ClientOptions, Payload, ReconnectOptions } from './options.js';
+export type { StatusEvent } from './status.js';
+export { MemoryStore } from './store/store.js';
+export type { Store, StoreSnapshot, OutgoingRecord } from './store/store.js';
+export type { BackoffOptions } from './session/backoff.js';
 export { Message } from './message.js';
 export { Subscription } from './subscription.js';
 export type { OverflowPolicy, SubscriptionOptions } from './subscription.js';

@@ -5,6 +5,16 @@ import type { SessionOptions } from './session/session.js';
 import type { Timers } from './session/timers.js';
 import type { OverflowPolicy } from './subscription.js';
 import type { TransportFactory } from './transport/transport.js';
+import type { BackoffOptions } from './session/backoff.js';
+import type { Store } from './store/store.js';
+
+export interface ReconnectOptions extends BackoffOptions {
+  /**
+   * Keep retrying after CONNACK refusals that retrying cannot normally heal (1 bad protocol level,
+   * 2 identifier rejected, 4 bad credentials, 5 not authorized). Default false: they end the client.
+   */
+  retryRefused?: boolean;
+}
 
 /** Bytes the application may hand over: text is sent as UTF-8. */
 export type Payload = string | Uint8Array | ArrayBuffer | ArrayBufferView;
@@ -47,6 +57,19 @@ export interface ClientOptions {
   transport?: TransportFactory;
   /** Replaces the global timers (tests, custom event loops). */
   timers?: Timers;
+  /**
+   * Reconnect after a connection loss the application did not ask for, with exponential backoff
+   * and full jitter (default on: initialDelay 1,000 ms, maxDelay 30,000 ms). `false` turns it off.
+   */
+  reconnect?: false | ReconnectOptions;
+  /** More brokers to try in turn when reconnecting (the URL given first is tried first). */
+  servers?: (string | URL)[];
+  /** The most publishes waiting to be sent (offline or behind the in-flight window); default 10,000. */
+  offlineQueueLimit?: number;
+  /** Queue QoS 0 publishes made while offline (default true); false drops them (counted). */
+  queueQoS0?: boolean;
+  /** Where unacknowledged messages and incoming QoS 2 ids are kept (default: a MemoryStore). */
+  store?: Store;
 }
 
 export interface ResolvedOptions {
@@ -56,6 +79,9 @@ export interface ResolvedOptions {
   maxPacketSize: number;
   highWaterMark: number;
   overflow: OverflowPolicy;
+  reconnect: ReconnectOptions | undefined;
+  offlineQueueLimit: number;
+  queueQoS0: boolean;
 }
 
 const MAX_PACKET = 268_435_455 + 5;
@@ -123,6 +149,9 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     maxPacketSize: Math.min(nonNegative(o.maxPacketSize, MAX_PACKET, 'maxPacketSize'), MAX_PACKET),
     highWaterMark: nonNegative(o.highWaterMark, 1000, 'highWaterMark'),
     overflow: o.overflow ?? 'block',
+    reconnect: o.reconnect === false ? undefined : { ...o.reconnect },
+    offlineQueueLimit: nonNegative(o.offlineQueueLimit, 10_000, 'offlineQueueLimit'),
+    queueQoS0: o.queueQoS0 ?? true,
   };
 }
 

@@ -21,6 +21,8 @@ export class PacketWriter {
   constructor(
     private readonly transport: Transport,
     private readonly onPacket?: (packet: Packet) => void,
+    /** Runs right before bytes go to the transport (the store makes its changes durable here). */
+    private readonly beforeWrite?: () => void,
   ) {}
 
   write(packet: Packet): void {
@@ -50,6 +52,7 @@ export class PacketWriter {
     const data = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array) : concat(this.chunks, this.size);
     this.chunks = [];
     this.size = 0;
+    this.beforeWrite?.();
     this.bytesOut += data.length;
     const ok = this.transport.write(data);
     const waiters = this.batchWaiters;

@@ -32,6 +32,12 @@ export class Deadline<T> {
     return this;
   }
 
+  /** Stops the timer without settling (the request is paused, e.g. while reconnecting). */
+  disarm(): void {
+    this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
   resolve(value: T): void {
     if (this.settled) return;
     this.settled = true;

@@ -12,9 +12,10 @@ import { Fifo } from './fifo.js';
 import { Keepalive } from './keepalive.js';
 import { PacketIdAllocator } from './packet-ids.js';
 import { globalTimers, type Timers } from './timers.js';
+import { MemoryStore, type OutgoingRecord, type Store, type StoreSnapshot } from '../store/store.js';
 
 /** The one place that says where the connection stands; everything else asks. */
-export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closing' | 'closed';
+export type ConnectionState = 'new' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
 
 export interface SessionOptions {
   clientId: string;
@@ -43,10 +44,17 @@ export interface SessionHost {
   deliver(packet: PublishPacket): void;
   /** The connection must be torn down with this error (protocol violation, dead keepalive). */
   fail(err: MqttError): void;
+  /**
+   * CONNACK 0 arrived. Called before in-flight messages are re-sent and the queue moves, so what
+   * the host writes here (re-subscriptions) goes out first.
+   */
+  connected?(connack: ConnackPacket): void;
 }
 
 /** One outgoing PUBLISH from the moment the application hands it over until its flow completes. */
 interface OutgoingFlow {
+  /** Acceptance order, the key in the store. */
+  seq: number;
   packet: PublishPacket;
   /** queued: not yet sent; puback/pubrec/pubcomp: the acknowledgement awaited next. */
   awaiting: 'queued' | 'puback' | 'pubrec' | 'pubcomp';
@@ -86,11 +94,18 @@ export class Session {
   private disconnectSent = false;
   private readonly keepalive: Keepalive;
   private drainWaiters: (() => void)[] = [];
+  private seq = 0;
+  /**
+   * Whether restore() has run. Until then nothing is written to the store: what an earlier
+   * process left there has not been read yet, and its sequence numbers must come first.
+   */
+  private storeOpen = false;
 
   constructor(
     private readonly options: SessionOptions,
     private readonly host: SessionHost,
     private readonly timers: Timers = globalTimers,
+    private readonly store: Store = new MemoryStore(),
   ) {
     const keepaliveMs = options.keepalive * 1000;
     this.keepalive = new Keepalive(
@@ -160,7 +175,7 @@ export class Session {
         return this.onPubrec(packet.packetId);
       case 'pubrel':
         // Always answer, even for an unknown id: the broker is finishing a flow we may have forgotten.
-        this.incomingQos2.delete(packet.packetId);
+        if (this.incomingQos2.delete(packet.packetId)) this.store.deleteIncoming(packet.packetId);
         this.send({ type: 'pubcomp', packetId: packet.packetId });
         return;
       case 'pubcomp':
@@ -177,18 +192,46 @@ export class Session {
     }
   }
 
+  /**
+   * Takes over what an earlier session of this client left in the store: messages already sent
+   * go back in flight (re-sent with DUP on the next CONNACK), the others back in the queue.
+   * Nobody awaits their promises any more; they complete silently.
+   */
+  restore(snapshot: StoreSnapshot): void {
+    const early = this.queue.drain(); // published before the store was read: they come after its messages
+    for (const record of snapshot.outgoing) {
+      this.seq = Math.max(this.seq, record.seq);
+      const packet: PublishPacket = { type: 'publish', topic: record.topic, payload: record.payload, qos: record.qos, retain: record.retain, dup: false };
+      const flow = this.newFlow(packet, record.seq);
+      flow.done.promise.catch(() => {});
+      if (record.packetId === undefined || this.ids.has(record.packetId)) {
+        this.queue.push(flow);
+        continue;
+      }
+      packet.packetId = record.packetId;
+      this.ids.reserve(record.packetId);
+      flow.awaiting = record.released ? 'pubcomp' : record.qos === 1 ? 'puback' : 'pubrec';
+      this.inflight.set(record.packetId, flow);
+    }
+    for (const id of snapshot.incoming) this.incomingQos2.add(id);
+    this.storeOpen = true;
+    for (const flow of early) {
+      flow.seq = ++this.seq;
+      if (flow.packet.qos > 0) this.store.putOutgoing(this.record(flow));
+      this.queue.push(flow);
+    }
+  }
+
   /** Queue a PUBLISH (without packetId); resolves when its QoS flow completes. */
   publish(packet: PublishPacket): { promise: Promise<void>; cancel: (err: unknown) => void } {
-    const flow: OutgoingFlow = {
-      packet,
-      awaiting: 'queued',
-      done: new Deadline<void>(this.timers, () => this.ackTimeoutError(flow)),
-    };
+    const flow = this.newFlow(packet, ++this.seq);
+    if (packet.qos > 0 && this.storeOpen) this.store.putOutgoing(this.record(flow));
     this.queue.push(flow);
     this.pump();
     const cancel = (err: unknown): void => {
       // A queued publish can be withdrawn; one already sent cannot, so only its promise settles.
       if (flow.awaiting === 'queued' && this.queue.remove(flow)) {
+        if (packet.qos > 0) this.store.deleteOutgoing(flow.seq);
         flow.done.reject(err);
         this.notifyIdle();
         return;
@@ -228,6 +271,24 @@ export class Session {
     this.disconnectSent = true;
   }
 
+  /**
+   * The connection dropped but the session lives on (the client will reconnect): requests waiting
+   * for SUBACK/UNSUBACK fail with `err`; publishes stay queued or in flight, their deadlines paused
+   * until they are re-sent.
+   */
+  suspend(err: Error): void {
+    this.state = 'reconnecting';
+    this.keepalive.stop();
+    this.connack?.reject(err);
+    this.connack = undefined;
+    for (const [id, req] of this.requests) {
+      this.ids.release(id);
+      req.done.reject(err);
+    }
+    this.requests.clear();
+    for (const flow of this.inflight.values()) flow.done.disarm();
+  }
+
   /** The connection is gone for good: settle everything still waiting, exactly once, with `err`. */
   close(err: Error = new ConnectionClosedError('the connection closed')): void {
     this.state = 'closed';
@@ -251,9 +312,34 @@ export class Session {
       return;
     }
     this.state = 'connected';
+    if (!packet.sessionPresent) {
+      // A new session on the broker: it has forgotten the QoS 2 messages it was sending us.
+      this.incomingQos2.clear();
+      this.store.clearIncoming();
+    }
     this.keepalive.start();
+    this.host.connected?.(packet);
+    this.retransmit();
     connack?.resolve(packet);
     this.pump();
+  }
+
+  /**
+   * After a reconnect, unacknowledged PUBLISHes go out again with DUP set and PUBRELs again, with
+   * their original ids and in their original order (MQTT-4.4.0-1, MQTT-3.3.1-1). With a clean
+   * session the broker does not know the ids any more, but re-sending keeps QoS 1/2 meaning
+   * "delivered at least once"; only exactly-once for QoS 2 needs clean: false.
+   */
+  private retransmit(): void {
+    for (const [packetId, flow] of this.inflight) {
+      if (flow.awaiting === 'pubcomp') {
+        this.send({ type: 'pubrel', packetId });
+      } else {
+        flow.packet.dup = true;
+        this.send(flow.packet);
+      }
+      flow.done.arm(this.options.ackTimeout);
+    }
   }
 
   private onPublish(packet: PublishPacket): void {
@@ -270,6 +356,9 @@ export class Session {
     // QoS 2, method B of the spec (4.3.3): deliver on first receipt, remember the id until PUBREL.
     if (!this.incomingQos2.has(packetId)) {
       this.incomingQos2.add(packetId);
+      // Durable before delivery: a crash after this point must not deliver the message twice.
+      this.store.putIncoming(packetId);
+      this.store.flush();
       this.host.deliver(packet);
     }
     this.send({ type: 'pubrec', packetId });
@@ -286,7 +375,10 @@ export class Session {
     const flow = this.inflight.get(packetId);
     if (flow && flow.awaiting !== 'pubrec' && flow.awaiting !== 'pubcomp') return;
     if (flow) {
-      flow.awaiting = 'pubcomp';
+      if (flow.awaiting === 'pubrec') {
+        flow.awaiting = 'pubcomp';
+        this.store.putOutgoing(this.record(flow));
+      }
       flow.done.arm(this.options.ackTimeout);
     }
     // Unknown id: still release it, so the broker can forget a flow we no longer hold.
@@ -329,6 +421,7 @@ export class Session {
 
   private finish(packetId: number, flow: OutgoingFlow): void {
     this.inflight.delete(packetId);
+    this.store.deleteOutgoing(flow.seq);
     this.ids.release(packetId);
     flow.done.resolve();
     this.pump();
@@ -354,6 +447,7 @@ export class Session {
       flow.packet.packetId = packetId;
       flow.awaiting = flow.packet.qos === 1 ? 'puback' : 'pubrec';
       this.inflight.set(packetId, flow);
+      this.store.putOutgoing(this.record(flow));
       flow.done.arm(this.options.ackTimeout);
       this.send(flow.packet);
     }
@@ -375,6 +469,24 @@ export class Session {
     this.requests.set(packetId, { kind, count, done });
     this.send(build(packetId));
     return done.promise;
+  }
+
+  private newFlow(packet: PublishPacket, seq: number): OutgoingFlow {
+    const flow: OutgoingFlow = {
+      seq,
+      packet,
+      awaiting: 'queued',
+      done: new Deadline<void>(this.timers, () => this.ackTimeoutError(flow)),
+    };
+    return flow;
+  }
+
+  private record(flow: OutgoingFlow): OutgoingRecord {
+    const p = flow.packet;
+    const record: OutgoingRecord = { seq: flow.seq, topic: p.topic, payload: p.payload, qos: p.qos, retain: p.retain };
+    if (p.packetId !== undefined) record.packetId = p.packetId;
+    if (flow.awaiting === 'pubcomp') record.released = true;
+    return record;
   }
 
   private ackTimeoutError(flow: OutgoingFlow): MqttError {

@@ -13,8 +13,12 @@ import { PacketType, startFakeBroker, toHex, type FakeBroker, type FakeConnectio
 import { ackPacket, publishPacket } from '../helpers/mqtt-bytes.js';
 import { startMosquitto, type MosquittoHandle, type StartMosquittoOptions } from '../helpers/mosquitto.js';
 
-/** Bounds that make a broken client fail fast instead of hanging a test. */
-export const FAST: ClientOptions = { connectTimeout: 2000, ackTimeout: 5000, endTimeout: 3000 };
+/**
+ * Bounds that make a broken client fail fast instead of hanging a test. These suites test what
+ * happens on one connection (a loss closes the client), so reconnecting is off here; the
+ * reconnect suites (test/reconnect) turn it on.
+ */
+export const FAST: ClientOptions = { connectTimeout: 2000, ackTimeout: 5000, endTimeout: 3000, reconnect: false };
 
 export interface Harness {
   aedes(opts?: StartAedesOptions): Promise<AedesHandle>;
