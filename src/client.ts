@@ -92,6 +92,14 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
   private readonly userTransport: ClientOptions['transport'];
   private readonly subscriptions = new Set<Subscription>();
   private unrouted: Subscription | undefined;
+  /**
+   * Unrouted messages held until the application first calls messages(): a resumed session
+   * (clean: false) delivers right after CONNACK, before the application could subscribe again.
+   * A subscribe() takes the held messages its filters match; once the first subscribe() has
+   * succeeded the application is set up, and what is still held is counted and dropped, like any
+   * unrouted message nobody reads. Bounded by highWaterMark; the oldest are dropped beyond it.
+   */
+  private held: Message[] | undefined = [];
   private connection: Connection | undefined;
   private connecting: Promise<{ sessionPresent: boolean }> | undefined;
   private ending: Promise<void> | undefined;
@@ -244,6 +252,7 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
     });
     // Registered before SUBSCRIBE goes out: retained messages may arrive in the same read as SUBACK.
     this.subscriptions.add(sub);
+    if (this.held) this.held = this.held.filter((msg) => (sub.matches(msg.topic) ? (sub.push(msg), false) : true));
     const acked = this.session.subscribe(filters);
     let granted: number[];
     try {
@@ -263,6 +272,10 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
       const ok = filters.flatMap((f, i) => (granted[i] === 0x80 ? [] : [{ topicFilter: f.topicFilter, qos: granted[i] as number }]));
       await this.unsubscribeUnshared(ok.map((f) => f.topicFilter)).catch(() => {});
       throw new SubscribeError(refused, ok);
+    }
+    if (this.held) {
+      this.counters.unroutedDropped += this.held.length;
+      this.held = undefined;
     }
     return sub;
   }
@@ -290,6 +303,8 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
         highWaterMark: options.highWaterMark ?? this.options.highWaterMark,
         overflow: options.overflow ?? this.options.overflow,
       });
+      for (const msg of this.held ?? []) this.unrouted.push(msg);
+      this.held = undefined;
       if (this.session.state === 'closed') this.unrouted.end();
     }
     return this.unrouted;
@@ -546,7 +561,12 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
     }
     if (!matched) {
       if (this.unrouted) this.unrouted.push(msg);
-      else this.counters.unroutedDropped++;
+      else if (this.held) {
+        if (this.held.push(msg) > this.options.highWaterMark) {
+          this.held.shift();
+          this.counters.unroutedDropped++;
+        }
+      } else this.counters.unroutedDropped++;
     }
     const conn = this.connection;
     if (conn && !conn.paused && this.anyBlocked()) {

@@ -197,6 +197,10 @@ describe('client.messages()', () => {
     const log = new PacketLog();
     const again = await h.connected(b.url, { clientId: 'dropper', clean: false, logger: log.logger });
     await until(() => again.stats().messagesIn === 4, 2000, '4 messages in');
+    // Held until the application has set itself up (a resumed session delivers before it could
+    // subscribe again); once its first subscribe() succeeds, what nobody claimed is counted and dropped.
+    expect(again.stats().unroutedDropped).toBe(0);
+    await again.subscribe('unrelated/topic');
     expect(again.stats().unroutedDropped).toBe(4);
     await until(() => log.out('PUBACK').length === 4, 2000, '4 PUBACKs');
     // Acknowledged: a reconnect gets nothing again.
@@ -208,6 +212,35 @@ describe('client.messages()', () => {
     await publisher.publish('drop/marker', 'm', { qos: 1 });
     await take(marker, 1);
     expect(unrouted.buffered).toBe(0);
+  });
+
+  it('a resumed session delivers before the application subscribes: messages() and a later subscribe() still get them', async () => {
+    const b = await h.aedes();
+    const first = await h.connected(b.url, { clientId: 'resumer', clean: false });
+    await first.subscribe(['held/a', 'held/b'], { qos: 1 });
+    await first.end();
+    const publisher = await h.connected(b.url);
+    await publisher.publish('held/a', 'a1', { qos: 1 });
+    await publisher.publish('held/b', 'b1', { qos: 1 });
+    const again = await h.connected(b.url, { clientId: 'resumer', clean: false });
+    await until(() => again.stats().messagesIn === 2, 2000, '2 messages in');
+    // The subscription made after connect() receives what arrived for its filter before it existed.
+    const subA = await again.subscribe('held/a', { qos: 1 });
+    expect((await take(subA, 1)).map((m) => m.text())).toEqual(['a1']);
+    expect(again.stats().unroutedDropped).toBe(1);
+  });
+
+  it('messages() called after connect() of a resumed session still gets what arrived first', async () => {
+    const b = await h.aedes();
+    const first = await h.connected(b.url, { clientId: 'resumer2', clean: false });
+    await first.subscribe('held2/#', { qos: 1 });
+    await first.end();
+    const publisher = await h.connected(b.url);
+    for (let i = 0; i < 3; i++) await publisher.publish('held2/x', `m${i}`, { qos: 1 });
+    const again = await h.connected(b.url, { clientId: 'resumer2', clean: false });
+    await until(() => again.stats().messagesIn === 3, 2000, '3 messages in');
+    expect((await take(again.messages(), 3)).map((m) => m.text())).toEqual(['m0', 'm1', 'm2']);
+    expect(again.stats().unroutedDropped).toBe(0);
   });
 
   it('a routed message does not also go to messages()', async () => {
