@@ -84,7 +84,10 @@ export class PacketDecoder {
 
   /**
    * Feeds the next bytes of the stream; returns the packets they complete (possibly none). Bytes of an
-   * incomplete packet are kept for the next call. Throws MqttProtocolError on malformed input.
+   * incomplete packet are copied and kept for the next call. Throws MqttProtocolError on malformed input.
+   *
+   * Byte fields of a returned packet that lay wholly inside `chunk` are views into `chunk`: don't reuse or
+   * mutate `chunk` while you hold them.
    */
   push(chunk: Uint8Array): Packet[] {
     if (this.error !== undefined) {

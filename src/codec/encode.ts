@@ -9,7 +9,11 @@ import { headerLength, MAX_REMAINING_LENGTH, writeHeader } from './fixed-header.
 import { checkTopicFilter, checkTopicName } from './topics.js';
 import { HAS_NUL, LONE_SURROGATE, utf8Bytes, utf8Length, writeUtf8 } from './utf8.js';
 
-/** Encodes one packet into a new Uint8Array. Throws MqttProtocolError if the packet breaks a rule. */
+/**
+ * Encodes one packet. Throws MqttProtocolError if the packet breaks a rule (nothing is written then).
+ * The result is yours (the codec never writes it again), but packets up to 32 KiB are views into a shared
+ * slab (see alloc.ts): use the view's bytes, not its `.buffer`.
+ */
 export function encode(packet: Packet): Uint8Array {
   const remaining = measure(packet);
   const buf = allocate(headerLength(remaining) + remaining);
@@ -159,6 +163,7 @@ function measurePublish(p: PublishPacket): number {
   const qos = p.qos;
   checkQos(qos, 'PUBLISH', 'MQTT-3.3.1-4');
   if (qos === 0) {
+    // A packetId on a QoS 0 PUBLISH is ignored, not written [MQTT-2.3.1-5], so a reused object is harmless.
     if (p.dup) throw err('RESERVED_FLAGS', 'PUBLISH with QoS 0 must not set DUP', 'MQTT-3.3.1-2');
   } else {
     checkPacketId(p.packetId, 'PUBLISH');

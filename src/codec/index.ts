@@ -8,8 +8,12 @@
  * for (const packet of decoder.push(chunk)) handle(packet);
  * ```
  *
- * Byte ownership: byte fields of decoded packets may be views into the chunk given to `push` (see
- * PacketDecoder); `encode` returns a fresh array the caller owns.
+ * Byte ownership:
+ * - Decoding: byte fields (`payload`, `will.payload`, `password`) of a packet that arrived inside one chunk
+ *   are views into that chunk, not copies: don't reuse or mutate the chunk while you hold such packets
+ *   (`slice()` what you keep). Packets assembled from several chunks get a buffer of their own.
+ * - Encoding: `encode` returns bytes nobody else writes, but small packets are views into a shared pool
+ *   (like Node's Buffer.allocUnsafe): use the view, never its `.buffer`. `encodeInto` writes into yours.
  */
 export * from './packets.js';
 export { MqttProtocolError, type ProtocolErrorCode } from '../errors.js';

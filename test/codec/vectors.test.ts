@@ -265,6 +265,23 @@ describe('payload ownership', () => {
     expect(payload.buffer).not.toBe(second.buffer);
   });
 
+  it('encode results are independent even when they share a pool', () => {
+    const a = encode({ type: 'puback', packetId: 1 });
+    const b = encode({ type: 'puback', packetId: 2 });
+    a.fill(0xff);
+    expect(toHex(b)).toBe('40 02 00 02');
+    const big = encode({ type: 'publish', topic: 't', payload: new Uint8Array(20000).fill(1), qos: 0, retain: false, dup: false });
+    const big2 = encode({ type: 'publish', topic: 't', payload: new Uint8Array(20000).fill(2), qos: 0, retain: false, dup: false });
+    expect(big[big.length - 1]).toBe(1);
+    expect(big2[big2.length - 1]).toBe(2);
+  });
+
+  it('encode keeps working after a caller transfers (detaches) the pool buffer', () => {
+    const a = encode({ type: 'pingreq' });
+    structuredClone(a.buffer, { transfer: [a.buffer] });
+    expect(toHex(encode({ type: 'pingresp' }))).toBe('d0 00');
+  });
+
   it('keeps only the bytes of the incomplete packet', () => {
     const decoder = new PacketDecoder();
     expect(decoder.push(hex('e0 00 c0 00 30 07 00 03'))).toEqual([{ type: 'disconnect' }, { type: 'pingreq' }]);
