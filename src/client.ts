@@ -111,6 +111,13 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
   /** Undefined when `reconnect: false`. */
   private readonly backoff: Backoff | undefined;
   private reconnectTimer: unknown;
+  /** Aborts the connection attempt under way (end() or destroy() while it opens or waits for CONNACK). */
+  private attemptAbort: AbortController | undefined;
+  /**
+   * Filters the application left while offline in a persistent session: the broker still holds
+   * them, so they are unsubscribed after the next CONNACK with sessionPresent.
+   */
+  private leftOffline = new Set<string>();
   private connectedAt = 0;
   private readonly store: Store;
   private readonly statusEvents = new StatusBroadcaster();
@@ -214,14 +221,13 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
     }
     const signal = options.signal;
     if (signal?.aborted) throw new AbortError(signal.reason);
-    if (state !== 'connected') {
-      if (qos === 0 && !this.options.queueQoS0) {
-        this.counters.offlineDropped++;
-        return;
-      }
-      if (this.session.stats.queued >= this.options.offlineQueueLimit) {
-        throw new QueueFullError(`the offline queue holds ${this.options.offlineQueueLimit} messages (offlineQueueLimit); publish refused`);
-      }
+    if (state !== 'connected' && qos === 0 && !this.options.queueQoS0) {
+      this.counters.offlineDropped++;
+      return;
+    }
+    // Connected, QoS 0 is written at once; anything else may wait (offline or behind the window).
+    if ((state !== 'connected' || qos > 0) && this.session.stats.queued >= this.options.offlineQueueLimit) {
+      throw new QueueFullError(`${this.options.offlineQueueLimit} publishes already wait to be sent (offlineQueueLimit); publish refused`);
     }
     const packet: PublishPacket = { type: 'publish', topic, payload: bytes, qos, retain: options.retain === true, dup: false };
     const op = this.session.publish(packet);
@@ -369,6 +375,7 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
    */
   private async attempt(url: URL, signal?: AbortSignal): Promise<ConnackPacket> {
     const controller = new AbortController();
+    this.attemptAbort = controller;
     const timer = this.timers.setTimeout(
       () => controller.abort(new TimeoutError(`no CONNACK from ${url.host} within ${this.options.connectTimeout} ms`)),
       this.options.connectTimeout,
@@ -415,6 +422,7 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
       throw error;
     } finally {
       this.timers.clearTimeout(timer);
+      if (this.attemptAbort === controller) this.attemptAbort = undefined;
       signal?.removeEventListener('abort', onUserAbort);
     }
   }
@@ -492,7 +500,11 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
    * subscribed again before anything else goes out, and its SUBACK checked again.
    */
   private resubscribe(connack: ConnackPacket): void {
-    if (connack.sessionPresent) return;
+    if (connack.sessionPresent) {
+      this.unsubscribeLeftOffline();
+      return;
+    }
+    this.leftOffline.clear(); // the broker has no session, so nothing of it to undo
     for (const sub of this.subscriptions) {
       if (sub.granted.length === 0) continue; // its own SUBSCRIBE is still on the way
       const filters = sub.filters;
@@ -510,6 +522,23 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
         () => {},
       );
     }
+  }
+
+  private unsubscribeLeftOffline(): void {
+    const inUse = this.filtersInUse();
+    const left = [...this.leftOffline].filter((f) => !inUse.has(f));
+    this.leftOffline.clear();
+    if (left.length === 0) return;
+    this.session.unsubscribe(left).catch(() => {
+      // Lost again before UNSUBACK: try once more after the next reconnect.
+      for (const f of left) this.leftOffline.add(f);
+    });
+  }
+
+  private filtersInUse(): Set<string> {
+    const inUse = new Set<string>();
+    for (const sub of this.subscriptions) for (const f of sub.topicFilters) inUse.add(f);
+    return inUse;
   }
 
   /** Closes the current transport (if any) without touching the session. */
@@ -620,6 +649,7 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
     const settleError = pendingError instanceof Error ? pendingError : new ClientClosedError();
     this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    this.attemptAbort?.abort(settleError);
     this.dropConnection(settleError);
     this.session.close(settleError);
     for (const w of this.readyWaiters) w.reject(settleError);
@@ -662,10 +692,13 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
 
   /** Unsubscribes those of `filters` that no live subscription still uses. */
   private async unsubscribeUnshared(filters: string[]): Promise<void> {
-    const inUse = new Set<string>();
-    for (const sub of this.subscriptions) for (const f of sub.topicFilters) inUse.add(f);
+    const inUse = this.filtersInUse();
     const unused = [...new Set(filters)].filter((f) => !inUse.has(f));
-    if (unused.length === 0 || this.session.state !== 'connected') return;
+    if (unused.length === 0) return;
+    if (this.session.state !== 'connected') {
+      if (this.session.state === 'reconnecting' && !this.options.session.clean) for (const f of unused) this.leftOffline.add(f);
+      return;
+    }
     await this.session.unsubscribe(unused);
   }
 }

@@ -1,0 +1,596 @@
+/**
+ * End-to-end benchmark: one publisher process and one subscriber process through a local Mosquitto,
+ * for mqttwire, MQTT.js and (as the reference) mosquitto_pub/mosquitto_sub, at QoS 0, 1 and 2.
+ *
+ *   npx tsx bench/e2e.ts [--quick] [--runs=N (default 3, --quick 1)] [--libs=mqttwire,mqttjs,...] [--qos=0,1] [--src] [--cpu-prof[=DIR]]
+ *
+ * mqttwire runs as the package ships it: src is first compiled to JavaScript (TypeScript's own
+ * emit, tsconfig.build.json's target) in a temp dir. `--src` runs src through tsx instead, whose
+ * esbuild transform wraps every function it creates in a `__name()` call (keepNames), which costs
+ * measurable CPU per message.
+ *
+ * The broker is started here (127.0.0.1, ephemeral port, Mosquitto's default limits: 20 in flight
+ * and 1000 queued per client; logging limited to errors, notices and subscriptions, since per-packet
+ * debug logging would slow the broker down) and stopped at the end. For each row both worker
+ * processes start at once; the publisher connects and publishes only once the subscriber has its
+ * SUBACK (mosquitto_pub is started then). The subscriber stops after `count` messages or IDLE_MS
+ * without one. Each side measures its own CPU time (process.cpuUsage() around the work in
+ * bench/e2e-worker.ts; bash's `times` for the mosquitto clients). msg/s is the subscriber's: messages
+ * received over the time from the first to the last. Every run is bounded by a timeout after which
+ * its processes are killed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import { mosquittoPath, mosquittoVersion, startMosquitto, type MosquittoHandle } from '../test/helpers/mosquitto-process.js';
+import { FIRST_MESSAGE_MS, IDLE_MS, payloadSeq, payloadText, Tally, type Cpu, type PubResult, type QoS, type SubResult, type WorkerLib } from './e2e-shared.js';
+
+type Lib = WorkerLib | 'mosquitto';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const WORKER = path.join(ROOT, 'bench', 'e2e-worker.ts');
+const ALL_LIBS: Lib[] = ['mqttwire', 'mqttjs', 'mqttjs-await', 'mosquitto'];
+const LIB_LABEL: Record<Lib, string> = {
+  mqttwire: 'mqttwire',
+  mqttjs: 'MQTT.js',
+  'mqttjs-await': 'MQTT.js (await each)',
+  mosquitto: 'mosquitto_pub/sub',
+};
+const FULL_COUNTS: Record<QoS, number> = { 0: 100_000, 1: 20_000, 2: 10_000 };
+/**
+ * The await-each MQTT.js variant waits a round trip per message (0.4 k msg/s at QoS 2 on a 2-CPU
+ * machine): at QoS 1 and 2 it sends a quarter of the messages to keep the full run short.
+ */
+const AWAIT_EACH_SHARE: Record<QoS, number> = { 0: 1, 1: 0.25, 2: 0.25 };
+/** Reference machine figures from the issue (mosquitto_pub/sub), msg/s. */
+const REFERENCE_MOSQUITTO: Record<QoS, number> = { 0: 35_800, 1: 20_600, 2: 9_000 };
+
+interface Args {
+  quick: boolean;
+  /** Runs per row; 0 until parsed: 3, or 1 with --quick. */
+  runs: number;
+  libs: Lib[];
+  qos: QoS[];
+  cpuProfDir: string | undefined;
+  src: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { quick: false, runs: 0, libs: ALL_LIBS, qos: [0, 1, 2], cpuProfDir: undefined, src: false };
+  for (const a of argv) {
+    const [key, value] = a.split('=', 2) as [string, string | undefined];
+    if (key === '--quick') args.quick = true;
+    else if (key === '--src') args.src = true;
+    else if (key === '--runs' && value) args.runs = Math.max(1, Number.parseInt(value, 10) || 1);
+    else if (key === '--libs' && value) {
+      args.libs = value.split(',').map((l) => {
+        if (!(ALL_LIBS as string[]).includes(l)) throw new Error(`unknown lib ${l} (${ALL_LIBS.join(', ')})`);
+        return l as Lib;
+      });
+    } else if (key === '--qos' && value) {
+      args.qos = value.split(',').map((q) => {
+        const n = Number(q);
+        if (n !== 0 && n !== 1 && n !== 2) throw new Error(`bad QoS ${q}`);
+        return n;
+      });
+    } else if (key === '--cpu-prof') args.cpuProfDir = path.resolve(value ?? path.join(os.tmpdir(), `mqttwire-e2e-prof-${Date.now()}`));
+    else throw new Error(`unknown argument ${a}\nusage: tsx bench/e2e.ts [--quick] [--runs=N] [--libs=${ALL_LIBS.join(',')}] [--qos=0,1,2] [--src] [--cpu-prof[=DIR]]`);
+  }
+  // Single runs on a small machine vary by 20-50%: the full run takes the median of three.
+  if (args.runs === 0) args.runs = args.quick ? 1 : 3;
+  return args;
+}
+
+// ---------------------------------------------------------------------------------------------
+// mqttwire as it ships
+
+/**
+ * Compiles every src .ts file into `outDir` as `tsc -p tsconfig.build.json` would (same target; every file
+ * is an isolated module, so transpiling file by file gives tsc's output) and returns the URL of index.js.
+ */
+function compileClient(outDir: string): string {
+  const srcDir = path.join(ROOT, 'src');
+  const files = (fs.readdirSync(srcDir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+  const compilerOptions: ts.CompilerOptions = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022, verbatimModuleSyntax: true };
+  for (const file of files) {
+    const { outputText } = ts.transpileModule(fs.readFileSync(path.join(srcDir, file), 'utf8'), { compilerOptions, fileName: file });
+    const dest = path.join(outDir, file.replace(/\.ts$/, '.js'));
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.writeFileSync(dest, outputText);
+  }
+  fs.writeFileSync(path.join(outDir, 'package.json'), '{ "type": "module" }\n');
+  return pathToFileURL(path.join(outDir, 'index.js')).href;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: each in its own process group, killed (group-wide) on timeout and on exit.
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) killGroup(c, 'SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => process.exit(130));
+}
+
+/** Environment of the worker processes (MQTTWIRE_E2E_CLIENT: the compiled client). */
+const childEnv: NodeJS.ProcessEnv = { ...process.env };
+
+function startChild(cmd: string, args: string[]): ChildProcess {
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: childEnv });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  child.on('error', () => live.delete(child));
+  child.stdin?.on('error', () => undefined);
+  return child;
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', () => resolve(-1));
+  });
+}
+
+/** Calls `onLine` for every complete line of `stream`. */
+function onLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
+  let rest = '';
+  stream?.setEncoding('utf8');
+  stream?.on('data', (chunk: string) => {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop() ?? '';
+    for (const line of parts) onLine(line);
+  });
+  stream?.on('end', () => {
+    if (rest) onLine(rest);
+    rest = '';
+  });
+}
+
+function collect(stream: NodeJS.ReadableStream | null): () => string {
+  let text = '';
+  stream?.on('data', (chunk: Buffer | string) => {
+    text += chunk.toString();
+  });
+  return () => text;
+}
+
+function timeout(ms: number): { promise: Promise<'timeout'>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run
+
+interface RunResult {
+  lib: Lib;
+  qos: QoS;
+  count: number;
+  sub: SubResult | undefined;
+  pub: PubResult | undefined;
+  /** Wall time of the whole run, processes included, ms. */
+  wallMs: number;
+  problems: string[];
+}
+
+let runSeq = 0;
+
+function nodeWorkerArgs(role: 'pub' | 'sub', lib: WorkerLib, qos: QoS, count: number, url: string, topic: string, profDir: string | undefined): string[] {
+  // One directory per process: tsx's loader thread writes a profile too (CPU.<date>.<time>.<pid>.<thread>.*;
+  // the main thread's is the one with thread id 0).
+  const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, `${lib}-${role}-qos${qos}-${runSeq}`)}`] : [];
+  return [...prof, '--import', 'tsx', WORKER, role, lib, String(qos), String(count), url, topic];
+}
+
+function parseResult<T>(stdout: string): T | undefined {
+  const line = stdout.split('\n').find((l) => l.startsWith('result '));
+  return line ? (JSON.parse(line.slice('result '.length)) as T) : undefined;
+}
+
+async function runNode(lib: WorkerLib, qos: QoS, count: number, broker: MosquittoHandle, runTimeoutMs: number, profDir: string | undefined): Promise<RunResult> {
+  const topic = `bench/e2e/${lib}/q${qos}/${++runSeq}`;
+  const problems: string[] = [];
+  const t0 = performance.now();
+  const deadline = timeout(runTimeoutMs);
+  // Both processes start at once (node + tsx take a second or two to load); the publisher connects,
+  // then waits for "go", sent once the subscriber has its SUBACK. The await-each variant only
+  // changes the publisher: its subscriber is the plain MQTT.js one.
+  const sub = startChild(process.execPath, nodeWorkerArgs('sub', lib === 'mqttjs-await' ? 'mqttjs' : lib, qos, count, broker.url, topic, profDir));
+  const pub = startChild(process.execPath, nodeWorkerArgs('pub', lib, qos, count, broker.url, topic, profDir));
+  const [subOut, subErr, pubOut, pubErr] = [collect(sub.stdout), collect(sub.stderr), collect(pub.stdout), collect(pub.stderr)];
+  const ready = (child: ChildProcess): Promise<'ready' | 'exited'> =>
+    Promise.race([
+      new Promise<'ready'>((resolve) => onLines(child.stdout, (line) => line === 'ready' && resolve('ready'))),
+      exited(child).then(() => 'exited' as const),
+    ]);
+  const bothReady = Promise.all([ready(sub), ready(pub)]);
+  const first = await Promise.race([bothReady, deadline.promise]);
+  if (first === 'timeout') problems.push(`not ready within ${runTimeoutMs} ms: killed`);
+  else if (first.includes('exited')) problems.push('a worker exited before it was ready');
+  else {
+    pub.stdin?.write('go\n');
+    const both = Promise.all([exited(sub), exited(pub)]);
+    if ((await Promise.race([both, deadline.promise])) === 'timeout') problems.push(`timed out after ${runTimeoutMs} ms: killed`);
+  }
+  deadline.cancel();
+  killGroup(sub);
+  killGroup(pub);
+  await Promise.all([exited(sub), exited(pub)]);
+  const subResult = parseResult<SubResult>(subOut());
+  const pubResult = parseResult<PubResult>(pubOut());
+  if (sub.exitCode !== 0) problems.push(`subscriber exit ${sub.exitCode ?? sub.signalCode}: ${lastLines(subErr())}`);
+  if (pub.exitCode !== 0) problems.push(`publisher exit ${pub.exitCode ?? pub.signalCode}: ${lastLines(pubErr())}`);
+  if (subResult?.timedOut) problems.push(`subscriber idle for ${IDLE_MS} ms before all messages arrived`);
+  if (pubResult?.errors) problems.push(`${pubResult.errors} publish errors, first: ${pubResult.firstError}`);
+  return { lib, qos, count, sub: subResult, pub: pubResult, wallMs: performance.now() - t0, problems };
+}
+
+/** bash's `times`: "0m0.001s 0m0.002s\n0m1.230s 0m0.450s", the second line being the children's user and system time. */
+function parseTimes(stderr: string): Cpu | undefined {
+  const lines = stderr.trim().split('\n').filter((l) => /^\d+m[\d.]+s \d+m[\d.]+s$/.test(l.trim()));
+  const children = lines[lines.length - 1];
+  if (lines.length < 2 || !children) return undefined;
+  const us = (t: string): number => {
+    const m = /^(\d+)m([\d.]+)s$/.exec(t);
+    return m ? Math.round((Number(m[1]) * 60 + Number(m[2])) * 1e6) : 0;
+  };
+  const [user = '', system = ''] = children.trim().split(' ');
+  return { user: us(user), system: us(system) };
+}
+
+async function runMosquittoClients(qos: QoS, count: number, broker: MosquittoHandle, runTimeoutMs: number, workDir: string): Promise<RunResult> {
+  const n = ++runSeq;
+  const topic = `bench/e2e/mosquitto/q${qos}/${n}`;
+  const subId = `e2e-sub-mosquitto-${n}`;
+  const conn = ['-h', '127.0.0.1', '-p', String(broker.port), '-t', topic, '-q', String(qos)];
+  const problems: string[] = [];
+  const t0 = performance.now();
+  const deadline = timeout(runTimeoutMs);
+
+  // mosquitto_sub writes "<unix time with ns> <payload>" lines to a file (read afterwards, so this
+  // process does not compete for CPU during the run), in the background of a bash that reports its
+  // pid (to stop it when idle) and, once it exits, its CPU time (`times`, 10 ms resolution).
+  const outFile = path.join(workDir, `mosquitto_sub-${n}.txt`);
+  const sub = startChild('bash', [
+    '-c',
+    'out=$1; shift; mosquitto_sub "$@" > "$out" & p=$!; echo "pid $p" >&2; wait $p; echo "exit $?" >&2; times >&2',
+    'bash',
+    outFile,
+    ...conn,
+    '-i',
+    subId,
+    '-C',
+    String(count),
+    '-F',
+    '%U %p',
+  ]);
+  const subErr = collect(sub.stderr);
+  let subPid: number | undefined;
+  onLines(sub.stderr, (line) => {
+    const m = /^pid (\d+)$/.exec(line);
+    if (m) subPid = Number(m[1]);
+  });
+
+  let pub: ChildProcess | undefined;
+  let pubErr = (): string => '';
+  let timedOut = false;
+  const subscribed = broker.waitForLog(` ${subId} ${qos} ${topic}`, 10_000).then(
+    () => 'ready' as const,
+    () => 'not subscribed' as const,
+  );
+  const first = await Promise.race([subscribed, exited(sub).then(() => 'exited' as const), deadline.promise]);
+  if (first === 'ready') {
+    pub = startChild('bash', ['-c', 'mosquitto_pub "$@"; echo "exit $?" >&2; times >&2', 'bash', ...conn, '-i', `e2e-pub-mosquitto-${n}`, '-l']);
+    pubErr = collect(pub.stderr);
+    let text = '';
+    for (let i = 0; i < count; i++) text += payloadText(i) + '\n';
+    pub.stdin?.end(text);
+    // mosquitto_sub -C stops by itself after `count` messages; when some are lost, stop it once its
+    // output file has not grown for IDLE_MS.
+    let lastSize = -1;
+    let quietSince = performance.now();
+    const watch = setInterval(() => {
+      let size = 0;
+      try {
+        size = fs.statSync(outFile).size;
+      } catch {
+        // not created yet
+      }
+      if (size !== lastSize) {
+        lastSize = size;
+        quietSince = performance.now();
+      } else if (performance.now() - quietSince >= (size === 0 ? FIRST_MESSAGE_MS : IDLE_MS) && subPid !== undefined && !timedOut) {
+        timedOut = true;
+        try {
+          process.kill(subPid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    }, 100);
+    const both = Promise.all([exited(sub), exited(pub)]);
+    if ((await Promise.race([both, deadline.promise])) === 'timeout') problems.push(`timed out after ${runTimeoutMs} ms: killed`);
+    clearInterval(watch);
+  } else if (first === 'timeout') problems.push(`mosquitto_sub not subscribed within ${runTimeoutMs} ms: killed`);
+  else problems.push(first === 'exited' ? 'mosquitto_sub exited before subscribing' : 'mosquitto_sub did not subscribe within 10 s');
+  deadline.cancel();
+  killGroup(sub);
+  if (pub) killGroup(pub);
+  await Promise.all([exited(sub), pub ? exited(pub) : undefined]);
+
+  const tally = new Tally(count);
+  let output = '';
+  try {
+    output = fs.readFileSync(outFile, 'latin1');
+    fs.rmSync(outFile, { force: true });
+  } catch {
+    // no output
+  }
+  for (const line of output.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space < 0) continue;
+    tally.add(payloadSeq(Buffer.from(line.slice(space + 1), 'latin1')), Number(line.slice(0, space)) * 1000);
+  }
+  const subCpu = parseTimes(subErr());
+  const pubCpu = parseTimes(pubErr());
+  if (pub && !/^exit 0$/m.test(pubErr())) problems.push(`mosquitto_pub failed: ${lastLines(pubErr())}`);
+  if (timedOut) problems.push(`subscriber idle for ${IDLE_MS} ms before all messages arrived`);
+  const subResult: SubResult | undefined = subCpu && {
+    role: 'sub',
+    received: tally.received,
+    duplicates: tally.duplicates,
+    outOfOrder: tally.outOfOrder,
+    elapsedMs: tally.lastAt - tally.firstAt,
+    cpu: subCpu,
+    timedOut,
+  };
+  const pubResult: PubResult | undefined = pubCpu && { role: 'pub', sent: count, errors: 0, elapsedMs: Number.NaN, cpu: pubCpu };
+  return { lib: 'mosquitto', qos, count, sub: subResult, pub: pubResult, wallMs: performance.now() - t0, problems };
+}
+
+function lastLines(text: string, n = 3): string {
+  return text.trim().split('\n').slice(-n).join(' | ') || '(no output)';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures
+
+interface Row {
+  lib: Lib;
+  qos: QoS;
+  count: number;
+  received: number;
+  lost: number;
+  duplicates: number;
+  outOfOrder: number;
+  rate: number;
+  pubCpuUs: number;
+  subCpuUs: number;
+  problems: string[];
+}
+
+/** "(62% user)": how much of a side's CPU time was user time (the rest is the kernel's, mostly socket I/O). */
+function split(cpu: Cpu | undefined): string {
+  const total = cpu ? cpu.user + cpu.system : 0;
+  return cpu && total > 0 ? `(${Math.round((100 * cpu.user) / total)}% user)` : '';
+}
+
+function toRow(r: RunResult): Row {
+  const received = r.sub?.received ?? 0;
+  const cpuUs = (c: Cpu | undefined): number => (c ? c.user + c.system : Number.NaN);
+  return {
+    lib: r.lib,
+    qos: r.qos,
+    count: r.count,
+    received,
+    lost: r.count - received,
+    duplicates: r.sub?.duplicates ?? 0,
+    outOfOrder: r.sub?.outOfOrder ?? 0,
+    rate: r.sub && r.sub.elapsedMs > 0 ? received / (r.sub.elapsedMs / 1000) : Number.NaN,
+    pubCpuUs: cpuUs(r.pub?.cpu) / r.count,
+    subCpuUs: received > 0 ? cpuUs(r.sub?.cpu) / received : Number.NaN,
+    problems: r.problems,
+  };
+}
+
+/** Several runs of one row: the median of each rate and CPU figure; losses, duplicates and reordering of the worst run. */
+function aggregate(rows: Row[]): Row {
+  const med = (pick: (r: Row) => number): number => {
+    const values = rows.map(pick).filter(Number.isFinite).sort((a, b) => a - b);
+    if (values.length === 0) return Number.NaN;
+    const mid = values.length >> 1;
+    return values.length % 2 ? (values[mid] as number) : ((values[mid - 1] as number) + (values[mid] as number)) / 2;
+  };
+  const worst = rows.reduce((w, r) => (r.received < w.received ? r : w));
+  return {
+    ...worst,
+    duplicates: Math.max(...rows.map((r) => r.duplicates)),
+    outOfOrder: Math.max(...rows.map((r) => r.outOfOrder)),
+    rate: med((r) => r.rate),
+    pubCpuUs: med((r) => r.pubCpuUs),
+    subCpuUs: med((r) => r.subCpuUs),
+    problems: [...new Set(rows.flatMap((r) => r.problems))],
+  };
+}
+
+const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+const fmtRate = (n: number): string => (Number.isFinite(n) ? `${(n / 1000).toFixed(1)} k` : '-');
+const fmtUs = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '-');
+const fmtRatio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+const pct = (lost: number, count: number): string => (lost === 0 ? '0' : `${fmtInt(lost)} (${((100 * lost) / count).toFixed(1)}%)`);
+
+function table(header: string[], rows: string[][], rightAlign: boolean[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    '| ' + cells.map((c, i) => (rightAlign[i] ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join(' | ') + ' |';
+  const sep = '| ' + widths.map((w, i) => (rightAlign[i] ? '-'.repeat(w - 1) + ':' : '-'.repeat(w))).join(' | ') + ' |';
+  return [line(header), sep, ...rows.map(line)].join('\n');
+}
+
+function resultsTable(rows: Row[]): string {
+  return table(
+    ['lib', 'QoS', 'count', 'received', 'lost', 'dup / out of order', 'msg/s', 'pub CPU µs/msg', 'sub CPU µs/msg'],
+    rows.map((r) => [
+      LIB_LABEL[r.lib],
+      String(r.qos),
+      fmtInt(r.count),
+      fmtInt(r.received),
+      pct(r.lost, r.count),
+      `${r.duplicates} / ${r.outOfOrder}`,
+      fmtRate(r.rate),
+      fmtUs(r.pubCpuUs),
+      fmtUs(r.subCpuUs),
+    ]),
+    [false, true, true, true, true, true, true, true, true],
+  );
+}
+
+function ratiosTable(rows: Row[], qosList: QoS[]): string {
+  const find = (lib: Lib, qos: QoS): Row | undefined => rows.find((r) => r.lib === lib && r.qos === qos);
+  return table(
+    ['QoS', 'msg/s ours/MQTT.js', 'pub CPU ours/MQTT.js', 'sub CPU ours/MQTT.js', 'msg/s ours/mosquitto', 'pub CPU ours/mosquitto', 'sub CPU ours/mosquitto'],
+    qosList.map((qos) => {
+      const ours = find('mqttwire', qos);
+      const js = find('mqttjs', qos);
+      const ref = find('mosquitto', qos);
+      return [
+        String(qos),
+        fmtRatio(ours?.rate ?? NaN, js?.rate ?? NaN),
+        fmtRatio(ours?.pubCpuUs ?? NaN, js?.pubCpuUs ?? NaN),
+        fmtRatio(ours?.subCpuUs ?? NaN, js?.subCpuUs ?? NaN),
+        fmtRatio(ours?.rate ?? NaN, ref?.rate ?? NaN),
+        fmtRatio(ours?.pubCpuUs ?? NaN, ref?.pubCpuUs ?? NaN),
+        fmtRatio(ours?.subCpuUs ?? NaN, ref?.subCpuUs ?? NaN),
+      ];
+    }),
+    [true, true, true, true, true, true, true],
+  );
+}
+
+function targetsTable(rows: Row[], qosList: QoS[]): string {
+  const find = (lib: Lib, qos: QoS): Row | undefined => rows.find((r) => r.lib === lib && r.qos === qos);
+  const verdict = (ok: boolean | undefined, detail: string): string => (ok === undefined ? `n/a (${detail})` : `${ok ? 'met' : 'NOT met'} (${detail})`);
+  return table(
+    ['QoS', 'no loss', 'msg/s >= mosquitto_pub/sub', 'pub CPU <= MQTT.js / 2', 'sub CPU <= MQTT.js / 2'],
+    qosList.map((qos) => {
+      const ours = find('mqttwire', qos);
+      const js = find('mqttjs', qos);
+      const ref = find('mosquitto', qos);
+      const known = (...n: (number | undefined)[]): boolean => n.every((x) => x !== undefined && Number.isFinite(x));
+      return [
+        String(qos),
+        verdict(ours ? ours.lost === 0 : undefined, ours ? `${fmtInt(ours.lost)} lost` : 'not run'),
+        verdict(
+          known(ours?.rate, ref?.rate) ? (ours?.rate as number) >= (ref?.rate as number) : undefined,
+          `${fmtRate(ours?.rate ?? NaN)} vs ${fmtRate(ref?.rate ?? NaN)} here; reference machine ${fmtRate(REFERENCE_MOSQUITTO[qos])}`,
+        ),
+        verdict(
+          known(ours?.pubCpuUs, js?.pubCpuUs) ? (ours?.pubCpuUs as number) <= (js?.pubCpuUs as number) / 2 : undefined,
+          `${fmtUs(ours?.pubCpuUs ?? NaN)} vs ${fmtUs(js?.pubCpuUs ?? NaN)} µs`,
+        ),
+        subCpuVerdict(),
+      ];
+      /**
+       * When the fire-and-forget MQTT.js row delivered less than half of its messages (QoS 2: Mosquitto
+       * drops what exceeds its 20 in flight), its subscriber's CPU per message is mostly fixed cost:
+       * compare with the await-each row's subscriber instead, when there is one.
+       */
+      function subCpuVerdict(): string {
+        const awaitEach = find('mqttjs-await', qos);
+        const mostlyLost = js !== undefined && js.received < js.count / 2;
+        const other = mostlyLost && awaitEach && awaitEach.lost === 0 ? awaitEach : js;
+        const note = other !== js && js ? ` of MQTT.js (await each): fire-and-forget lost ${((100 * js.lost) / js.count).toFixed(0)}%` : '';
+        return verdict(
+          known(ours?.subCpuUs, other?.subCpuUs) ? (ours?.subCpuUs as number) <= (other?.subCpuUs as number) / 2 : undefined,
+          `${fmtUs(ours?.subCpuUs ?? NaN)} vs ${fmtUs(other?.subCpuUs ?? NaN)} µs${note}`,
+        );
+      }
+    }),
+    [true, false, false, false, false],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (!mosquittoPath) throw new Error('mosquitto not found (apt-get install mosquitto mosquitto-clients)');
+  const counts = { ...FULL_COUNTS };
+  if (args.quick) for (const q of [0, 1, 2] as const) counts[q] = FULL_COUNTS[q] / 10;
+  const runTimeoutMs = args.quick ? 30_000 : 60_000;
+  const started = performance.now();
+  const cpus = os.cpus();
+  process.stdout.write(
+    `mqttwire end-to-end benchmark${args.quick ? ' (--quick)' : ''}: node ${process.version}, mosquitto ${mosquittoVersion()}, ` +
+      `${os.availableParallelism()} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), ${os.platform()} ${os.release()}\n` +
+      `payload 64 B; counts QoS 0/1/2: ${counts[0]}/${counts[1]}/${counts[2]}; ${args.runs} run(s) per row (median msg/s and CPU; losses of the worst run)\n`,
+  );
+  if (args.cpuProfDir) process.stdout.write(`CPU profiles: ${args.cpuProfDir}\n`);
+
+  // Temp dir: the compiled client (build/) and mosquitto_sub's output files; removed on exit.
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-e2e-'));
+  process.on('exit', () => fs.rmSync(workDir, { recursive: true, force: true }));
+  if (!args.src) childEnv.MQTTWIRE_E2E_CLIENT = compileClient(path.join(workDir, 'build'));
+  else delete childEnv.MQTTWIRE_E2E_CLIENT;
+  process.stdout.write(`mqttwire: ${args.src ? 'src through tsx (--src)' : 'src compiled by TypeScript (as shipped)'}\n`);
+
+  const broker = await startMosquitto({ logTypes: ['error', 'warning', 'notice', 'subscribe'] });
+  const rows: Row[] = [];
+  try {
+    for (const qos of args.qos) {
+      // Runs are interleaved (all libraries, then all again) so drift in the machine's state is shared.
+      const runs = new Map<Lib, Row[]>(args.libs.map((lib) => [lib, []]));
+      for (let i = 0; i < args.runs; i++) {
+        for (const lib of args.libs) {
+          const count = lib === 'mqttjs-await' ? Math.round(counts[qos] * AWAIT_EACH_SHARE[qos]) : counts[qos];
+          const r =
+            lib === 'mosquitto'
+              ? await runMosquittoClients(qos, count, broker, runTimeoutMs, workDir)
+              : await runNode(lib, qos, count, broker, runTimeoutMs, args.cpuProfDir);
+          const row = toRow(r);
+          runs.get(lib)?.push(row);
+          process.stderr.write(
+            `  ${LIB_LABEL[lib]} QoS ${qos}: ${fmtInt(row.received)}/${fmtInt(row.count)} received, ${fmtRate(row.rate)} msg/s, ` +
+              `CPU µs/msg pub ${fmtUs(row.pubCpuUs)} ${split(r.pub?.cpu)} sub ${fmtUs(row.subCpuUs)} ${split(r.sub?.cpu)} (${(r.wallMs / 1000).toFixed(1)} s)` +
+              `${row.problems.length ? `; ${row.problems.join('; ')}` : ''}\n`,
+          );
+        }
+      }
+      for (const lib of args.libs) rows.push(aggregate(runs.get(lib) ?? []));
+    }
+  } finally {
+    await broker.stop();
+  }
+
+  const qosList = args.qos;
+  process.stdout.write(`\n${resultsTable(rows)}\n\nRatios (lower CPU is better):\n\n${ratiosTable(rows, qosList)}\n\nTargets:\n\n${targetsTable(rows, qosList)}\n`);
+  const notes = rows.filter((r) => r.problems.length > 0);
+  if (notes.length) {
+    process.stdout.write('\nNotes:\n');
+    for (const r of notes) process.stdout.write(`- ${LIB_LABEL[r.lib]} QoS ${r.qos}: ${r.problems.join('; ')}\n`);
+  }
+  process.stdout.write(`\nTotal ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`e2e: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
