@@ -22,8 +22,7 @@ import { checkQos, parseUrl, resolveOptions, toBytes, type ClientOptions, type P
 import { Session, type ConnectionState } from './session/session.js';
 import { globalTimers, type Timers } from './session/timers.js';
 import { Subscription, type SubscriptionOptions, type SubscriptionOwner } from './subscription.js';
-import { transportFor } from './transport/select.js';
-import type { Transport, TransportHandlers } from './transport/transport.js';
+import type { Transport, TransportFactory, TransportHandlers } from './transport/transport.js';
 import { PacketWriter } from './writer.js';
 
 export interface CallOptions {
@@ -81,7 +80,12 @@ interface Connection {
  * An MQTT 3.1.1 client. Nothing happens until `connect()`. Every call returns a Promise; every
  * subscription is an async iterator; `end()` flushes and disconnects, `destroy()` drops at once.
  */
-export class MqttClient implements SubscriptionOwner, AsyncDisposable {
+/**
+ * The whole client but for one thing: which transports a URL can use. Each entry point (Node,
+ * browser, workerd) exports a subclass named MqttClient that supplies its runtime's transports, so
+ * a browser bundle never sees node:net and a Node process never loads a browser shim.
+ */
+export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposable {
   readonly url: URL;
   /** Settles when the client is finished: resolves after `end()`, rejects with the error that ended it otherwise. */
   readonly closed: Promise<void>;
@@ -123,6 +127,9 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
   private readonly statusEvents = new StatusBroadcaster();
   /** subscribe/unsubscribe calls made while offline, waiting (bounded) for the next CONNACK. */
   private readonly readyWaiters = new Set<Deadline<void>>();
+
+  /** The transport for a URL scheme in this runtime; rejects with InvalidArgumentError for others. */
+  protected abstract selectTransport(url: URL): Promise<TransportFactory>;
 
   constructor(url: string | URL, options: ClientOptions = {}) {
     this.url = parseUrl(url);
@@ -385,7 +392,7 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
     signal?.addEventListener('abort', onUserAbort, { once: true });
     try {
       if (controller.signal.aborted) throw controller.signal.reason;
-      const factory = this.userTransport ?? (await transportFor(url));
+      const factory = this.userTransport ?? (await this.selectTransport(url));
       this.log?.(`connecting to ${url.protocol}//${url.host}`);
       const handlers: TransportHandlers = {
         onData: (chunk) => this.onData(chunk),
@@ -701,13 +708,6 @@ export class MqttClient implements SubscriptionOwner, AsyncDisposable {
     }
     await this.session.unsubscribe(unused);
   }
-}
-
-/** Creates a client and connects it. */
-export async function connect(url: string | URL, options: ClientOptions = {}): Promise<MqttClient> {
-  const client = new MqttClient(url, options);
-  await client.connect({ signal: options.signal });
-  return client;
 }
 
 function checkFilter(filter: string): void {

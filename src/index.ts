@@ -1,28 +1,22 @@
-export { MqttClient, connect } from './client.js';
-export type { CallOptions, PublishOptions, SubscribeOptions, SubscribeInput, EndOptions, ClientStats } from './client.js';
-export type { ClientOptions, Payload, ReconnectOptions } from './options.js';
-export type { StatusEvent } from './status.js';
-export { MemoryStore } from './store/store.js';
-export type { Store, StoreSnapshot, OutgoingRecord } from './store/store.js';
-export type { BackoffOptions } from './session/backoff.js';
-export { Message } from './message.js';
-export { Subscription } from './subscription.js';
-export type { OverflowPolicy, SubscriptionOptions } from './subscription.js';
-export type { ConnectionState } from './session/session.js';
-export type { Logger } from './logger.js';
-export type { Transport, TransportFactory, TransportHandlers, TransportOptions } from './transport/transport.js';
-export type { QoS } from './codec/packets.js';
-export { topicMatches, isValidTopicName, isValidTopicFilter } from './codec/index.js';
-export {
-  MqttError,
-  MqttProtocolError,
-  InvalidArgumentError,
-  ConnectionRefusedError,
-  TimeoutError,
-  SubscribeError,
-  ConnectionClosedError,
-  ClientClosedError,
-  AbortError,
-  QueueFullError,
-  TransportError,
-} from './errors.js';
+/**
+ * The Node entry point (also resolved by Deno and Bun): TCP, TLS and WebSocket transports.
+ */
+import { MqttClientBase } from './client.js';
+import type { ClientOptions } from './options.js';
+import { nodeTransportFor } from './transport/select-node.js';
+import type { TransportFactory } from './transport/transport.js';
+
+export * from './exports.js';
+
+export class MqttClient extends MqttClientBase {
+  protected selectTransport(url: URL): Promise<TransportFactory> {
+    return nodeTransportFor(url);
+  }
+}
+
+/** Creates a client and connects it. */
+export async function connect(url: string | URL, options: ClientOptions = {}): Promise<MqttClient> {
+  const client = new MqttClient(url, options);
+  await client.connect({ signal: options.signal });
+  return client;
+}

@@ -2,10 +2,11 @@ import { InvalidArgumentError } from '../errors.js';
 import type { TransportFactory } from './transport.js';
 
 /**
- * Picks the transport for a URL. Adapters are loaded on demand, so a bundle for a runtime
- * without node:net never pulls it in.
+ * The transports of the Node entry point (also used by Deno and Bun, which provide node:net and
+ * node:tls). Adapters are loaded on first use, so a process that only speaks mqtt:// never loads
+ * TLS or WebSocket code.
  */
-export async function transportFor(url: URL): Promise<TransportFactory> {
+export async function nodeTransportFor(url: URL): Promise<TransportFactory> {
   switch (url.protocol) {
     case 'mqtt:':
     case 'tcp:':

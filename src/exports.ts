@@ -1,0 +1,28 @@
+/** What every entry point (Node, browser, workerd) exports besides its own MqttClient and connect. */
+export type { MqttClientBase, CallOptions, PublishOptions, SubscribeOptions, SubscribeInput, EndOptions, ClientStats } from './client.js';
+export type { ClientOptions, Payload, ReconnectOptions } from './options.js';
+export type { StatusEvent } from './status.js';
+export { MemoryStore } from './store/store.js';
+export type { Store, StoreSnapshot, OutgoingRecord } from './store/store.js';
+export type { BackoffOptions } from './session/backoff.js';
+export { Message } from './message.js';
+export { Subscription } from './subscription.js';
+export type { OverflowPolicy, SubscriptionOptions } from './subscription.js';
+export type { ConnectionState } from './session/session.js';
+export type { Logger } from './logger.js';
+export type { Transport, TransportFactory, TransportHandlers, TransportOptions } from './transport/transport.js';
+export type { QoS } from './codec/packets.js';
+export { topicMatches, isValidTopicName, isValidTopicFilter } from './codec/index.js';
+export {
+  MqttError,
+  MqttProtocolError,
+  InvalidArgumentError,
+  ConnectionRefusedError,
+  TimeoutError,
+  SubscribeError,
+  ConnectionClosedError,
+  ClientClosedError,
+  AbortError,
+  QueueFullError,
+  TransportError,
+} from './errors.js';
