@@ -15,6 +15,8 @@ export class PacketWriter {
   private congested = false;
   private batchWaiters: Waiter[] = [];
   private drainWaiters: Waiter[] = [];
+  /** One promise per batch, shared by every caller of whenWritten() in that tick. */
+  private batchPromise: Promise<void> | undefined;
   private failed: Error | undefined;
   bytesOut = 0;
 
@@ -40,9 +42,10 @@ export class PacketWriter {
   whenWritten(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (!this.scheduled && !this.congested) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      (this.scheduled ? this.batchWaiters : this.drainWaiters).push({ resolve, reject });
-    });
+    if (!this.scheduled) return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+    // A burst of QoS 0 publishes in one tick would otherwise allocate a promise and a waiter each.
+    this.batchPromise ??= new Promise((resolve, reject) => this.batchWaiters.push({ resolve, reject }));
+    return this.batchPromise;
   }
 
   /** Writes what is batched now (also used right before closing). */
@@ -57,6 +60,7 @@ export class PacketWriter {
     const ok = this.transport.write(data);
     const waiters = this.batchWaiters;
     this.batchWaiters = [];
+    this.batchPromise = undefined;
     if (ok && !this.congested) {
       for (const w of waiters) w.resolve();
     } else {
@@ -80,6 +84,7 @@ export class PacketWriter {
     for (const w of [...this.batchWaiters, ...this.drainWaiters]) w.reject(err);
     this.batchWaiters = [];
     this.drainWaiters = [];
+    this.batchPromise = undefined;
   }
 }
 

@@ -224,6 +224,12 @@ export class Session {
 
   /** Queue a PUBLISH (without packetId); resolves when its QoS flow completes. */
   publish(packet: PublishPacket): { promise: Promise<void>; cancel: (err: unknown) => void } {
+    if (packet.qos === 0 && this.queue.length === 0 && this.state === 'connected') {
+      // The common QoS 0 case needs no flow: nothing to queue, store, time or withdraw. Its
+      // promise is the batch's, shared by every QoS 0 publish written in the same tick.
+      this.send(packet);
+      return { promise: this.host.whenWritten(), cancel: noCancel };
+    }
     const flow = this.newFlow(packet, ++this.seq);
     if (packet.qos > 0 && this.storeOpen) this.store.putOutgoing(this.record(flow));
     this.queue.push(flow);
@@ -513,3 +519,6 @@ export class Session {
     for (const w of waiters) w();
   }
 }
+
+/** A publish already handed to the writer cannot be withdrawn; its promise settles with the batch. */
+function noCancel(): void {}
