@@ -79,9 +79,8 @@ interface Connection {
 /**
  * An MQTT 3.1.1 client. Nothing happens until `connect()`. Every call returns a Promise; every
  * subscription is an async iterator; `end()` flushes and disconnects, `destroy()` drops at once.
- */
-/**
- * The whole client but for one thing: which transports a URL can use. Each entry point (Node,
+ *
+ * This is the whole client but for one thing: which transports a URL can use. Each entry point (Node,
  * browser, workerd) exports a subclass named MqttClient that supplies its runtime's transports, so
  * a browser bundle never sees node:net and a Node process never loads a browser shim.
  */
@@ -228,13 +227,16 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
     }
     const signal = options.signal;
     if (signal?.aborted) throw new AbortError(signal.reason);
-    if (state !== 'connected' && qos === 0 && !this.options.queueQoS0) {
-      this.counters.offlineDropped++;
-      return;
-    }
-    // Connected, QoS 0 is written at once; anything else may wait (offline or behind the window).
-    if ((state !== 'connected' || qos > 0) && this.session.stats.queued >= this.options.offlineQueueLimit) {
-      throw new QueueFullError(`${this.options.offlineQueueLimit} publishes already wait to be sent (offlineQueueLimit); publish refused`);
+    if (state !== 'connected') {
+      if (qos === 0 && !this.options.queueQoS0) {
+        this.counters.offlineDropped++;
+        return;
+      }
+      // While connected the in-flight window is the backpressure (the promise waits its turn);
+      // offline nothing drains the queue, so it is bounded.
+      if (this.session.stats.queued >= this.options.offlineQueueLimit) {
+        throw new QueueFullError(`the offline queue holds ${this.options.offlineQueueLimit} messages (offlineQueueLimit); publish refused`);
+      }
     }
     const packet: PublishPacket = { type: 'publish', topic, payload: bytes, qos, retain: options.retain === true, dup: false };
     const op = this.session.publish(packet);
@@ -399,7 +401,7 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
         onDrain: () => this.connection?.writer.onDrain(),
         onClose: (err) => this.onTransportClose(handlers, err),
       };
-      const transport = await withAbort(factory(url, handlers, { signal: controller.signal }), controller.signal);
+      const transport = await withAbort(factory(url, handlers, { ...this.options.tls, signal: controller.signal }), controller.signal);
       if (this.session.state !== 'connecting') {
         transport.destroy();
         throw new ClientClosedError('the client was closed while connecting');
@@ -581,6 +583,9 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
     if (!conn || conn.handlers !== handlers) return;
     conn.markClosed();
     if (this.session.state === 'closing' || this.session.state === 'closed') return;
+    // A TLS failure before CONNACK keeps its TLS_ERROR (permanent: no retrying): with TLS 1.3 the
+    // broker refuses a missing or bad client certificate only after the client's handshake is done.
+    if (this.session.state === 'connecting' && err instanceof MqttError && err.code === 'TLS_ERROR') return this.connectionLost(err);
     this.connectionLost(new ConnectionClosedError(err ? `connection lost: ${err.message}` : 'the broker closed the connection', { cause: err }));
   }
 

@@ -10,7 +10,9 @@ export { Subscription } from './subscription.js';
 export type { OverflowPolicy, SubscriptionOptions } from './subscription.js';
 export type { ConnectionState } from './session/session.js';
 export type { Logger } from './logger.js';
-export type { Transport, TransportFactory, TransportHandlers, TransportOptions } from './transport/transport.js';
+export type { Transport, TransportFactory, TransportHandlers, TransportOptions, TlsOptions, TlsData } from './transport/transport.js';
+export { webSocketTransport } from './transport/websocket.js';
+export type { WebSocketConstructor, WebSocketLike, WebSocketTransportSettings } from './transport/websocket.js';
 export type { QoS } from './codec/packets.js';
 export { topicMatches, isValidTopicName, isValidTopicFilter } from './codec/index.js';
 export {

@@ -4,7 +4,7 @@ import type { Logger } from './logger.js';
 import type { SessionOptions } from './session/session.js';
 import type { Timers } from './session/timers.js';
 import type { OverflowPolicy } from './subscription.js';
-import type { TransportFactory } from './transport/transport.js';
+import type { TlsOptions, TransportFactory } from './transport/transport.js';
 import type { BackoffOptions } from './session/backoff.js';
 import type { Store } from './store/store.js';
 
@@ -19,7 +19,8 @@ export interface ReconnectOptions extends BackoffOptions {
 /** Bytes the application may hand over: text is sent as UTF-8. */
 export type Payload = string | Uint8Array | ArrayBuffer | ArrayBufferView;
 
-export interface ClientOptions {
+/** TLS settings (`ca`, `cert`, `key`, `rejectUnauthorized`, ...) come from TlsOptions; see docs/transports.md. */
+export interface ClientOptions extends TlsOptions {
   /** Default: `mqttwire_` and 12 random hex digits (21 characters, accepted by every broker). */
   clientId?: string;
   /** Start a clean session (default true). */
@@ -64,7 +65,11 @@ export interface ClientOptions {
   reconnect?: false | ReconnectOptions;
   /** More brokers to try in turn when reconnecting (the URL given first is tried first). */
   servers?: (string | URL)[];
-  /** The most publishes waiting to be sent (offline or behind the in-flight window); default 10,000. */
+  /**
+   * The most publishes queued while not connected (default 10,000); beyond it publish() rejects
+   * with QueueFullError. While connected, publishes behind a full in-flight window are not
+   * limited: each promise waits its turn, which is the backpressure.
+   */
   offlineQueueLimit?: number;
   /** Queue QoS 0 publishes made while offline (default true); false drops them (counted). */
   queueQoS0?: boolean;
@@ -82,6 +87,8 @@ export interface ResolvedOptions {
   reconnect: ReconnectOptions | undefined;
   offlineQueueLimit: number;
   queueQoS0: boolean;
+  /** Handed to every transport open; rejectUnauthorized is always set (true unless turned off). */
+  tls: TlsOptions;
 }
 
 const MAX_PACKET = 268_435_455 + 5;
@@ -152,7 +159,23 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     reconnect: o.reconnect === false ? undefined : { ...o.reconnect },
     offlineQueueLimit: nonNegative(o.offlineQueueLimit, 10_000, 'offlineQueueLimit'),
     queueQoS0: o.queueQoS0 ?? true,
+    tls: resolveTls(o),
   };
+}
+
+/** Only the TLS fields that were given, with verification on unless it was explicitly turned off. */
+function resolveTls(o: TlsOptions): TlsOptions {
+  if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== 'boolean') {
+    throw new InvalidArgumentError('rejectUnauthorized must be true or false');
+  }
+  if (o.alpnProtocols !== undefined && (!Array.isArray(o.alpnProtocols) || o.alpnProtocols.some((p) => typeof p !== 'string'))) {
+    throw new InvalidArgumentError('alpnProtocols must be an array of strings');
+  }
+  const tls: TlsOptions = { rejectUnauthorized: o.rejectUnauthorized !== false };
+  for (const k of ['ca', 'cert', 'key', 'passphrase', 'servername', 'alpnProtocols'] as const) {
+    if (o[k] !== undefined) (tls as Record<string, unknown>)[k] = o[k];
+  }
+  return tls;
 }
 
 /** Parses a broker URL; a bare `host:port` or `host` is taken as mqtt://. */

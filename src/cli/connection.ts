@@ -78,9 +78,6 @@ export const CONNECTION_OPTIONS: OptionSpec[] = [...BROKER, ...IDENTITY, ...SESS
 /** bench makes its own clients: no client id of its own (a prefix instead), no session, no will. */
 export const BENCH_CONNECTION_OPTIONS: OptionSpec[] = [...BROKER, ...AUTH, ...TRANSPORT];
 
-/** Client options, plus the TLS ones the TLS transport will read (the client ignores them until then). */
-export type CliClientOptions = ClientOptions & { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean };
-
 export interface ConnectionConfig {
   /** The URL handed to the client (may hold credentials). */
   url: string;
@@ -88,7 +85,7 @@ export interface ConnectionConfig {
   display: string;
   /** --url, --host or --port was given (otherwise test and bench start an embedded broker). */
   brokerGiven: boolean;
-  options: CliClientOptions;
+  options: ClientOptions;
   tls: boolean;
 }
 
@@ -119,7 +116,7 @@ export function connectionConfig(args: ParsedArgs, ctx: Context, extraHost?: str
     throw new UsageError(`--${tlsFlags[0]} needs a TLS URL (mqtts:// or wss://), not ${url.protocol}//`);
   }
 
-  const options: CliClientOptions = {};
+  const options: ClientOptions = {};
   const id = args.string('id');
   if (id !== undefined) options.clientId = id;
   if (args.flag('no-clean')) {
@@ -253,6 +250,11 @@ function connectFailure(err: unknown, config: ConnectionConfig): string {
     if (code !== undefined && isTlsVerificationCode(code)) {
       return `TLS verification of ${where} failed: ${causeMessage(err)} (trust its CA with --cafile, or skip verification with --insecure)`;
     }
+    if (err.code === 'TLS_ERROR') {
+      // The broker's alert: TLS 1.3 says "certificate required", TLS 1.2 just "handshake failure".
+      const hint = /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE/.test(code ?? '') && config.options.cert === undefined ? ' (does the broker require a client certificate? see --cert and --key)' : '';
+      return `TLS handshake with ${where} failed: ${causeMessage(err)}${hint}`;
+    }
     return `cannot connect to ${where}: ${err.message}`;
   }
   if (err instanceof ConnectionClosedError) return `cannot connect to ${where}: the broker closed the connection before CONNACK`;
@@ -268,11 +270,15 @@ function causeCode(err: unknown): string | undefined {
 }
 
 function causeMessage(err: Error): string {
-  return err.cause instanceof Error ? err.cause.message : err.message;
+  const cause = err.cause instanceof Error ? err.cause : err;
+  // OpenSSL errors carry a short `reason`; their message adds file:line noise and a newline.
+  const reason = (cause as { reason?: unknown }).reason;
+  return typeof reason === 'string' && reason !== '' ? reason : cause.message.trim();
 }
 
+/** OpenSSL's certificate verification codes and node's host name mismatch; not the broker's alerts (ERR_SSL_...). */
 function isTlsVerificationCode(code: string): boolean {
-  return /CERT|SIGNATURE|ISSUER|SELF_SIGNED|ERR_TLS|UNABLE_TO_VERIFY|HOSTNAME|ALTNAME/.test(code);
+  return !code.startsWith('ERR_SSL_') && /CERT|SIGNATURE|ISSUER|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME|ALTNAME/.test(code);
 }
 
 /** One line for a failure after the connection was up. */

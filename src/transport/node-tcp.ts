@@ -2,8 +2,11 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { TransportError } from '../errors.js';
 import type { Transport, TransportFactory, TransportHandlers } from './transport.js';
 
+/** Turns a socket error into a more specific TransportError (TLS), or undefined for the generic one. */
+export type SocketErrorMapper = (err: NodeJS.ErrnoException) => TransportError | undefined;
+
 /** Wraps a connected node:net (or node:tls) socket in the Transport interface. */
-export function wrapNodeSocket(socket: Socket, handlers: TransportHandlers): Transport {
+export function wrapNodeSocket(socket: Socket, handlers: TransportHandlers, mapError?: SocketErrorMapper): Transport {
   let closed = false;
   socket.on('data', (buf: Buffer) => {
     // A plain Uint8Array view, no copy: the codec and user code see Uint8Array, never Buffer.
@@ -11,8 +14,8 @@ export function wrapNodeSocket(socket: Socket, handlers: TransportHandlers): Tra
   });
   socket.on('drain', () => handlers.onDrain());
   let error: Error | undefined;
-  socket.on('error', (err) => {
-    error = new TransportError(`connection error: ${err.message}`, { cause: err, code: 'TRANSPORT_ERROR' });
+  socket.on('error', (err: NodeJS.ErrnoException) => {
+    error = mapError?.(err) ?? new TransportError(`connection error: ${err.message}`, { cause: err, code: 'TRANSPORT_ERROR' });
   });
   socket.on('close', () => {
     if (closed) return;
@@ -29,7 +32,7 @@ export function wrapNodeSocket(socket: Socket, handlers: TransportHandlers): Tra
 }
 
 /** Resolves with the socket once `connectEvent` fires; rejects with a clear TransportError otherwise. */
-export function openNodeSocket(socket: Socket, connectEvent: string, what: string, signal?: AbortSignal): Promise<Socket> {
+export function openNodeSocket(socket: Socket, connectEvent: string, what: string, signal?: AbortSignal, mapError?: SocketErrorMapper): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       socket.destroy();
@@ -37,7 +40,10 @@ export function openNodeSocket(socket: Socket, connectEvent: string, what: strin
     };
     const onError = (err: NodeJS.ErrnoException): void => {
       signal?.removeEventListener('abort', onAbort);
-      reject(new TransportError(`${what} failed: ${err.message}`, { cause: err, code: err.code === 'ECONNREFUSED' ? 'CONNECTION_REFUSED_BY_HOST' : 'TRANSPORT_ERROR' }));
+      reject(
+        mapError?.(err) ??
+          new TransportError(`${what} failed: ${err.message}`, { cause: err, code: err.code === 'ECONNREFUSED' ? 'CONNECTION_REFUSED_BY_HOST' : 'TRANSPORT_ERROR' }),
+      );
     };
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -50,8 +56,13 @@ export function openNodeSocket(socket: Socket, connectEvent: string, what: strin
   });
 }
 
+/** The host of a URL as node:net wants it: IPv6 without brackets. */
+export function urlHost(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '') || 'localhost';
+}
+
 export const openTcp: TransportFactory = async (url, handlers, options) => {
-  const host = url.hostname.replace(/^\[|\]$/g, '') || 'localhost';
+  const host = urlHost(url);
   const port = url.port ? Number(url.port) : 1883;
   const socket = netConnect({ host, port });
   socket.setNoDelay(true);

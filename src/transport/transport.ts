@@ -21,7 +21,31 @@ export interface TransportHandlers {
   onClose(err?: Error): void;
 }
 
-export interface TransportOptions {
+/** PEM text or DER/PEM bytes, or a list of them (e.g. several CA certificates). */
+export type TlsData = string | Uint8Array | (string | Uint8Array)[];
+
+/**
+ * TLS settings for mqtts:// and wss:// (ClientOptions carries the same fields). Plain types only,
+ * so the core stays free of Node's Buffer; the Node adapters hand them to node:tls / ws as they are.
+ */
+export interface TlsOptions {
+  /** CA certificates to trust instead of the runtime's default store (PEM). */
+  ca?: TlsData;
+  /** Client certificate chain (PEM), for brokers that require one; goes with `key`. */
+  cert?: TlsData;
+  /** Private key of `cert` (PEM). */
+  key?: TlsData;
+  /** Passphrase of an encrypted `key`. */
+  passphrase?: string;
+  /** Server name for SNI and for checking the certificate (default: the URL's host name unless it is an IP address). */
+  servername?: string;
+  /** Verify the broker's certificate chain and host name. Default true; false accepts any certificate. */
+  rejectUnauthorized?: boolean;
+  /** ALPN protocol names to offer, e.g. ['mqtt'] (AWS IoT on port 443 wants 'x-amzn-mqtt-ca'). */
+  alpnProtocols?: string[];
+}
+
+export interface TransportOptions extends TlsOptions {
   /** Aborts the opening (connect timeout, user abort). */
   signal?: AbortSignal;
 }

@@ -1,0 +1,182 @@
+/**
+ * ws:// and wss:// end to end (Node 20: through the `ws` package), against aedes and Mosquitto
+ * behind a WebSocket bridge (test/helpers/ws-bridge.ts) that splits and packs MQTT packets across
+ * frames at random points (seeded).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connect, MqttClient, type ClientOptions, type Message, type MqttClientBase, type Subscription } from '../../src/index.js';
+import { startAedes, type AedesHandle } from '../helpers/aedes.js';
+import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
+import { testPki, type TestPki } from '../helpers/tls-pki.js';
+import { startWsBridge, type WsBridge } from '../helpers/ws-bridge.js';
+
+const FAST: ClientOptions = { connectTimeout: 5000, reconnect: false };
+
+/** The next `n` messages of `sub`, or a rejection after `ms`. */
+async function take(sub: Subscription, n: number, ms = 5000): Promise<Message[]> {
+  const got: Message[] = [];
+  const it = sub[Symbol.asyncIterator]();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`only ${got.length} of ${n} messages within ${ms} ms`)), ms)));
+  try {
+    while (got.length < n) {
+      const r = await Promise.race([it.next(), timeout]);
+      if (r.done) throw new Error(`subscription ended after ${got.length} of ${n} messages`);
+      got.push(r.value);
+    }
+    return got;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The cases every broker behind the bridge must pass. */
+function bridgedBrokerCases(start: () => Promise<{ port: number; stop(): Promise<void> }>, seed: number): void {
+  let broker: { port: number; stop(): Promise<void> };
+  let bridge: WsBridge;
+  const clients: MqttClientBase[] = [];
+  const open = async (url: string, options: ClientOptions = {}): Promise<MqttClient> => {
+    const c = await connect(url, { ...FAST, ...options });
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    broker = await start();
+    bridge = await startWsBridge({ brokerPort: broker.port, seed });
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.end({ timeout: 500 })));
+  });
+  afterAll(async () => {
+    await bridge?.close();
+    await broker?.stop();
+  });
+
+  it('QoS 0, 1 and 2 round trip over ws://, path and query reach the server, subprotocol mqtt', async () => {
+    const before = { ...bridge.stats };
+    const client = await open(bridge.url('/mqtt?tenant=7'));
+    expect(bridge.requests.at(-1)).toEqual({ path: '/mqtt?tenant=7', protocols: 'mqtt', authorization: undefined });
+    const sub = await client.subscribe('ws/rt/#', { qos: 2 });
+    const sent = [0, 1, 2].flatMap((q) => Array.from({ length: 10 }, (_, i) => ({ topic: `ws/rt/q${q}`, payload: `m${q}-${i}`, qos: q as 0 | 1 | 2 })));
+    await Promise.all(sent.map((m) => client.publish(m.topic, m.payload, { qos: m.qos })));
+    const got = await take(sub, sent.length);
+    const key = (m: { topic: string; payload: string; qos: number }): string => `${m.topic} ${m.payload} ${m.qos}`;
+    expect(got.map((m) => key({ topic: m.topic, payload: m.text(), qos: m.qos })).sort()).toEqual(sent.map(key).sort());
+    // The bridge really re-framed: packets split over frames, and frames holding several packets.
+    expect(bridge.stats.splits - before.splits).toBeGreaterThan(10);
+    expect(bridge.stats.packed - before.packed).toBeGreaterThan(0);
+  });
+
+  it('credentials in the URL go in CONNECT, not in the HTTP upgrade', async () => {
+    const url = bridge.url('/creds').replace('ws://', 'ws://someone:secret@');
+    // Brokers here allow anonymous and any user; the point is the upgrade request.
+    await open(url).catch(() => undefined);
+    expect(bridge.requests.at(-1)).toMatchObject({ path: '/creds', authorization: undefined });
+  });
+
+  it('a 1 MB payload round trip at QoS 1', async () => {
+    const client = await open(bridge.url('/mqtt'));
+    const sub = await client.subscribe('ws/big', { qos: 1 });
+    const payload = new Uint8Array(1024 * 1024);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31 + (i >> 10)) & 0xff;
+    await client.publish('ws/big', payload, { qos: 1 });
+    const [msg] = await take(sub, 1, 10_000);
+    expect(msg?.payload.length).toBe(payload.length);
+    expect(Buffer.compare(Buffer.from(msg!.payload), Buffer.from(payload))).toBe(0);
+  });
+
+  it('the server closing the connection leads to a reconnect, and the subscription keeps receiving', async () => {
+    const client = await open(bridge.url('/mqtt'), { reconnect: { initialDelay: 10, maxDelay: 50 } });
+    const publisher = await open(bridge.url('/mqtt'), { reconnect: { initialDelay: 10, maxDelay: 50 } });
+    const sub = await client.subscribe('ws/again', { qos: 1 });
+    await publisher.publish('ws/again', 'before', { qos: 1 });
+    expect((await take(sub, 1))[0]?.text()).toBe('before');
+
+    const connectedAgain = (async () => {
+      for await (const e of client.status()) if (e.type === 'connected') return;
+    })();
+    bridge.dropAll();
+    await connectedAgain;
+    // The resubscription goes out right after CONNACK; a QoS 1 publish queued meanwhile waits its turn.
+    await publisher.publish('ws/again', 'after', { qos: 1 });
+    expect((await take(sub, 1))[0]?.text()).toBe('after');
+    expect(client.stats().reconnects).toBe(1);
+  });
+}
+
+describe('ws:// to aedes through a re-framing bridge', () => {
+  bridgedBrokerCases(async () => {
+    const a: AedesHandle = await startAedes();
+    return { port: a.port, stop: () => a.close() };
+  }, 11);
+});
+
+describeMosquitto('ws:// to Mosquitto through a re-framing bridge', () => {
+  bridgedBrokerCases(async () => {
+    const m: MosquittoHandle = await startMosquitto();
+    return { port: m.port, stop: () => m.stop() };
+  }, 23);
+});
+
+describe('wss:// and WebSocket failures', () => {
+  let pki: TestPki;
+  let aedes: AedesHandle;
+  let bridge: WsBridge;
+  beforeAll(async () => {
+    [pki, aedes] = await Promise.all([testPki(), startAedes()]);
+    bridge = await startWsBridge({ brokerPort: aedes.port, tls: pki.server, seed: 5 });
+  });
+  afterAll(async () => {
+    await bridge?.close();
+    await aedes?.close();
+  });
+
+  it('wss:// with the test CA: QoS 1 round trip', async () => {
+    const client = await connect(bridge.url('/mqtt'), { ...FAST, ca: pki.ca });
+    try {
+      expect(bridge.requests.at(-1)).toMatchObject({ path: '/mqtt', protocols: 'mqtt' });
+      const sub = await client.subscribe('wss/rt', { qos: 1 });
+      await client.publish('wss/rt', 'secure', { qos: 1 });
+      expect((await take(sub, 1))[0]?.text()).toBe('secure');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('wss:// without the CA fails with TLS_ERROR; a wrong servername too; rejectUnauthorized: false connects', async () => {
+    const fail = (options: ClientOptions): Promise<unknown> => new MqttClient(bridge.url('/mqtt'), { ...FAST, ...options }).connect().then(() => 'connected', (e: unknown) => e);
+    const [none, wrongName] = await Promise.all([fail({}), fail({ ca: pki.ca, servername: 'wrong.example' })]);
+    expect(none).toMatchObject({ code: 'TLS_ERROR', message: expect.stringMatching(/^TLS: certificate verification failed for 127\.0\.0\.1:\d+: /) });
+    expect(wrongName).toMatchObject({ code: 'TLS_ERROR', message: expect.stringMatching(/does not match certificate's altnames: Host: wrong\.example/) });
+    const insecure = await connect(bridge.url('/mqtt'), { ...FAST, rejectUnauthorized: false });
+    await insecure.end();
+  });
+
+  it('nothing listening: CONNECTION_REFUSED_BY_HOST; no port in the URL means 80 (ws) and 443 (wss)', async () => {
+    const closedPort = await (async () => {
+      const b = await startWsBridge({ brokerPort: aedes.port });
+      await b.close();
+      return b.port;
+    })();
+    const fail = (url: string): Promise<unknown> => new MqttClient(url, FAST).connect().then(() => 'connected', (e: unknown) => e);
+    const [refused, port80, port443] = await Promise.all([fail(`ws://127.0.0.1:${closedPort}/mqtt`), fail('ws://127.0.0.1/mqtt'), fail('wss://127.0.0.1/mqtt')]);
+    expect(refused).toMatchObject({ code: 'CONNECTION_REFUSED_BY_HOST', message: expect.stringContaining(`ws://127.0.0.1:${closedPort}/mqtt: connect failed`) });
+    // Assumes nothing listens on 127.0.0.1:80 and :443 here (nothing should, in a test box).
+    expect(port80).toMatchObject({ message: expect.stringContaining('127.0.0.1:80') });
+    expect(port443).toMatchObject({ message: expect.stringContaining('127.0.0.1:443') });
+  });
+
+  it('a server that does not speak the mqtt subprotocol is refused', async () => {
+    const { WebSocketServer } = await import('ws');
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => false });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    try {
+      const port = (wss.address() as { port: number }).port;
+      const err = await new MqttClient(`ws://127.0.0.1:${port}/`, FAST).connect().then(() => 'connected', (e: unknown) => e);
+      expect(err).toMatchObject({ code: 'TRANSPORT_ERROR', message: expect.stringMatching(/subprotocol/i) });
+    } finally {
+      await new Promise<void>((r) => wss.close(() => r()));
+    }
+  });
+});
