@@ -1,8 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The examples import the package by name: here that is the source of the Node entry.
+  resolve: { alias: [{ find: /^mqttwire$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }] },
   test: {
     include: ['test/**/*.test.ts'],
+    // Other runtimes as child processes (Deno, Bun, workerd, browsers): `npm run test:runtimes`.
+    exclude: ['**/node_modules/**', 'test/runtimes/**'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

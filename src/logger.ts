@@ -6,9 +6,18 @@ export type Logger = (line: string) => void;
 /** The logger for these options: an explicit one, `debug: true`, or MQTTWIRE_DEBUG=1 in the environment. */
 export function resolveLogger(options: { logger?: Logger; debug?: boolean }): Logger | undefined {
   if (options.logger) return options.logger;
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  if (options.debug || env?.MQTTWIRE_DEBUG === '1') return (line) => console.error(`mqttwire ${line}`);
+  if (options.debug || debugFromEnv()) return (line) => console.error(`mqttwire ${line}`);
   return undefined;
+}
+
+/** MQTTWIRE_DEBUG=1, where the runtime lets us read it: Deno without --allow-env throws on process.env reads. */
+function debugFromEnv(): boolean {
+  try {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    return env?.MQTTWIRE_DEBUG === '1';
+  } catch {
+    return false;
+  }
 }
 
 /** One line per packet; a password is never printed, only whether one was sent. */

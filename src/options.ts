@@ -110,7 +110,7 @@ export function checkQos(qos: unknown, what = 'qos'): QoS {
 
 function randomClientId(): string {
   const bytes = new Uint8Array(6);
-  globalThis.crypto.getRandomValues(bytes);
+  crypto.getRandomValues(bytes);
   return 'mqttwire_' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 

@@ -143,9 +143,9 @@ export function webSocketTransport(WebSocketCtor: WebSocketConstructor | undefin
         write(data) {
           if (closed) return false;
           ws.send(data as Uint8Array<ArrayBuffer>);
-          if (ws.bufferedAmount <= highWaterMark) return true;
+          if (buffered(ws) <= highWaterMark) return true;
           drainTimer ??= setInterval(() => {
-            if (ws.bufferedAmount > highWaterMark) return;
+            if (buffered(ws) > highWaterMark) return;
             stopPolling();
             if (!closed) handlers.onDrain();
           }, pollMs);
@@ -175,4 +175,9 @@ function describe(cause: unknown): string {
 
 function errorCode(cause: unknown): unknown {
   return (cause as { code?: unknown } | undefined)?.code;
+}
+
+/** Some runtimes (workerd) have no bufferedAmount at all: they queue sends without a bound. */
+function buffered(ws: { readonly bufferedAmount: number }): number {
+  return typeof ws.bufferedAmount === 'number' ? ws.bufferedAmount : 0;
 }

@@ -1,0 +1,24 @@
+/**
+ * The workerd entry point (package.json exports conditions `workerd` and `worker`: Cloudflare
+ * Workers, wrangler, miniflare): mqtt:// and mqtts:// through `cloudflare:sockets`, ws:// and
+ * wss:// through the runtime's WebSocket. Nothing here or below imports a Node built-in.
+ */
+import { MqttClientBase } from './client.js';
+import type { ClientOptions } from './options.js';
+import { workerdTransportFor } from './transport/select-workerd.js';
+import type { TransportFactory } from './transport/transport.js';
+
+export * from './exports.js';
+
+export class MqttClient extends MqttClientBase {
+  protected selectTransport(url: URL): Promise<TransportFactory> {
+    return workerdTransportFor(url);
+  }
+}
+
+/** Creates a client and connects it. */
+export async function connect(url: string | URL, options: ClientOptions = {}): Promise<MqttClient> {
+  const client = new MqttClient(url, options);
+  await client.connect({ signal: options.signal });
+  return client;
+}
