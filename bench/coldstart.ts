@@ -1,0 +1,275 @@
+/**
+ * Cold start: wall time of a fresh Node process that imports the package (as built, dist/ through
+ * package.json exports), connects to a local broker, publishes one QoS 1 message (resolved on
+ * PUBACK) and ends, against a bare `node -e ''`, and against the same with MQTT.js.
+ *
+ *   npm run bench:coldstart              (--runs=N, default 15; builds dist first if it is stale)
+ *
+ * Rows (each a new `node` process, spawned from here):
+ *   bare node          node -e ''
+ *   bare node (ESM)    node --input-type=module -e ''            the ESM loader's own cost
+ *   mqttwire import    import 'mqttwire'                         import only: what the module graph costs
+ *   mqttwire           import + connect + publish QoS 1 + end    the whole job
+ *   mqttwire 1-file *  the same, but dist/esm bundled into one file first (an experiment, not
+ *                      what ships: what the ~28 ES modules of the graph cost)
+ *   mqttwire (require) the same from CommonJS (dist/cjs)
+ *   MQTT.js import     import 'mqtt'
+ *   MQTT.js            import + connectAsync + publishAsync QoS 1 + endAsync
+ * The children run in a temp consumer dir: node_modules/mqttwire is a private copy of package.json
+ * + dist/ (so a build elsewhere cannot delete files mid-run), resolved through its exports, and
+ * node_modules/mqtt links to the installed MQTT.js (its CommonJS build, as Node users get).
+ *
+ * The broker is Mosquitto on 127.0.0.1:<ephemeral> (its own process) when installed, else aedes in
+ * this process. Two warm-up rounds are discarded; then `runs` rounds, each running every row once,
+ * in a shuffled order. Every process must exit 0 within 10 s. Prints median and p90 per row and the
+ * median deltas against bare node. Target: mqttwire within 30 ms of bare node.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mosquittoAvailable, mosquittoVersion, startMosquitto } from '../test/helpers/mosquitto-process.js';
+import { ensureDist, snapshotPackage } from './ensure-dist.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const RUN_TIMEOUT_MS = 10_000;
+const WARMUP_ROUNDS = 2;
+const TARGET_MS = 30;
+
+function arg(name: string): string | undefined {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a?.slice(name.length + 3);
+}
+const RUNS = Math.min(200, Math.max(3, Number(arg('runs') ?? process.env.BENCH_RUNS ?? 15)));
+
+/**
+ * What the children report on stdout: `start` = performance.now() when the script body begins
+ * (process start to imports loaded and evaluated), `done` = when the job has ended.
+ */
+const REPORT_START = `const __start = performance.now(); process.on('exit', () => process.stdout.write(JSON.stringify({ start: __start, done: globalThis.__done })));`;
+const REPORT_DONE = `globalThis.__done = performance.now();`;
+
+interface Report {
+  start?: number;
+  done?: number;
+}
+
+interface Row {
+  name: string;
+  args: string[];
+}
+
+function rows(url: string, bundled: string): Row[] {
+  const esm = (code: string): string[] => ['--input-type=module', '-e', code];
+  return [
+    { name: 'bare node', args: ['-e', ''] },
+    { name: 'bare node (ESM)', args: esm(`${REPORT_START}`) },
+    { name: 'mqttwire import', args: esm(`import 'mqttwire';\n${REPORT_START}`) },
+    {
+      name: 'mqttwire',
+      args: esm(`
+import { connect } from 'mqttwire';
+${REPORT_START}
+const client = await connect(${JSON.stringify(url)}, { reconnect: false });
+await client.publish('coldstart/mqttwire', 'hello', { qos: 1 });
+await client.end();
+${REPORT_DONE}`),
+    },
+    {
+      name: 'mqttwire 1-file *',
+      args: esm(`
+import { connect } from ${JSON.stringify(bundled)};
+${REPORT_START}
+const client = await connect(${JSON.stringify(url)}, { reconnect: false });
+await client.publish('coldstart/mqttwire', 'hello', { qos: 1 });
+await client.end();
+${REPORT_DONE}`),
+    },
+    {
+      name: 'mqttwire (require)',
+      args: [
+        '-e',
+        `const { connect } = require('mqttwire');
+${REPORT_START}
+(async () => {
+  const client = await connect(${JSON.stringify(url)}, { reconnect: false });
+  await client.publish('coldstart/mqttwire', 'hello', { qos: 1 });
+  await client.end();
+  ${REPORT_DONE}
+})().catch((err) => { console.error(err); process.exitCode = 1; });`,
+      ],
+    },
+    { name: 'MQTT.js import', args: esm(`import 'mqtt';\n${REPORT_START}`) },
+    {
+      name: 'MQTT.js',
+      args: esm(`
+import mqtt from 'mqtt';
+${REPORT_START}
+const client = await mqtt.connectAsync(${JSON.stringify(url)}, { reconnectPeriod: 0 });
+await client.publishAsync('coldstart/mqttjs', 'hello', { qos: 1 });
+await client.endAsync();
+${REPORT_DONE}`),
+    },
+  ];
+}
+
+interface Sample {
+  wall: number;
+  report: Report;
+}
+
+/** Wall ms from spawn to exit, and what the child reported; rejects unless it exits 0 within RUN_TIMEOUT_MS. */
+function timeRun(row: Row): Promise<Sample> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, row.args, { cwd: consumer, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    child.on('error', reject);
+    let exit: { ms: number; code: number | null; signal: NodeJS.Signals | null } | undefined;
+    child.on('exit', (code, signal) => {
+      exit = { ms: performance.now() - t0, code, signal };
+      clearTimeout(timer);
+    });
+    // 'close' comes after 'exit' once stdout/stderr are drained.
+    child.on('close', () => {
+      const { ms, code, signal } = exit!;
+      if (code === 0) resolve({ wall: ms, report: stdout ? (JSON.parse(stdout) as Report) : {} });
+      else reject(new Error(`${row.name}: exit ${code ?? signal}${signal === 'SIGKILL' ? ` (killed after ${RUN_TIMEOUT_MS} ms)` : ''}\n${stderr}`));
+    });
+  });
+}
+
+/**
+ * An experiment, not what ships: dist/esm/index.js and everything it imports statically as one
+ * file (esbuild; the lazily loaded transports stay separate chunks, packages stay external), to
+ * show what the number of ES modules in the graph costs at startup.
+ */
+async function bundleDist(pkg: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-coldstart-'));
+  cleanups.push(() => fs.rmSync(outdir, { recursive: true, force: true }));
+  await build({
+    entryPoints: [path.join(pkg, 'dist/esm/index.js')],
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    packages: 'external',
+    outdir,
+    logLevel: 'error',
+  });
+  return pathToFileURL(path.join(outdir, 'index.js')).href;
+}
+
+const cleanups: (() => void)[] = [];
+let consumer = ROOT;
+
+function quantile(sorted: number[], q: number): number {
+  const i = (sorted.length - 1) * q;
+  const lo = Math.floor(i);
+  const hi = Math.ceil(i);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (i - lo);
+}
+
+function shuffle<T>(a: T[]): T[] {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+async function main(): Promise<void> {
+  const needed = ['dist/esm/index.js', 'dist/cjs/index.js', 'dist/esm/transport/node-tcp.js', 'dist/cjs/transport/node-tcp.js'];
+  ensureDist(ROOT, needed);
+  // The children run in a consumer dir whose node_modules has a private copy of the package and
+  // a link to MQTT.js, as an application's would.
+  const pkg = snapshotPackage(ROOT, needed);
+  cleanups.push(() => fs.rmSync(pkg, { recursive: true, force: true }));
+  consumer = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-coldstart-app-'));
+  cleanups.push(() => fs.rmSync(consumer, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(consumer, 'node_modules'));
+  fs.symlinkSync(pkg, path.join(consumer, 'node_modules', 'mqttwire'), 'dir');
+  fs.symlinkSync(path.join(ROOT, 'node_modules', 'mqtt'), path.join(consumer, 'node_modules', 'mqtt'), 'dir');
+  let url: string;
+  let brokerName: string;
+  let stop: () => Promise<void>;
+  if (mosquittoAvailable) {
+    const m = await startMosquitto({ logTypes: ['error', 'warning'] });
+    url = m.url;
+    brokerName = `Mosquitto ${mosquittoVersion() ?? ''}`.trim();
+    stop = () => m.stop();
+  } else {
+    const { startAedes } = await import('../test/helpers/aedes.js');
+    const a = await startAedes();
+    url = a.url;
+    brokerName = 'aedes (in the bench process)';
+    stop = () => a.close();
+  }
+
+  try {
+    const all = rows(url, await bundleDist(pkg));
+    const samples = new Map<string, Sample[]>(all.map((r) => [r.name, []]));
+    for (let round = 0; round < WARMUP_ROUNDS + RUNS; round++) {
+      for (const row of shuffle([...all])) {
+        const sample = await timeRun(row);
+        if (round >= WARMUP_ROUNDS) samples.get(row.name)!.push(sample);
+      }
+    }
+
+    const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+    console.log(`Cold start: fresh node process per run, ${RUNS} runs per row (+${WARMUP_ROUNDS} warm-up rounds), interleaved`);
+    console.log(`node ${process.version}, ${os.cpus().length} x ${cpu}, ${os.platform()} ${os.release()}, load avg ${os.loadavg()[0]!.toFixed(2)}; broker: ${brokerName} at ${url}\n`);
+
+    const med = (xs: number[]): number => (xs.length ? quantile([...xs].sort((a, b) => a - b), 0.5) : NaN);
+    const p90 = (xs: number[]): number => (xs.length ? quantile([...xs].sort((a, b) => a - b), 0.9) : NaN);
+    const stats = new Map<string, { median: number; p90: number; start: number; job: number }>();
+    for (const [name, ss] of samples) {
+      const wall = ss.map((x) => x.wall);
+      const starts = ss.flatMap((x) => (x.report.start === undefined ? [] : [x.report.start]));
+      const jobs = ss.flatMap((x) => (x.report.start === undefined || x.report.done === undefined ? [] : [x.report.done - x.report.start]));
+      stats.set(name, { median: med(wall), p90: p90(wall), start: med(starts), job: med(jobs) });
+    }
+    const bare = stats.get('bare node')!;
+    const f = (x: number): string => (Number.isNaN(x) ? '' : x.toFixed(1));
+    const w = 18;
+    console.log(
+      'row'.padEnd(w) + 'median ms'.padStart(10) + 'p90 ms'.padStart(9) + 'Δ median'.padStart(10) + 'Δ p90'.padStart(9) +
+        'script starts at'.padStart(18) + 'job ms'.padStart(9),
+    );
+    for (const [name, s] of stats) {
+      const d = (x: number): string => (name === 'bare node' ? '' : `${x >= 0 ? '+' : ''}${x.toFixed(1)}`);
+      console.log(
+        name.padEnd(w) + f(s.median).padStart(10) + f(s.p90).padStart(9) + d(s.median - bare.median).padStart(10) + d(s.p90 - bare.p90).padStart(9) +
+          f(s.start).padStart(18) + f(s.job).padStart(9),
+      );
+    }
+    console.log(`* not shipped: dist/esm/index.js bundled into one file by esbuild for this run.`);
+    console.log(`(Δ: against bare node. "script starts at": ms from process start until the script's first line runs, its imports loaded; "job ms": connect + publish + end, in the process.)`);
+    const ours = stats.get('mqttwire')!;
+    const esmBare = stats.get('bare node (ESM)')!;
+    const theirs = stats.get('MQTT.js')!;
+    const delta = ours.median - bare.median;
+    console.log(
+      `\nmqttwire: +${delta.toFixed(1)} ms over bare node (median); target <= ${TARGET_MS} ms: ${delta <= TARGET_MS ? 'met' : 'NOT met'}` +
+        `\n  in the process: imports loaded at ${f(ours.start)} ms vs ${f(esmBare.start)} ms for an empty ESM script (+${f(ours.start - esmBare.start)} ms to import mqttwire);` +
+        ` connect + publish QoS 1 + end ${f(ours.job)} ms` +
+        `\nMQTT.js: +${(theirs.median - bare.median).toFixed(1)} ms over bare node (median): imports loaded at ${f(theirs.start)} ms, job ${f(theirs.job)} ms;` +
+        ` mqttwire is ${(theirs.median - ours.median).toFixed(1)} ms faster per cold start`,
+    );
+  } finally {
+    await stop();
+  }
+}
+
+try {
+  await main();
+} finally {
+  for (const c of cleanups.reverse()) c();
+}

@@ -1,0 +1,150 @@
+/**
+ * Bundle size: the same small browser app (connect over wss:// with reconnect, subscribe at QoS 0,
+ * 1 and 2, publish at QoS 0, 1 and 2, print what arrives) written once against mqttwire and once
+ * against MQTT.js, each bundled by esbuild the way a user's bundler would (platform browser,
+ * conditions browser, minified, ES2022, one ESM file), in the same run. Prints minified, gzip
+ * (level 9) and brotli (quality 11) bytes, the ratio, and where mqttwire's bytes come from.
+ *
+ *   npm run bench:size              (builds dist first if it is stale)
+ *
+ * Both packages are resolved through their own package.json `exports` from a temp dir whose
+ * node_modules holds them (mqttwire: a private copy of package.json + dist/; MQTT.js: a link): mqttwire's `browser` condition gives dist/esm/index.web.js (plain
+ * tsc output); MQTT.js's `browser` + `import` conditions give its prebuilt dist/mqtt.esm.js,
+ * which already carries its Buffer/process/events polyfills, so no polyfill setup is needed.
+ * Its other prebuilt file, dist/mqtt.min.js (UMD), is shown as-is for reference.
+ * Target: mqttwire <= 8 KiB gzipped.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+import { build, type Metafile } from 'esbuild';
+import { ensureDist, snapshotPackage } from './ensure-dist.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const TARGET_GZIP = 8 * 1024;
+
+const APPS = {
+  mqttwire: `
+import { connect } from 'mqttwire';
+const client = await connect('wss://broker.example.com:8081/mqtt', {
+  clientId: 'size-bench',
+  reconnect: { initialDelay: 1000, maxDelay: 30000 },
+});
+const sub = await client.subscribe({ 'size/0': { qos: 0 }, 'size/1': { qos: 1 }, 'size/2': { qos: 2 } });
+for (const qos of [0, 1, 2]) await client.publish('size/' + qos, 'hello', { qos });
+for await (const msg of sub) console.log(msg.topic, msg.text());
+`,
+  'MQTT.js': `
+import mqtt from 'mqtt';
+const client = mqtt.connect('wss://broker.example.com:8081/mqtt', { clientId: 'size-bench', reconnectPeriod: 1000 });
+client.on('message', (topic, payload) => console.log(topic, payload.toString()));
+client.on('connect', async () => {
+  await client.subscribeAsync({ 'size/0': { qos: 0 }, 'size/1': { qos: 1 }, 'size/2': { qos: 2 } });
+  for (const qos of [0, 1, 2]) await client.publishAsync('size/' + qos, 'hello', { qos });
+});
+`,
+} as const;
+
+interface Sizes {
+  min: number;
+  gzip: number;
+  brotli: number;
+}
+
+function sizes(bytes: Uint8Array): Sizes {
+  return {
+    min: bytes.byteLength,
+    gzip: zlib.gzipSync(bytes, { level: 9 }).byteLength,
+    brotli: zlib.brotliCompressSync(bytes, {
+      params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.byteLength },
+    }).byteLength,
+  };
+}
+
+async function bundle(dir: string, source: string): Promise<{ code: Uint8Array; metafile: Metafile }> {
+  const result = await build({
+    stdin: { contents: source, resolveDir: dir, sourcefile: 'app.js', loader: 'js' },
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    conditions: ['browser'],
+    target: 'es2022',
+    minify: true,
+    metafile: true,
+    legalComments: 'none',
+    logLevel: 'error',
+  });
+  return { code: result.outputFiles[0]!.contents, metafile: result.metafile };
+}
+
+const kb = (n: number): string => `${(n / 1024).toFixed(2)} KiB`;
+const pad = (s: string, n: number): string => s.padEnd(n);
+const lpad = (s: string, n: number): string => s.padStart(n);
+
+async function main(): Promise<void> {
+  ensureDist(ROOT, ['dist/esm/index.web.js', 'dist/esm/index.js']);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-size-'));
+  const pkg = snapshotPackage(ROOT, ['dist/esm/index.web.js', 'dist/esm/index.js']);
+  try {
+    fs.mkdirSync(path.join(tmp, 'node_modules'));
+    fs.symlinkSync(pkg, path.join(tmp, 'node_modules', 'mqttwire'), 'dir');
+    fs.symlinkSync(path.join(ROOT, 'node_modules', 'mqtt'), path.join(tmp, 'node_modules', 'mqtt'), 'dir');
+    const mqttVersion = (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/mqtt/package.json'), 'utf8')) as { version: string }).version;
+
+    const ours = await bundle(tmp, APPS.mqttwire);
+    const ourInputs = Object.keys(ours.metafile.inputs);
+    if (!ourInputs.some((f) => f.endsWith('dist/esm/index.web.js'))) {
+      throw new Error(`mqttwire did not resolve to dist/esm/index.web.js (is the "browser" condition in package.json exports?): ${ourInputs.slice(0, 5).join(', ')}`);
+    }
+    const theirs = await bundle(tmp, APPS['MQTT.js']);
+    const theirEntry = Object.keys(theirs.metafile.inputs).find((f) => f.includes('mqtt/')) ?? '?';
+    const prebuilt = fs.readFileSync(path.join(ROOT, 'node_modules/mqtt/dist/mqtt.min.js'));
+
+    const rows: [string, Sizes][] = [
+      ['mqttwire (web entry, dist/esm/index.web.js)', sizes(ours.code)],
+      [`MQTT.js ${mqttVersion} (esbuild: ${theirEntry.replace(/^.*node_modules\//, '')})`, sizes(theirs.code)],
+      [`MQTT.js ${mqttVersion} prebuilt dist/mqtt.min.js, as shipped`, sizes(prebuilt)],
+    ];
+    const w = Math.max(...rows.map(([n]) => n.length)) + 2;
+    console.log(`Browser bundle: connect over wss:// with reconnect, subscribe + publish at QoS 0/1/2 (esbuild ${(await import('esbuild')).version}, platform browser, minify, ES2022)\n`);
+    console.log(pad('bundle', w) + lpad('minified', 12) + lpad('gzip -9', 12) + lpad('brotli 11', 12));
+    for (const [name, s] of rows) console.log(pad(name, w) + lpad(String(s.min), 12) + lpad(String(s.gzip), 12) + lpad(String(s.brotli), 12));
+    const [o, t] = [rows[0]![1], rows[1]![1]];
+    console.log(
+      `\nMQTT.js / mqttwire: minified ${(t.min / o.min).toFixed(1)}x, gzip ${(t.gzip / o.gzip).toFixed(1)}x, brotli ${(t.brotli / o.brotli).toFixed(1)}x`,
+    );
+    console.log(`mqttwire gzipped: ${kb(o.gzip)} (${o.gzip} B); target <= ${kb(TARGET_GZIP)}: ${o.gzip <= TARGET_GZIP ? 'met' : 'NOT met'}`);
+
+    // Where our minified bytes come from (esbuild's bytesInOutput per input file, before gzip).
+    const output = Object.values(ours.metafile.outputs)[0]!;
+    // How much of that is message text: every string and template literal emptied (a crude scan of
+    // the minified output, so approximate), what would be left if no error or log said anything.
+    const text = new TextDecoder().decode(ours.code);
+    let literalBytes = 0;
+    const noStrings = text.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, (m) => {
+      literalBytes += m.length;
+      return '""';
+    });
+    const bare = sizes(new TextEncoder().encode(noStrings));
+    console.log(
+      `\nmqttwire without its string literals (≈${literalBytes} B of text: error and log messages): minified ${bare.min} B, gzip ${bare.gzip} B, brotli ${bare.brotli} B` +
+        ` (the text costs ≈${o.gzip - bare.gzip} B gzipped)`,
+    );
+
+    const parts = Object.entries(output.inputs)
+      .map(([file, v]) => [file.endsWith('app.js') ? '(the app itself)' : file.replace(/^.*dist\/esm\//, ''), v.bytesInOutput] as const)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1]);
+    const total = parts.reduce((s, [, n]) => s + n, 0);
+    console.log(`\nmqttwire, minified bytes by module (${parts.length} modules, ${total} B of ${o.min} B output):`);
+    for (const [file, n] of parts) console.log(`  ${pad(file, 30)}${lpad(String(n), 7)}  ${lpad(((100 * n) / total).toFixed(1), 5)}%`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(pkg, { recursive: true, force: true });
+  }
+}
+
+await main();

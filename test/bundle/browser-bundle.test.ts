@@ -1,0 +1,106 @@
+/**
+ * The browser and workerd entry points bundle without Node: esbuild (as a user's bundler would)
+ * bundles each entry with everything it can reach, dynamic imports included, and the metafile must
+ * name no `node:` module and no `ws` package. Node built-ins and `ws` are marked external by a
+ * plugin that records every such import, so a violation is reported by name rather than as a
+ * resolve error.
+ */
+import fs from 'node:fs';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Metafile, type Plugin } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BUILTINS = new Set(builtinModules);
+
+interface Bundle {
+  metafile: Metafile;
+  /** Node built-ins and `ws` imported anywhere in the graph, with the importer. */
+  forbidden: string[];
+  bytes: number;
+}
+
+function recordForbidden(forbidden: string[]): Plugin {
+  return {
+    name: 'record-forbidden',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => {
+        const bare = args.path.replace(/^node:/, '');
+        const isNode = args.path.startsWith('node:') || BUILTINS.has(bare.split('/')[0]!) || BUILTINS.has(bare);
+        if (isNode || args.path === 'ws' || args.path.startsWith('ws/')) {
+          forbidden.push(`${args.path} (from ${path.relative(ROOT, args.importer)})`);
+          return { path: args.path, external: true };
+        }
+        return undefined;
+      });
+    },
+  };
+}
+
+async function bundle(entry: string, opts: { platform: 'browser' | 'neutral'; conditions: string[]; external?: string[] }): Promise<Bundle> {
+  const forbidden: string[] = [];
+  const result = await build({
+    entryPoints: [path.join(ROOT, entry)],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: opts.platform,
+    conditions: opts.conditions,
+    mainFields: ['browser', 'module', 'main'],
+    external: opts.external ?? [],
+    target: 'es2022',
+    minify: true,
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [recordForbidden(forbidden)],
+  });
+  return { metafile: result.metafile, forbidden, bytes: result.outputFiles[0]!.contents.byteLength };
+}
+
+function nodeInputs(metafile: Metafile): string[] {
+  const bad: string[] = [];
+  for (const [file, input] of Object.entries(metafile.inputs)) {
+    if (file.startsWith('node:') || /(^|\/)node_modules\/ws\//.test(file)) bad.push(file);
+    for (const imp of input.imports) {
+      if (imp.path.startsWith('node:') || BUILTINS.has(imp.path) || imp.path === 'ws') bad.push(`${imp.path} (from ${file})`);
+    }
+  }
+  return bad;
+}
+
+describe('browser bundle (src/index.web.ts)', () => {
+  it('reaches no node: module and no ws', { timeout: 20_000 }, async () => {
+    const b = await bundle('src/index.web.ts', { platform: 'browser', conditions: ['browser'] });
+    expect(b.forbidden).toEqual([]);
+    expect(nodeInputs(b.metafile)).toEqual([]);
+    const inputs = Object.keys(b.metafile.inputs);
+    expect(inputs).toContain('src/transport/websocket.ts');
+    expect(inputs.filter((f) => /node-|select-node|file-store|cli\//.test(f))).toEqual([]);
+  });
+
+  it('the check itself catches the Node entry', { timeout: 20_000 }, async () => {
+    const b = await bundle('src/index.ts', { platform: 'browser', conditions: ['browser'] });
+    expect(b.forbidden.some((f) => f.startsWith('node:net'))).toBe(true);
+  });
+
+  it('package.json sends bundlers for browsers to the web entry', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    const root = pkg.exports['.'] as Record<string, unknown>;
+    const keys = Object.keys(root);
+    expect(keys).toContain('browser');
+    // Conditions match in order: `browser` must come before `import`/`require`/`default`.
+    for (const k of ['import', 'require', 'default']) if (keys.includes(k)) expect(keys.indexOf('browser')).toBeLessThan(keys.indexOf(k));
+    expect(JSON.stringify(root.browser)).toContain('./dist/esm/index.web.js');
+  });
+});
+
+const workerdEntry = 'src/index.workerd.ts';
+describe.skipIf(!fs.existsSync(path.join(ROOT, workerdEntry)))('workerd bundle (src/index.workerd.ts)', () => {
+  it('reaches no node: module and no ws', { timeout: 20_000 }, async () => {
+    const b = await bundle(workerdEntry, { platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], external: ['cloudflare:*'] });
+    expect(b.forbidden).toEqual([]);
+    expect(nodeInputs(b.metafile)).toEqual([]);
+  });
+});

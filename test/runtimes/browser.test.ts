@@ -1,0 +1,198 @@
+/**
+ * The browser entry in headless Chromium against a real Mosquitto: a page served from 127.0.0.1
+ * loads an esbuild bundle (platform browser, conditions browser; `mqttwire` resolved through
+ * package.json exports to the built dist/esm/index.web.js) of test/runtimes/browser/page.ts, which connects over ws:// with the page's own WebSocket, subscribes
+ * at QoS 1, publishes at QoS 1, receives the message and ends.
+ *
+ * Debian's Mosquitto has no websocket listener, so ws-bridge.ts bridges WebSocket (subprotocol
+ * `mqtt`) to its TCP port. Chromium is Debian's package (.ci/install-chromium.sh), driven by
+ * playwright-core, which downloads nothing; a fresh profile dir per run, removed afterwards.
+ *
+ * Without /usr/bin/chromium (or MQTTWIRE_CHROMIUM) the suite is skipped with a notice; with
+ * MQTTWIRE_REQUIRE_CHROMIUM=1 (CI) it fails instead. Bounded: 30 s for the whole test.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
+import { startWsBridge, type WsBridge } from './ws-bridge.js';
+import type { BrowserResult } from './browser/page.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+const CHROMIUM = process.env.MQTTWIRE_CHROMIUM ?? '/usr/bin/chromium';
+const chromiumAvailable = fs.existsSync(CHROMIUM);
+const chromiumRequired = process.env.MQTTWIRE_REQUIRE_CHROMIUM === '1';
+const TEST_MS = 30_000;
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+if (!chromiumAvailable && !chromiumRequired) {
+  process.stderr.write(`[mqttwire] ${CHROMIUM} not found: skipping the browser test (bash .ci/install-chromium.sh)\n`);
+}
+
+/**
+ * Bundles the page the way an application's bundler would: page.ts imports the web entry by its
+ * source path (so it typechecks before a build); the plugin sends that import to `mqttwire` as
+ * resolved from a consumer dir (node_modules/mqttwire -> this repo) through package.json's
+ * exports with the `browser` condition, i.e. the built dist/esm/index.web.js (global-setup.ts
+ * builds dist when it is stale).
+ */
+async function bundlePage(): Promise<string> {
+  const consumer = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-browser-app-'));
+  try {
+    fs.mkdirSync(path.join(consumer, 'node_modules'));
+    fs.symlinkSync(ROOT, path.join(consumer, 'node_modules', 'mqttwire'), 'dir');
+    const viaPackage: Plugin = {
+      name: 'mqttwire-as-a-package',
+      setup(b) {
+        b.onResolve({ filter: /\/src\/index\.web\.js$/ }, async () => {
+          const r = await b.resolve('mqttwire', { resolveDir: consumer, kind: 'import-statement' });
+          return r.errors.length > 0 ? { errors: r.errors } : { path: r.path };
+        });
+      },
+    };
+    const result = await build({
+      entryPoints: [path.join(HERE, 'browser', 'page.ts')],
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'browser',
+      conditions: ['browser'],
+      target: 'es2022',
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [viaPackage],
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    if (!inputs.some((p) => p.endsWith('dist/esm/index.web.js'))) {
+      throw new Error(`mqttwire did not resolve to dist/esm/index.web.js through the browser condition; inputs: ${inputs.join(', ')}`);
+    }
+    const nodeInputs = inputs.filter((p) => p.startsWith('node:') || p.includes('node_modules/ws/'));
+    if (nodeInputs.length > 0) throw new Error(`the browser bundle pulled in Node modules: ${nodeInputs.join(', ')}`);
+    return result.outputFiles[0]!.text;
+  } finally {
+    fs.rmSync(consumer, { recursive: true, force: true });
+  }
+}
+
+interface StaticSite {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The page and its bundle, from 127.0.0.1. */
+async function serveStatic(files: Record<string, { type: string; body: string }>): Promise<StaticSite> {
+  const server = http.createServer((req, res) => {
+    const file = req.method === 'GET' ? files[new URL(req.url ?? '/', 'http://127.0.0.1').pathname] : undefined;
+    if (file) res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' }).end(file.body);
+    else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+if (!chromiumAvailable && chromiumRequired) {
+  describe('browser entry in headless Chromium', () => {
+    it('needs Chromium', () => {
+      throw new Error(`MQTTWIRE_REQUIRE_CHROMIUM=1, but ${CHROMIUM} does not exist (bash .ci/install-chromium.sh)`);
+    });
+  });
+}
+
+(chromiumAvailable ? describeMosquitto : describe.skip)('browser entry in headless Chromium (real Mosquitto over a WebSocket bridge)', () => {
+  let broker: MosquittoHandle | undefined;
+  let bridge: WsBridge | undefined;
+  let site: StaticSite | undefined;
+
+  beforeAll(async () => {
+    broker = await startMosquitto({ logTypes: ['error', 'warning', 'notice', 'information'] });
+    const js = await bundlePage();
+    bridge = await startWsBridge(broker.port);
+    site = await serveStatic({
+      '/': { type: 'text/html; charset=utf-8', body: '<!doctype html><meta charset="utf-8"><title>mqttwire</title><script type="module" src="/page.js"></script>' },
+      '/page.js': { type: 'text/javascript; charset=utf-8', body: js },
+    });
+  }, 15_000);
+
+  afterAll(async () => {
+    await site?.close();
+    await bridge?.close();
+    await broker?.stop();
+  });
+
+  it('connects over ws://, subscribes and publishes at QoS 1, receives, ends', { timeout: TEST_MS }, async () => {
+    const started = Date.now();
+    const left = (): number => Math.max(1_000, TEST_MS - 3_000 - (Date.now() - started));
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-chromium-'));
+    let context: BrowserContext | undefined;
+    const logs: string[] = [];
+    try {
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: CHROMIUM_ARGS,
+        timeout: 15_000,
+      });
+      const page = context.pages()[0] ?? (await context.newPage());
+      page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
+      page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+      const topic = `mqttwire/browser/${process.pid}/${Date.now()}`;
+      const clientId = `mqttwire-browser-${process.pid}`;
+      const q = new URLSearchParams({ broker: bridge!.url, topic, clientId });
+      await page.goto(`${site!.url}/?${q}`, { timeout: left() });
+      await page.waitForFunction(() => window.__result !== undefined, null, { timeout: left() });
+      const result = (await page.evaluate(() => window.__result)) as BrowserResult;
+      if (!result.ok) throw new Error(`the page failed: ${result.error}\n${logs.join('\n')}`);
+
+      expect(result).toMatchObject({
+        ok: true,
+        clientId,
+        topic,
+        text: 'héllo from chromium ✓',
+        qos: 1,
+        granted: [1],
+        closed: true,
+        hasProcess: false,
+        hasBuffer: false,
+      });
+      expect(result.schemeError).toMatch(/^INVALID_ARGUMENT: .*browsers can only use ws:\/\/ or wss:\/\/; pass options\.transport for anything else/);
+      expect(bridge!.accepted).toEqual(['mqtt']);
+      // The real broker saw this client connect and (with DISCONNECT) leave.
+      await broker!.waitForLog(`as ${clientId}`, 2_000);
+      await broker!.waitForLog(new RegExp(`Client ${clientId} (disconnected|closed its connection)`), 2_000);
+    } catch (err) {
+      if (logs.length > 0) process.stderr.write(`[browser test] page output:\n${logs.join('\n')}\n`);
+      throw err;
+    } finally {
+      await context?.close().catch(() => {});
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
+  });
+});
