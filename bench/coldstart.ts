@@ -10,8 +10,6 @@
  *   bare node (ESM)    node --input-type=module -e ''            the ESM loader's own cost
  *   mqttwire import    import 'mqttwire'                         import only: what the module graph costs
  *   mqttwire           import + connect + publish QoS 1 + end    the whole job
- *   mqttwire 1-file *  the same, but dist/esm bundled into one file first (an experiment, not
- *                      what ships: what the ~28 ES modules of the graph cost)
  *   mqttwire (require) the same from CommonJS (dist/cjs)
  *   MQTT.js import     import 'mqtt'
  *   MQTT.js            import + connectAsync + publishAsync QoS 1 + endAsync
@@ -29,7 +27,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { mosquittoAvailable, mosquittoVersion, startMosquitto } from '../test/helpers/mosquitto-process.js';
 import { ensureDist, snapshotPackage } from './ensure-dist.js';
 
@@ -61,7 +59,7 @@ interface Row {
   args: string[];
 }
 
-function rows(url: string, bundled: string): Row[] {
+function rows(url: string): Row[] {
   const esm = (code: string): string[] => ['--input-type=module', '-e', code];
   return [
     { name: 'bare node', args: ['-e', ''] },
@@ -71,16 +69,6 @@ function rows(url: string, bundled: string): Row[] {
       name: 'mqttwire',
       args: esm(`
 import { connect } from 'mqttwire';
-${REPORT_START}
-const client = await connect(${JSON.stringify(url)}, { reconnect: false });
-await client.publish('coldstart/mqttwire', 'hello', { qos: 1 });
-await client.end();
-${REPORT_DONE}`),
-    },
-    {
-      name: 'mqttwire 1-file *',
-      args: esm(`
-import { connect } from ${JSON.stringify(bundled)};
 ${REPORT_START}
 const client = await connect(${JSON.stringify(url)}, { reconnect: false });
 await client.publish('coldstart/mqttwire', 'hello', { qos: 1 });
@@ -145,28 +133,6 @@ function timeRun(row: Row): Promise<Sample> {
   });
 }
 
-/**
- * An experiment, not what ships: dist/esm/index.js and everything it imports statically as one
- * file (esbuild; the lazily loaded transports stay separate chunks, packages stay external), to
- * show what the number of ES modules in the graph costs at startup.
- */
-async function bundleDist(pkg: string): Promise<string> {
-  const { build } = await import('esbuild');
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-coldstart-'));
-  cleanups.push(() => fs.rmSync(outdir, { recursive: true, force: true }));
-  await build({
-    entryPoints: [path.join(pkg, 'dist/esm/index.js')],
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    packages: 'external',
-    outdir,
-    logLevel: 'error',
-  });
-  return pathToFileURL(path.join(outdir, 'index.js')).href;
-}
-
 const cleanups: (() => void)[] = [];
 let consumer = ROOT;
 
@@ -186,7 +152,7 @@ function shuffle<T>(a: T[]): T[] {
 }
 
 async function main(): Promise<void> {
-  const needed = ['dist/esm/index.js', 'dist/cjs/index.js', 'dist/esm/transport/node-tcp.js', 'dist/cjs/transport/node-tcp.js'];
+  const needed = ['dist/esm/index.js', 'dist/cjs/index.js'];
   ensureDist(ROOT, needed);
   // The children run in a consumer dir whose node_modules has a private copy of the package and
   // a link to MQTT.js, as an application's would.
@@ -214,7 +180,7 @@ async function main(): Promise<void> {
   }
 
   try {
-    const all = rows(url, await bundleDist(pkg));
+    const all = rows(url);
     const samples = new Map<string, Sample[]>(all.map((r) => [r.name, []]));
     for (let round = 0; round < WARMUP_ROUNDS + RUNS; round++) {
       for (const row of shuffle([...all])) {
@@ -250,7 +216,6 @@ async function main(): Promise<void> {
           f(s.start).padStart(18) + f(s.job).padStart(9),
       );
     }
-    console.log(`* not shipped: dist/esm/index.js bundled into one file by esbuild for this run.`);
     console.log(`(Δ: against bare node. "script starts at": ms from process start until the script's first line runs, its imports loaded; "job ms": connect + publish + end, in the process.)`);
     const ours = stats.get('mqttwire')!;
     const esmBare = stats.get('bare node (ESM)')!;
