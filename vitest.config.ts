@@ -8,6 +8,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Other runtimes as child processes (Deno, Bun, workerd, browsers): `npm run test:runtimes`.
     exclude: ['**/node_modules/**', 'test/runtimes/**'],
+    // The CLI tests run the built CLI (dist/esm/cli/main.js), as users do.
+    globalSetup: ['test/helpers/ensure-built.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/runtimes/**/*.test.ts'],
-    globalSetup: ['test/runtimes/global-setup.ts'],
+    globalSetup: ['test/helpers/ensure-built.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

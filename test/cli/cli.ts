@@ -1,6 +1,6 @@
 /**
- * Runs the mqttwire CLI from source as a child process (`node --import tsx src/cli/main.ts ...`), so
- * `npm test` needs no build. Every run is bounded: past `timeoutMs` the child is SIGKILLed and the
+ * Runs the built mqttwire CLI as a child process (`node dist/esm/cli/main.js ...`, what the package's
+ * `bin` points at; vitest's global setup builds dist when it is stale). Every run is bounded: past `timeoutMs` the child is SIGKILLed and the
  * run rejects with what it printed. Children still alive when the test process exits are killed.
  *
  *   const r = await runCli(['pub', '-L', url, '-t', 'a', '-m', 'hi']);      // waits for exit
@@ -12,10 +12,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRY = 'src/cli/main.ts';
+const ENTRY = 'dist/esm/cli/main.js';
 /**
- * Node plus the tsx loader costs ~0.7 s of CPU per run, several seconds of wall time on a busy
- * machine: the bounds leave room for that. A child outliving its bound is killed; a test outliving
+ * A run costs a fresh Node process, seconds of wall time on a busy machine: the bounds leave room
+ * for that. A child outliving its bound is killed; a test outliving
  * TEST_TIMEOUT_MS fails (and afterAll kills what it left running).
  */
 export const DEFAULT_TIMEOUT_MS = 40_000;
@@ -65,7 +65,7 @@ export function startCli(args: string[], options: CliOptions = {}): CliRun {
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'MQTTWIRE_DEBUG' && k !== 'MQTTWIRE_PASSWORD') env[k] = v;
   Object.assign(env, options.env);
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [ENTRY, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   live.add(child);
   const out: Buffer[] = [];
   const err: Buffer[] = [];

@@ -1,11 +1,14 @@
 /**
- * The runtime tests load the built package (dist/), the way an application would: build it first
- * unless dist is newer than every source file (CI has just run `npm run build`).
+ * Vitest global setup: the CLI tests run the built CLI and the runtime tests load the built package
+ * (dist/), the way users do. Builds first unless dist is newer than every source file (CI has just
+ * run `npm run build`, so there it costs nothing).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from './runtimes.js';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -17,7 +20,7 @@ function newestMtime(dir: string): number {
 }
 
 function builtAt(): number {
-  const outputs = ['dist/esm/index.js', 'dist/cjs/index.js', 'dist/esm/index.workerd.js'].map((f) => path.join(repoRoot, f));
+  const outputs = ['dist/esm/index.js', 'dist/cjs/index.js', 'dist/esm/index.workerd.js', 'dist/esm/cli/main.js'].map((f) => path.join(repoRoot, f));
   if (!outputs.every((f) => fs.existsSync(f))) return 0;
   return Math.min(...outputs.map((f) => fs.statSync(f).mtimeMs));
 }
@@ -25,6 +28,6 @@ function builtAt(): number {
 export default function setup(): void {
   const sources = Math.max(newestMtime(path.join(repoRoot, 'src')), fs.statSync(path.join(repoRoot, 'tsconfig.build.json')).mtimeMs);
   if (builtAt() > sources) return;
-  process.stderr.write('[mqttwire] test:runtimes: dist is missing or older than src/, running the build\n');
+  process.stderr.write('[mqttwire] dist is missing or older than src/: running the build first\n');
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'inherit' });
 }
