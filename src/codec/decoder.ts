@@ -5,8 +5,9 @@
  * Byte fields (`payload`, `will.payload`, `password`) are not copied when the whole packet lies inside one
  * chunk: they are views (subarrays) of the chunk you passed to `push`. Do not reuse or mutate that chunk
  * while you still hold packets decoded from it; copy a payload (`payload.slice()`) if you need to keep it
- * past that point. A packet assembled from several chunks gets its bytes in a fresh buffer the decoder
- * gives away and never touches again.
+ * past that point. A packet assembled from several chunks gets its bytes in a buffer the decoder gives
+ * away and never touches again; up to 32 KiB that is a view into a shared slab, like `encode`'s output:
+ * use the view, never its `.buffer`.
  *
  * The decoder keeps no reference to your chunks after `push` returns: only the bytes of a packet that is
  * still incomplete are retained, copied into the decoder's own buffer.
@@ -15,6 +16,7 @@ import { MqttProtocolError } from '../errors.js';
 import type { Packet } from './packets.js';
 import { checkFirstByte, FIXED_LENGTH, MAX_PACKET_SIZE, TYPE_NAMES } from './fixed-header.js';
 import { parseBody } from './parse.js';
+import { allocate } from './alloc.js';
 
 export interface PacketDecoderOptions {
   /**
@@ -182,7 +184,9 @@ export class PacketDecoder {
     // Allocate what has arrived (doubling later), not what the header announces, so a peer cannot make us
     // reserve megabytes by sending a few header bytes.
     const avail = end - pos;
-    const body = new Uint8Array(remaining <= EAGER_BODY ? remaining : Math.min(remaining, Math.max(EAGER_BODY, avail * 2)));
+    // Up to 32 KiB the body is a view into a shared slab (see alloc.ts): a new ArrayBuffer per packet
+    // costs more than copying 16 KiB into it.
+    const body = remaining <= EAGER_BODY ? allocate(remaining) : new Uint8Array(Math.min(remaining, Math.max(EAGER_BODY, avail * 2)));
     body.set(chunk.subarray(pos, end));
     this.body = body;
     this.bodyLen = avail;
