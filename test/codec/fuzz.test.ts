@@ -17,6 +17,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encode, MqttProtocolError, PacketDecoder, type Packet } from '../../src/codec/index.js';
 import { concatBytes, fromHex, hex, normalize, packetArb } from './arbitraries.js';
+import { prng } from '../helpers/prng.js';
 
 const SHARED = new URL('../../../shared/conformance/', import.meta.url);
 const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, SHARED), 'utf8')) as T;
@@ -24,17 +25,6 @@ const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, SHARE
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 const ITERATIONS = Math.max(100_000, Number(process.env.FUZZ_ITERATIONS ?? 100_000));
 
-/** mulberry32: small, fast, good enough to drive mutations, and reproducible from one 32-bit seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = [0x00, 0x01, 0x02, 0x7f, 0x80, 0x81, 0xff, 0xfe, 0x2b, 0x23, 0x2f, 0xc0, 0xed, 0xef, 0xf4, 0x10, 0x30];
 

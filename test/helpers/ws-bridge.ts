@@ -17,6 +17,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { prng } from './prng.js';
 
 export interface WsBridgeOptions {
   brokerPort: number;
@@ -43,17 +44,6 @@ export interface WsBridge {
   close(): Promise<void>;
 }
 
-/** mulberry32: small, fast, good enough to scatter frame boundaries reproducibly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export async function startWsBridge(opts: WsBridgeOptions): Promise<WsBridge> {
   const random = prng(opts.seed ?? 1);

@@ -16,18 +16,8 @@
  * sockets is not deterministic, so a seed reproduces the fault pattern, not the exact run.
  */
 import net from 'node:net';
+import { prng } from '../helpers/prng.js';
 
-/** mulberry32: a small, fast, seedable 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The seed to use: `MQTTWIRE_CHAOS_SEED` if set (to reproduce a run), else a fresh random one. */
 export function chaosSeed(): number {
@@ -99,7 +89,7 @@ interface Pair {
 }
 
 export async function startChaosProxy(opts: ChaosProxyOptions): Promise<ChaosProxy> {
-  const random = mulberry32(opts.seed);
+  const random = prng(opts.seed);
   const between = ([lo, hi]: [number, number]): number => lo + Math.floor(random() * (hi - lo + 1));
   const rstProbability = opts.rstProbability ?? 0.5;
   const targetHost = opts.targetHost ?? '127.0.0.1';

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { QoS } from '../../src/codec/packets.js';
 import { MemoryStore, type OutgoingRecord, type Store, type StoreSnapshot } from '../../src/store/store.js';
+import { prng } from '../helpers/prng.js';
+export { prng };
 
 export interface StoreHarness {
   /** A fresh, empty store, already opened for `clientId`. */
@@ -31,17 +33,6 @@ export function rec(seq: number, extra: Partial<OutgoingRecord> = {}): OutgoingR
 export const ALL_BYTES = Uint8Array.from({ length: 256 }, (_, i) => i);
 export const UNICODE_TOPIC = 'sensör/温度/😀/\u00e9\u0301/end';
 
-/** A deterministic PRNG (mulberry32) for reproducible random operation sequences. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function withHarness(factory: HarnessFactory, fn: (h: StoreHarness, snapshot: StoreSnapshot) => Promise<void>): Promise<void> {
   const { harness, snapshot } = await factory('contract-client');
