@@ -36,7 +36,7 @@ import { chaosSeed, startChaosProxy } from './proxy.js';
 
 const N = 3_000;
 /** Chaos lasts until everything is done, or this long; then the proxy calms down and the rest must drain. */
-const CHAOS_MAX_MS = 10_000;
+const CHAOS_MAX_MS = 6_000;
 const DRAIN_MS = 15_000;
 /** Extra wait after everything arrived, for late duplicates (there must be none for QoS 2). */
 const SETTLE_MS = 300;
