@@ -1,4 +1,6 @@
-import { PacketDecoder, validateTopicFilter, validateTopicName } from './codec/index.js';
+import { validateTopicFilter, validateTopicName } from './codec/index.js';
+import { FrameDecoder } from './codec/decoder.js';
+import { parseFromServer } from './codec/parse.js';
 import type { ConnackPacket, Packet, PublishPacket, QoS } from './codec/packets.js';
 import {
   AbortError,
@@ -68,7 +70,7 @@ interface Connection {
   transport: Transport;
   /** The callbacks given to this transport: events from an older transport are ignored. */
   handlers: TransportHandlers;
-  decoder: PacketDecoder;
+  decoder: FrameDecoder;
   writer: PacketWriter;
   paused: boolean;
   /** Resolves when the transport reports it closed. */
@@ -411,7 +413,7 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
       this.connection = {
         transport,
         handlers,
-        decoder: new PacketDecoder({ maxPacketSize: this.options.maxPacketSize, protocolLevel: this.options.session.protocolLevel }),
+        decoder: new FrameDecoder({ maxPacketSize: this.options.maxPacketSize, protocolLevel: this.options.session.protocolLevel }, parseFromServer),
         writer: new PacketWriter(transport, this.log ? (p) => this.log?.(`> ${describePacket(p)}`) : undefined, () => this.store.flush()),
         paused: false,
         closed,

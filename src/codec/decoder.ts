@@ -35,14 +35,14 @@ export interface PacketDecoderOptions {
 /** Partial bodies up to this size get their final buffer at once; bigger ones grow as bytes arrive. */
 const EAGER_BODY = 64 * 1024;
 
+/** Turns one packet's body into a Packet (parse.ts): every type, or only those a server sends. */
+export type BodyParser = (first: number, buf: Uint8Array, start: number, end: number, level: number) => Packet;
+
 /**
- * Decodes MQTT 3.1.1 / 3.1 packets from a byte stream, in both directions (client and server packets).
- *
- * Once a push throws, the decoder is failed for good (the stream has lost its framing): every later `push`
- * throws MqttProtocolError `DECODER_FAILED`, and `failure` holds the first error. Call `reset()` to use
- * it for a new stream.
+ * The framing, with the body parser given: the client passes `parseFromServer`, so its bundle needs
+ * no parser for packets only a server receives. `PacketDecoder` is this with every packet type.
  */
-export class PacketDecoder {
+export class FrameDecoder {
   readonly maxPacketSize: number;
   readonly protocolLevel: 3 | 4;
 
@@ -57,7 +57,10 @@ export class PacketDecoder {
   private first = 0;
   private remaining = 0;
 
-  constructor(options: PacketDecoderOptions = {}) {
+  constructor(
+    options: PacketDecoderOptions,
+    private readonly parse: BodyParser,
+  ) {
     const max = options.maxPacketSize ?? MAX_PACKET_SIZE;
     if (!Number.isInteger(max) || max < 2) throw new RangeError(`maxPacketSize must be an integer >= 2, got ${max}`);
     this.maxPacketSize = Math.min(max, MAX_PACKET_SIZE);
@@ -178,7 +181,7 @@ export class PacketDecoder {
   private takeBody(chunk: Uint8Array, pos: number, end: number, out: Packet[]): number {
     const remaining = this.remaining;
     if (end - pos >= remaining) {
-      out.push(parseBody(this.first, chunk, pos, pos + remaining, this.protocolLevel));
+      out.push(this.parse(this.first, chunk, pos, pos + remaining, this.protocolLevel));
       return pos + remaining;
     }
     // Allocate what has arrived (doubling later), not what the header announces, so a peer cannot make us
@@ -209,8 +212,21 @@ export class PacketDecoder {
     if (filled === remaining) {
       this.body = null;
       this.bodyLen = 0;
-      out.push(parseBody(this.first, body, 0, remaining, this.protocolLevel));
+      out.push(this.parse(this.first, body, 0, remaining, this.protocolLevel));
     }
     return take;
+  }
+}
+
+/**
+ * Decodes MQTT 3.1.1 / 3.1 packets from a byte stream, in both directions (client and server packets).
+ *
+ * Once a push throws, the decoder is failed for good (the stream has lost its framing): every later `push`
+ * throws MqttProtocolError `DECODER_FAILED`, and `failure` holds the first error. Call `reset()` to use
+ * it for a new stream.
+ */
+export class PacketDecoder extends FrameDecoder {
+  constructor(options: PacketDecoderOptions = {}) {
+    super(options, parseBody);
   }
 }

@@ -23,7 +23,29 @@ import { TYPE_NAMES } from './fixed-header.js';
 import { checkTopicFilter, topicBytesHaveWildcard } from './topics.js';
 import { decodeUtf8 } from './utf8.js';
 
+/** Parses a packet's body, every type in both directions (what `PacketDecoder` does). */
 export function parseBody(first: number, buf: Uint8Array, start: number, end: number, level: number): Packet {
+  switch (first >> 4) {
+    case 1:
+      return parseConnect(buf, start, end);
+    case 8:
+      return parseSubscribe(buf, start, end);
+    case 10:
+      return parseUnsubscribe(buf, start, end);
+    case 12:
+      return { type: 'pingreq' };
+    case 14:
+      return { type: 'disconnect' };
+    default:
+      return parseFromServer(first, buf, start, end, level);
+  }
+}
+
+/**
+ * Parses only what a server may send. The client decodes with this, so a client bundle carries no
+ * CONNECT, SUBSCRIBE or UNSUBSCRIBE parser; those packets from a server are protocol errors anyway.
+ */
+export function parseFromServer(first: number, buf: Uint8Array, start: number, end: number, level: number): Packet {
   switch (first >> 4) {
     case 3:
       return parsePublish(first, buf, start, end);
@@ -37,25 +59,15 @@ export function parseBody(first: number, buf: Uint8Array, start: number, end: nu
       return { type: 'pubcomp', packetId: ackId(buf, start, 'MQTT-2.3.1-6') };
     case 11:
       return { type: 'unsuback', packetId: ackId(buf, start, 'MQTT-2.3.1-7') };
-    case 12:
-      return { type: 'pingreq' };
     case 13:
       return { type: 'pingresp' };
-    case 14:
-      return { type: 'disconnect' };
     case 2:
       return parseConnack(buf, start, level);
     case 9:
       return parseSuback(buf, start, end);
-    case 1:
-      return parseConnect(buf, start, end);
-    case 8:
-      return parseSubscribe(buf, start, end);
-    case 10:
-      return parseUnsubscribe(buf, start, end);
     default:
-      // Unreachable: checkFirstByte rejected types 0 and 15 already.
-      throw new MqttProtocolError('UNKNOWN_TYPE', `control packet type ${first >> 4} is reserved`);
+      // Types 0 and 15 never get here (checkFirstByte rejected them): these are client-to-server packets.
+      throw new MqttProtocolError('UNEXPECTED_PACKET', `a server must not send ${TYPE_NAMES[first >> 4]}`);
   }
 }
 
