@@ -12,13 +12,13 @@
  */
 
 class Slabs {
-  private slab: ArrayBuffer;
+  // Allocated on first use, not at import: a cold start that sends a packet or two should not zero
+  // 320 KiB first.
+  private slab = new ArrayBuffer(0);
   private used = 0;
-  constructor(private readonly size: number) {
-    this.slab = new ArrayBuffer(size);
-  }
+  constructor(private readonly size: number) {}
   take(n: number): Uint8Array {
-    // A transferred (detached) slab reports byteLength 0, so it is replaced here too.
+    // The empty initial slab and a transferred (detached) one both report byteLength 0: replaced here.
     if (this.used + n > this.slab.byteLength) {
       this.slab = new ArrayBuffer(this.size);
       this.used = 0;

@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { TransportError } from '../errors.js';
 import type { Transport, TransportFactory, TransportHandlers } from './transport.js';
 
@@ -56,6 +56,12 @@ export function openNodeSocket(socket: Socket, connectEvent: string, what: strin
   });
 }
 
+/**
+ * node:net, imported on first connect rather than with the package: one module file less for a
+ * process to load before it runs, and none at all for one that only speaks ws:// or never connects.
+ */
+export const loadNet = (): Promise<typeof import('node:net')> => import('node:net');
+
 /** The host of a URL as node:net wants it: IPv6 without brackets. */
 export function urlHost(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '') || 'localhost';
@@ -64,7 +70,8 @@ export function urlHost(url: URL): string {
 export const openTcp: TransportFactory = async (url, handlers, options) => {
   const host = urlHost(url);
   const port = url.port ? Number(url.port) : 1883;
-  const socket = netConnect({ host, port });
+  const { connect } = await loadNet();
+  const socket = connect({ host, port });
   socket.setNoDelay(true);
   await openNodeSocket(socket, 'connect', `TCP connect to ${host}:${port}`, options.signal);
   return wrapNodeSocket(socket, handlers);

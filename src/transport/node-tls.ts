@@ -1,7 +1,6 @@
-import { isIP } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { TransportError } from '../errors.js';
-import { openNodeSocket, urlHost, wrapNodeSocket, type SocketErrorMapper } from './node-tcp.js';
+import { loadNet, openNodeSocket, urlHost, wrapNodeSocket, type SocketErrorMapper } from './node-tcp.js';
 import type { TlsData, TlsOptions, TransportFactory } from './transport.js';
 
 /** mqtts://, ssl://, tls:// over node:tls (default port 8883). */
@@ -9,14 +8,16 @@ export const openTls: TransportFactory = async (url, handlers, options) => {
   const host = urlHost(url);
   const port = url.port ? Number(url.port) : 8883;
   const mapError = tlsErrorMapper(`${host}:${port}`);
-  const socket = tlsConnect({ host, port, ...nodeTlsOptions(host, options) });
+  // Loaded now, not with the package: node:tls (and the crypto it pulls in) is the costliest built-in.
+  const [{ connect }, { isIP }] = await Promise.all([import('node:tls'), loadNet()]);
+  const socket = connect({ host, port, ...nodeTlsOptions(host, options, isIP) });
   socket.setNoDelay(true);
   await openNodeSocket(socket, 'secureConnect', `TLS connect to ${host}:${port}`, options.signal, mapError);
   return wrapNodeSocket(socket, handlers, mapError);
 };
 
 /** Our TlsOptions as node:tls (and the ws package, which passes them on to it) take them. */
-export function nodeTlsOptions(host: string, o: TlsOptions): ConnectionOptions {
+export function nodeTlsOptions(host: string, o: TlsOptions, isIP: (host: string) => number): ConnectionOptions {
   // Verification stays on unless the caller turned it off in so many words.
   const out: ConnectionOptions = { rejectUnauthorized: o.rejectUnauthorized !== false };
   // SNI must not carry an IP address (RFC 6066); node then checks the certificate against the IP.

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
-import { urlHost } from './node-tcp.js';
+import { loadNet, urlHost } from './node-tcp.js';
 import { nodeTlsOptions, tlsErrorMapper } from './node-tls.js';
 import type { TlsOptions, TransportFactory } from './transport.js';
 import { webSocketTransport, type WebSocketConstructor, type WebSocketLike } from './websocket.js';
@@ -47,12 +47,13 @@ async function loadWsFactory(loadWs: LoadWs, url: URL, tlsAsked: boolean): Promi
     throw new InvalidArgumentError(`${url.protocol}// ${why} the "ws" package on this Node (no suitable global WebSocket): npm install ws`);
   }
   const Ctor = WebSocket;
+  const { isIP } = await loadNet();
   return webSocketTransport(undefined, {
     create: (href, protocols, options) => {
       const target = new URL(href);
       // ws hands these to tls.connect for wss://. No permessage-deflate: a zlib context per
       // connection costs more memory than MQTT's mostly small, often binary payloads save.
-      const tls = target.protocol === 'wss:' ? nodeTlsOptions(urlHost(target), options) : {};
+      const tls = target.protocol === 'wss:' ? nodeTlsOptions(urlHost(target), options, isIP) : {};
       return new Ctor(href, protocols, { ...tls, perMessageDeflate: false });
     },
     mapError: (cause, where) => tlsErrorMapper(where)(cause as NodeJS.ErrnoException),

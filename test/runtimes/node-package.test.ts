@@ -1,7 +1,8 @@
 /**
  * The built package as a Node application sees it (node_modules/mqttwire -> this repository):
  * `require('mqttwire')` gets the CommonJS build, `import 'mqttwire'` the ESM build, both with the
- * same exports, and the ESM build does the QoS 1 round trip with a real broker.
+ * same exports; both builds do the QoS 1 round trip with a real broker, and in each the entry
+ * points share one set of error classes.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -60,15 +61,30 @@ console.log(JSON.stringify({ resolved: import.meta.resolve('mqttwire'), connect:
     expect(fromRequire.keys).toEqual(fromImport.keys);
   });
 
-  it('round-trips QoS 1 over TCP from the ESM build', async () => {
-    const topic = 'runtimes/node/tcp';
-    const script = consumer.write('tcp.mjs', roundTripScript({ specifier: 'mqttwire', url: broker.url, topic }));
+  it.each([
+    { build: 'ESM', file: 'tcp.mjs', commonjs: false, resolved: pathToFileURL(path.join(repoRoot, 'dist/esm/index.js')).href },
+    { build: 'CommonJS', file: 'tcp.cjs', commonjs: true, resolved: path.join(repoRoot, 'dist/cjs/index.js') },
+  ])('round-trips QoS 1 over TCP from the $build build', async ({ build, file, commonjs, resolved }) => {
+    const topic = `runtimes/node/tcp/${build}`;
+    const script = consumer.write(file, roundTripScript({ specifier: 'mqttwire', url: broker.url, topic, commonjs }));
     const r = await runChild(process.execPath, [script], { cwd: consumer.dir, timeoutMs: LIMIT_MS });
-    const result = expectRoundTrip(`node ${process.version} (${broker.kind})`, r, {
-      topic,
-      runtime: /^node v\d/,
-      resolved: pathToFileURL(path.join(repoRoot, 'dist/esm/index.js')).href,
-    });
+    const result = expectRoundTrip(`node ${process.version} (${broker.kind}, ${build})`, r, { topic, runtime: /^node v\d/, resolved });
     await expectCleanDisconnect(broker, result);
+  });
+
+  it('mqttwire and mqttwire/codec share their error classes, in both builds', async () => {
+    // Each entry is its own bundle; errors.js is the one module they share, so instanceof holds
+    // for a decoder error from mqttwire/codec checked against the class from mqttwire.
+    const check = `const same = main.MqttProtocolError === codec.MqttProtocolError;
+let caught;
+try { new codec.PacketDecoder().push(new Uint8Array([0xf0, 0])); } catch (err) { caught = err; }
+console.log(JSON.stringify({ same, instance: caught instanceof main.MqttProtocolError && caught instanceof main.MqttError, code: caught?.code }));`;
+    const cjs = consumer.write('errors.cjs', `const main = require('mqttwire'); const codec = require('mqttwire/codec');\n${check}`);
+    const esm = consumer.write('errors.mjs', `import * as main from 'mqttwire'; import * as codec from 'mqttwire/codec';\n${check}`);
+    for (const script of [cjs, esm]) {
+      const r = await runChild(process.execPath, [script], { cwd: consumer.dir, timeoutMs: LIMIT_MS });
+      expect(r.code, describeRun(script, r)).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ same: true, instance: true, code: expect.any(String) });
+    }
   });
 });

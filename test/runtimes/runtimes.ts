@@ -140,9 +140,10 @@ export function makeConsumerDir(prefix: string): ConsumerDir {
  * RESULT line. Plain JavaScript that only uses what Deno, Bun, Node and workerd all have.
  * `specifier` is what it imports (a package name, or a path when bundled).
  */
-export function roundTripModule(opts: { specifier: string; resolve: boolean }): string {
+export function roundTripModule(opts: { specifier: string; resolve: boolean; commonjs?: boolean }): string {
   // roundTrip(url, topic, options): options are added to connect()'s (e.g. { ca } for a test CA).
-  return `import { connect } from ${JSON.stringify(opts.specifier)};
+  const spec = JSON.stringify(opts.specifier);
+  return `${opts.commonjs ? `const { connect } = require(${spec});` : `import { connect } from ${spec};`}
 
 function runtimeName() {
   if (typeof Deno !== 'undefined') return 'deno ' + Deno.version.deno;
@@ -153,10 +154,10 @@ function runtimeName() {
 }
 
 /** Connects to url, subscribes to topic at QoS 1, publishes to it at QoS 1, receives it, ends. */
-export async function roundTrip(url, topic, options = {}) {
+${opts.commonjs ? '' : 'export '}async function roundTrip(url, topic, options = {}) {
   const started = Date.now();
   const runtime = runtimeName();
-  const resolved = ${opts.resolve ? `import.meta.resolve(${JSON.stringify(opts.specifier)})` : 'undefined'};
+  const resolved = ${!opts.resolve ? 'undefined' : opts.commonjs ? `require.resolve(${spec})` : `import.meta.resolve(${spec})`};
   const clientId = 'rt-' + Math.random().toString(16).slice(2, 10);
   try {
     const payload = 'hello from ' + runtime;
@@ -183,14 +184,16 @@ export async function roundTrip(url, topic, options = {}) {
 }
 
 /** A runnable script around roundTripModule for Deno/Bun/Node: prints the RESULT line, exits 0 or 1. */
-export function roundTripScript(opts: { specifier: string; url: string; topic: string; options?: Record<string, unknown> }): string {
-  return `${roundTripModule({ specifier: opts.specifier, resolve: true })}
-const result = await roundTrip(${JSON.stringify(opts.url)}, ${JSON.stringify(opts.topic)}, ${JSON.stringify(opts.options ?? {})});
+export function roundTripScript(opts: { specifier: string; url: string; topic: string; options?: Record<string, unknown>; commonjs?: boolean }): string {
+  const main = `const result = await roundTrip(${JSON.stringify(opts.url)}, ${JSON.stringify(opts.topic)}, ${JSON.stringify(opts.options ?? {})});
 console.log(${JSON.stringify(RESULT_PREFIX)} + JSON.stringify(result));
 if (!result.ok) {
   if (typeof Deno !== 'undefined') Deno.exit(1);
   else process.exit(1);
-}
+}`;
+  // CommonJS has no top-level await: the same steps in an async function.
+  return `${roundTripModule({ specifier: opts.specifier, resolve: true, commonjs: opts.commonjs })}
+${opts.commonjs ? `(async () => {\n${main}\n})();` : main}
 `;
 }
 
