@@ -3,7 +3,7 @@
  * package.json exports), connects to a local broker, publishes one QoS 1 message (resolved on
  * PUBACK) and ends, against a bare `node -e ''`, and against the same with MQTT.js.
  *
- *   npm run bench:coldstart              (--runs=N, default 15; builds dist first if it is stale)
+ *   npm run bench:coldstart              (--runs=N, default 31; builds dist first if it is stale)
  *
  * Rows (each a new `node` process, spawned from here):
  *   bare node          node -e ''
@@ -13,6 +13,10 @@
  *   mqttwire (require) the same from CommonJS (dist/cjs)
  *   MQTT.js import     import 'mqtt'
  *   MQTT.js            import + connectAsync + publishAsync QoS 1 + endAsync
+ *   empty package      import of a one-line package through its exports: what loading any first
+ *                      package file costs an ESM script
+ *   by hand            the same job with node:net and hand-written CONNECT/PUBLISH/DISCONNECT bytes
+ *                      (ESM, and "(require)" from CommonJS): the floor for any client in Node
  * The children run in a temp consumer dir: node_modules/mqttwire is a private copy of package.json
  * + dist/ (so a build elsewhere cannot delete files mid-run), resolved through its exports, and
  * node_modules/mqtt links to the installed MQTT.js (its CommonJS build, as Node users get).
@@ -35,12 +39,14 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RUN_TIMEOUT_MS = 10_000;
 const WARMUP_ROUNDS = 2;
 const TARGET_MS = 30;
+/** A one-line ESM package in the consumer's node_modules (package.json with exports, index.js). */
+const EMPTY_PACKAGE = 'coldstart-empty';
 
 function arg(name: string): string | undefined {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
   return a?.slice(name.length + 3);
 }
-const RUNS = Math.min(200, Math.max(3, Number(arg('runs') ?? process.env.BENCH_RUNS ?? 15)));
+const RUNS = Math.min(200, Math.max(3, Number(arg('runs') ?? process.env.BENCH_RUNS ?? 31)));
 
 /**
  * What the children report on stdout: `start` = performance.now() when the script body begins
@@ -57,6 +63,31 @@ interface Report {
 interface Row {
   name: string;
   args: string[];
+}
+
+/**
+ * The job without a client: CONNECT (clean session), PUBLISH QoS 1, wait for PUBACK, DISCONNECT,
+ * with bytes written by hand. `net` is node:net, imported by the caller.
+ */
+function byHand(url: string): string {
+  const { hostname, port } = new URL(url);
+  return `const id = 'cold-' + Math.random().toString(36).slice(2, 10);
+const topic = 'coldstart/by-hand';
+const socket = net.connect(${Number(port) || 1883}, ${JSON.stringify(hostname)});
+socket.setNoDelay(true);
+socket.write(Buffer.from([0x10, 12 + id.length, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x02, 0, 60, 0, id.length, ...Buffer.from(id)]));
+let stage = 0;
+socket.on('data', (d) => {
+  if (stage === 0 && d[0] === 0x20 && d[3] === 0) {
+    stage = 1;
+    socket.write(Buffer.from([0x32, 2 + topic.length + 2 + 5, 0, topic.length, ...Buffer.from(topic), 0, 1, ...Buffer.from('hello')]));
+  } else if (stage === 1 && d[0] === 0x40) {
+    stage = 2;
+    socket.end(Buffer.from([0xe0, 0]));
+  }
+});
+socket.on('error', (err) => { console.error(err); process.exitCode = 1; });
+socket.on('close', () => { if (stage !== 2) process.exitCode = 1; ${REPORT_DONE} });`;
 }
 
 function rows(url: string): Row[] {
@@ -89,6 +120,9 @@ ${REPORT_START}
 })().catch((err) => { console.error(err); process.exitCode = 1; });`,
       ],
     },
+    { name: 'empty package', args: esm(`import '${EMPTY_PACKAGE}';\n${REPORT_START}`) },
+    { name: 'by hand', args: esm(`import net from 'node:net';\n${REPORT_START}\n${byHand(url)}`) },
+    { name: 'by hand (require)', args: ['-e', `const net = require('node:net');\n${REPORT_START}\n${byHand(url)}`] },
     { name: 'MQTT.js import', args: esm(`import 'mqtt';\n${REPORT_START}`) },
     {
       name: 'MQTT.js',
@@ -163,6 +197,10 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.join(consumer, 'node_modules'));
   fs.symlinkSync(pkg, path.join(consumer, 'node_modules', 'mqttwire'), 'dir');
   fs.symlinkSync(path.join(ROOT, 'node_modules', 'mqtt'), path.join(consumer, 'node_modules', 'mqtt'), 'dir');
+  const empty = path.join(consumer, 'node_modules', EMPTY_PACKAGE);
+  fs.mkdirSync(empty);
+  fs.writeFileSync(path.join(empty, 'package.json'), JSON.stringify({ name: EMPTY_PACKAGE, type: 'module', exports: { '.': './index.js' } }));
+  fs.writeFileSync(path.join(empty, 'index.js'), 'export const empty = true;\n');
   let url: string;
   let brokerName: string;
   let stop: () => Promise<void>;
@@ -204,7 +242,7 @@ async function main(): Promise<void> {
     }
     const bare = stats.get('bare node')!;
     const f = (x: number): string => (Number.isNaN(x) ? '' : x.toFixed(1));
-    const w = 18;
+    const w = 20;
     console.log(
       'row'.padEnd(w) + 'median ms'.padStart(10) + 'p90 ms'.padStart(9) + 'Δ median'.padStart(10) + 'Δ p90'.padStart(9) +
         'script starts at'.padStart(18) + 'job ms'.padStart(9),
@@ -220,11 +258,16 @@ async function main(): Promise<void> {
     const ours = stats.get('mqttwire')!;
     const esmBare = stats.get('bare node (ESM)')!;
     const theirs = stats.get('MQTT.js')!;
+    const hand = stats.get('by hand')!;
+    const handCjs = stats.get('by hand (require)')!;
+    const oursCjs = stats.get('mqttwire (require)')!;
     const delta = ours.median - bare.median;
     console.log(
       `\nmqttwire: +${delta.toFixed(1)} ms over bare node (median); target <= ${TARGET_MS} ms: ${delta <= TARGET_MS ? 'met' : 'NOT met'}` +
         `\n  in the process: imports loaded at ${f(ours.start)} ms vs ${f(esmBare.start)} ms for an empty ESM script (+${f(ours.start - esmBare.start)} ms to import mqttwire);` +
         ` connect + publish QoS 1 + end ${f(ours.job)} ms` +
+        `\n  against the same job by hand on node:net: +${f(ours.median - hand.median)} ms from ESM, +${f(oursCjs.median - handCjs.median)} ms from CommonJS` +
+        ` (by hand itself: +${f(hand.median - bare.median)} ms ESM, +${f(handCjs.median - bare.median)} ms CommonJS over bare node)` +
         `\nMQTT.js: +${(theirs.median - bare.median).toFixed(1)} ms over bare node (median): imports loaded at ${f(theirs.start)} ms, job ${f(theirs.job)} ms;` +
         ` mqttwire is ${(theirs.median - ours.median).toFixed(1)} ms faster per cold start`,
     );
