@@ -289,22 +289,29 @@ describeMosquitto('mosquitto helper', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 
-  it('startup failure (websockets is not built into Debian 12 mosquitto) rejects with the log, leaves nothing', async () => {
-    let m: MosquittoHandle | undefined;
-    try {
-      m = await startMosquitto({ websockets: true });
-    } catch (e) {
-      expect(e).toBeInstanceOf(MosquittoStartError);
-      expect((e as MosquittoStartError).log).toMatch(/websockets/i);
-      return;
-    }
-    // A build with websockets: then it must work.
-    cleanups.push(() => m!.stop());
+  it('websockets: a WebSocket listener beside the plain one carries MQTT (QoS 1 round trip over ws://)', async () => {
+    const m = await startMosquitto({ websockets: true });
+    cleanups.push(() => m.stop());
     expect(m.wsUrl).toBe(`ws://127.0.0.1:${m.wsPort}`);
+    const { connect } = await import('../../src/index.js');
+    const client = await connect(`${m.wsUrl}/mqtt`, { clientId: 'harness-ws', reconnect: false });
+    try {
+      const sub = await client.subscribe('harness/ws', { qos: 1 });
+      await client.publish('harness/ws', 'over websockets', { qos: 1 });
+      for await (const msg of sub) {
+        expect([msg.topic, msg.text(), msg.qos]).toEqual(['harness/ws', 'over websockets', 1]);
+        break;
+      }
+    } finally {
+      await client.end();
+    }
+    await m.waitForLog(/New client connected from 127\.0\.0\.1:\d+ as harness-ws/);
   });
 
   it('extraConfig errors surface as MosquittoStartError', async () => {
-    await expect(startMosquitto({ extraConfig: 'no_such_option 1' })).rejects.toThrow(/exited during startup[\s\S]*no_such_option/);
+    const failed = startMosquitto({ extraConfig: 'no_such_option 1' });
+    await expect(failed).rejects.toBeInstanceOf(MosquittoStartError);
+    await expect(failed).rejects.toThrow(/exited during startup[\s\S]*no_such_option/);
   });
 
   it('a test process that dies (process.exit, or SIGKILL) without stop() does not leave mosquitto running', async () => {

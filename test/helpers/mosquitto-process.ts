@@ -7,7 +7,9 @@
  *    MQTT 3.1.1 clients, then the broker closes the socket.
  *  - An `acl_file` `topic deny` does NOT refuse a SUBSCRIBE (SUBACK grants it; delivery is filtered).
  *    The dynamic-security plugin's `subscribePattern` deny ACL does: SUBACK 0x80 for that filter.
- *  - Debian 12's build has no websockets support: a `protocol websockets` listener fails to start.
+ *  - A `protocol websockets` listener (libwebsockets inside) starts only beside a plain MQTT listener:
+ *    alone it exits with "Unable to start any listening sockets", because 2.0.11 counts only the
+ *    sockets it opens itself. Every config here has the plain listener first, so it works.
  *  - Run as root it drops to user `mosquitto` unless told `user root`, and could not read the 0700 temp
  *    dir; so as root the config says `user root` (the broker then logs a harmless warning).
  *  - Passwords (password_file `$7$` lines and dynsec clients) are PBKDF2-HMAC-SHA512, 101 iterations,
@@ -218,7 +220,7 @@ export interface StartMosquittoOptions {
    * Uses the dynamic-security plugin; everything else stays allowed.
    */
   denyTopics?: string[];
-  /** Adds a `protocol websockets` listener (wsUrl/wsPort). Not supported by Debian 12's mosquitto build. */
+  /** Adds a `protocol websockets` listener on 127.0.0.1, IPv4 only (wsUrl/wsPort). */
   websockets?: boolean;
   /** How many more free ports to reserve for `extraConfig` listeners. */
   extraPorts?: number;
@@ -284,7 +286,7 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
     if (process.getuid?.() === 0) lines.push('user root');
     lines.push('per_listener_settings false');
     lines.push(`listener ${port} 127.0.0.1`);
-    if (wsPort !== undefined) lines.push(`listener ${wsPort} 127.0.0.1`, 'protocol websockets');
+    if (wsPort !== undefined) lines.push(`listener ${wsPort} 127.0.0.1`, 'protocol websockets', 'socket_domain ipv4');
     const anonymous = opts.allowAnonymous ?? users === undefined;
     lines.push(`allow_anonymous ${anonymous}`);
     if (denyTopics.length > 0) {
@@ -315,9 +317,14 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
 
   const startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
 
-  /** Spawns on the given ports; resolves when the main port accepts connections. */
+  /**
+   * Spawns on the given ports; resolves when every listener in the config accepts connections.
+   * The main port alone is not enough: mosquitto opens its listeners one by one, and a websockets or
+   * TLS listener after it can still be starting when the main one answers.
+   */
   const launch = async (port: number, wsPort: number | undefined, extraPorts: number[]): Promise<ChildProcess> => {
     const confPath = writeConfig(port, wsPort, extraPorts);
+    const listenerPorts = [...fs.readFileSync(confPath, 'utf8').matchAll(/^listener (\d+)/gm)].map((m) => Number(m[1]));
     const logStart = logText.length;
     const child = spawn(bin, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     let exited = false;
@@ -343,7 +350,7 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
           logText.slice(logStart),
         );
       }
-      if (/mosquitto version \S+ running/.test(logText.slice(logStart)) || (await tryConnect(port))) return child;
+      if (/mosquitto version \S+ running/.test(logText.slice(logStart)) || (await allAccept(listenerPorts))) return child;
       if (Date.now() > deadline) {
         await killAndWait(child);
         throw new MosquittoStartError(`mosquitto did not accept connections on 127.0.0.1:${port} within ${startTimeoutMs} ms`, logText.slice(logStart));
@@ -423,6 +430,11 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
     handle.wsUrl = `ws://127.0.0.1:${wsPort}`;
   }
   return handle;
+}
+
+async function allAccept(ports: number[]): Promise<boolean> {
+  for (const p of ports) if (!(await tryConnect(p))) return false;
+  return true;
 }
 
 export class MosquittoStartError extends Error {

@@ -1,8 +1,8 @@
 /**
  * Bun (the `bun` devDependency's binary) runs a script that imports `mqttwire` from a consumer
  * directory: Bun resolves the package's `bun` condition (the Node entry, on Bun's node:net) and does
- * a QoS 1 round trip with a real broker over TCP, and over WebSocket (Bun's global WebSocket)
- * through a WebSocket-to-TCP bridge.
+ * a QoS 1 round trip with a real broker over TCP, TLS and WebSocket (Bun's global WebSocket), both
+ * to the broker's WebSocket listener and through a bridge that re-frames packets.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -44,6 +44,10 @@ describe('Bun', () => {
 
   it('resolves mqttwire to the Node entry and round-trips QoS 1 over TCP', async () => {
     await roundTrip('tcp.mjs', broker.url, 'runtimes/bun/tcp');
+  });
+
+  it("round-trips QoS 1 over ws:// with Bun's own WebSocket, to the broker's WebSocket listener", async () => {
+    await roundTrip('ws-direct.mjs', broker.wsUrl, 'runtimes/bun/ws-direct');
   });
 
   it("round-trips QoS 1 over ws:// with Bun's own WebSocket (frames cut and packed at random)", async () => {

@@ -1,8 +1,8 @@
 /**
  * Deno (the `deno` devDependency's binary) runs a script that imports `mqttwire` from a consumer
  * directory: Deno resolves the package's `deno` condition (the Node entry, on Deno's node:net) and
- * does a QoS 1 round trip with a real broker over TCP, TLS, and WebSocket (Deno's global WebSocket)
- * through a WebSocket-to-TCP bridge. Permissions are tight: network to 127.0.0.1, and reading the
+ * does a QoS 1 round trip with a real broker over TCP, TLS, and WebSocket (Deno's global WebSocket),
+ * both to the broker's WebSocket listener and through a bridge that re-frames packets. Permissions are tight: network to 127.0.0.1, and reading the
  * consumer directory, package.json and dist/ only; no env, no write, no subprocesses, no prompt.
  */
 import path from 'node:path';
@@ -46,6 +46,10 @@ describe('Deno', () => {
 
   it('resolves mqttwire to the Node entry and round-trips QoS 1 over TCP', async () => {
     await roundTrip('tcp.mjs', broker.url, 'runtimes/deno/tcp');
+  });
+
+  it("round-trips QoS 1 over ws:// with Deno's own WebSocket, to the broker's WebSocket listener", async () => {
+    await roundTrip('ws-direct.mjs', broker.wsUrl, 'runtimes/deno/ws-direct');
   });
 
   it("round-trips QoS 1 over ws:// with Deno's own WebSocket (frames cut and packed at random)", async () => {

@@ -16,6 +16,7 @@ import net from 'node:net';
 import { startAedes } from '../helpers/aedes.js';
 import { mosquittoAvailable, startMosquitto } from '../helpers/mosquitto-process.js';
 import { mosquittoTlsListener, testPki, type TestPki } from '../helpers/tls-pki.js';
+import { startWsBridge } from '../helpers/ws-bridge.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const nodeModules = path.join(repoRoot, 'node_modules');
@@ -257,6 +258,10 @@ export interface Broker {
   port: number;
   /** mqtts://127.0.0.1:<port>: a TLS listener with a server certificate of `pki.ca` for 127.0.0.1 and localhost. */
   tlsUrl: string;
+  /** ws://127.0.0.1:<port>/mqtt: Mosquitto's own WebSocket listener (a plain bridge in front of aedes). */
+  wsUrl: string;
+  /** wss://127.0.0.1:<port>/mqtt: the same over TLS, with the certificate of tlsUrl. */
+  wssUrl: string;
   pki: TestPki;
   /**
    * Resolves once the client's connection is gone: true if it sent DISCONNECT first (a clean
@@ -267,24 +272,28 @@ export interface Broker {
 }
 
 /**
- * Mosquitto (the real broker) when installed, else in-process aedes behind a node:tls front for
- * the TLS listener. With MQTTWIRE_REQUIRE_MOSQUITTO=1 (CI) a missing Mosquitto is an error, not a
- * fallback. Both listen on 127.0.0.1 only, on ephemeral ports.
+ * Mosquitto (the real broker) when installed, with MQTT, MQTT over TLS, WebSocket and WebSocket
+ * over TLS listeners; else in-process aedes behind a node:tls front and WebSocket bridges. With
+ * MQTTWIRE_REQUIRE_MOSQUITTO=1 (CI) a missing Mosquitto is an error, not a fallback. Both listen on
+ * 127.0.0.1 only, on ephemeral ports.
  */
 export async function startBroker(): Promise<Broker> {
   const pki = await testPki();
   if (mosquittoAvailable) {
     const m = await startMosquitto({
       logTypes: ['error', 'warning', 'notice', 'information'],
-      extraPorts: 1,
+      websockets: true,
+      extraPorts: 2,
       files: { 'ca.pem': pki.ca, 'server.pem': pki.server.cert, 'server.key': pki.server.key },
-      extraConfig: ({ dir, extraPorts }) => mosquittoTlsListener(dir, extraPorts[0] as number),
+      extraConfig: ({ dir, extraPorts }) => mosquittoTlsListener(dir, extraPorts[0] as number) + mosquittoTlsListener(dir, extraPorts[1] as number, false, true),
     });
     return {
       kind: 'mosquitto',
       url: m.url,
       port: m.port,
       tlsUrl: `mqtts://127.0.0.1:${m.extraPorts[0]}`,
+      wsUrl: `${m.wsUrl}/mqtt`,
+      wssUrl: `wss://127.0.0.1:${m.extraPorts[1]}/mqtt`,
       pki,
       // Mosquitto 2.0: "Client <id> disconnected." after DISCONNECT; "closed its connection." or a socket error otherwise.
       disconnect: async (clientId, timeoutMs = 5000) => {
@@ -303,15 +312,20 @@ export async function startBroker(): Promise<Broker> {
     upstream.on('error', () => socket.destroy());
   });
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  const wsFront = await startWsBridge({ brokerPort: a.port });
+  const wssFront = await startWsBridge({ brokerPort: a.port, tls: pki.server });
   return {
     kind: 'aedes',
     url: a.url,
     port: a.port,
     tlsUrl: `mqtts://127.0.0.1:${(front.address() as net.AddressInfo).port}`,
+    wsUrl: wsFront.url('/mqtt'),
+    wssUrl: wssFront.url('/mqtt'),
     pki,
     disconnect: async (clientId, timeoutMs = 5000) => (await a.waitFor('clientDisconnect', (e) => e.clientId === clientId, timeoutMs)).sentDisconnect,
     stop: async () => {
       front.close();
+      await Promise.all([wsFront.close(), wssFront.close()]);
       await a.close();
     },
   };

@@ -2,8 +2,8 @@
  * Cloudflare Workers: a Worker module that imports `mqttwire`, bundled with esbuild the way wrangler
  * does it (conditions workerd, worker, browser; `cloudflare:*` external), runs in workerd through
  * miniflare. On each fetch it does the QoS 1 round trip with a real broker: over mqtt:// (outbound
- * TCP through `connect()` of cloudflare:sockets) and over ws:// (workerd's WebSocket, through a
- * WebSocket-to-TCP bridge).
+ * TCP through `connect()` of cloudflare:sockets, plain and TLS) and over ws:// and wss:// (workerd's
+ * WebSocket, to the broker's own WebSocket listeners, and through a bridge that re-frames packets).
  *
  * Reaching 127.0.0.1 from the Worker needs nothing special under miniflare: its `internet` network
  * service allows public and private addresses (plain workerd's default, `allow = ["public"]`, would
@@ -48,7 +48,6 @@ export default {
 describe('Cloudflare Workers (workerd via miniflare)', () => {
   let broker: Broker;
   let bridge: WsBridge;
-  let tlsBridge: WsBridge;
   let consumer: ConsumerDir;
   let bundle: { code: string; metafile: Metafile };
   let mf: Miniflare | undefined;
@@ -56,7 +55,6 @@ describe('Cloudflare Workers (workerd via miniflare)', () => {
   beforeAll(async () => {
     broker = await startBroker();
     bridge = await startWsBridge({ brokerPort: broker.port, seed: 7 });
-    tlsBridge = await startWsBridge({ brokerPort: broker.port, seed: 7, tls: broker.pki.server });
     consumer = makeConsumerDir('workerd');
     consumer.write('round-trip.mjs', roundTripModule({ specifier: 'mqttwire', resolve: false }));
     const entry = consumer.write('worker.mjs', WORKER);
@@ -78,7 +76,6 @@ describe('Cloudflare Workers (workerd via miniflare)', () => {
     await mf?.dispose();
     consumer?.remove();
     await bridge?.close();
-    await tlsBridge?.close();
     await broker?.stop();
   });
 
@@ -145,10 +142,12 @@ describe('Cloudflare Workers (workerd via miniflare)', () => {
     expect(bridge.stats.splits, JSON.stringify(bridge.stats)).toBeGreaterThan(0);
   });
 
-  it("round-trips QoS 1 over wss:// (workerd's WebSocket)", async () => {
-    const before = tlsBridge.requests.length;
-    await roundTrip(tlsBridge.url('/mqtt'), 'runtimes/workerd/wss');
-    expect(tlsBridge.requests.slice(before).map((r) => r.protocols)).toEqual(['mqtt']);
+  it("round-trips QoS 1 over ws:// (workerd's WebSocket), to the broker's WebSocket listener", async () => {
+    await roundTrip(broker.wsUrl, 'runtimes/workerd/ws-direct');
+  });
+
+  it("round-trips QoS 1 over wss:// (workerd's WebSocket), to the broker's WebSocket listener over TLS", async () => {
+    await roundTrip(broker.wssUrl, 'runtimes/workerd/wss');
   });
 
   it('examples/cloudflare-worker publishes one QoS 1 message per request', async () => {
