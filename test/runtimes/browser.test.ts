@@ -18,8 +18,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../../src/index.js';
 import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
 import type { BrowserResult } from './browser/page.js';
 
@@ -46,13 +47,13 @@ if (!chromiumAvailable && !chromiumRequired) {
 }
 
 /**
- * Bundles the page the way an application's bundler would: page.ts imports the web entry by its
- * source path (so it typechecks before a build); the plugin sends that import to `mqttwire` as
+ * Bundles a page the way an application's bundler would: page.ts (and the browser example) import
+ * the web entry by its source path (so they typecheck before a build); the plugin sends that import to `mqttwire` as
  * resolved from a consumer dir (node_modules/mqttwire -> this repo) through package.json's
  * exports with the `browser` condition, i.e. the built dist/esm/index.web.js (global-setup.ts
  * builds dist when it is stale).
  */
-async function bundlePage(): Promise<string> {
+async function bundlePage(entry = path.join(HERE, 'browser', 'page.ts')): Promise<string> {
   const consumer = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-browser-app-'));
   try {
     fs.mkdirSync(path.join(consumer, 'node_modules'));
@@ -67,7 +68,7 @@ async function bundlePage(): Promise<string> {
       },
     };
     const result = await build({
-      entryPoints: [path.join(HERE, 'browser', 'page.ts')],
+      entryPoints: [entry],
       bundle: true,
       write: false,
       format: 'esm',
@@ -125,16 +126,49 @@ if (!chromiumAvailable && chromiumRequired) {
   });
 }
 
+/**
+ * A fresh headless Chromium (own profile dir, removed afterwards) for one test: `run` gets a page
+ * and the time left; page console output and errors are printed if it throws.
+ */
+async function withChromium(run: (page: Page, left: () => number) => Promise<void>): Promise<void> {
+  const started = Date.now();
+  const left = (): number => Math.max(1_000, TEST_MS - 3_000 - (Date.now() - started));
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-chromium-'));
+  let context: BrowserContext | undefined;
+  const logs: string[] = [];
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      timeout: 15_000,
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    await run(page, left);
+  } catch (err) {
+    if (logs.length > 0) process.stderr.write(`[browser test] page output:\n${logs.join('\n')}\n`);
+    throw err;
+  } finally {
+    await context?.close().catch(() => {});
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
 (chromiumAvailable ? describeMosquitto : describe.skip)("browser entry in headless Chromium (Mosquitto's WebSocket listener)", () => {
   let broker: MosquittoHandle | undefined;
   let site: StaticSite | undefined;
 
   beforeAll(async () => {
     broker = await startMosquitto({ logTypes: ['error', 'warning', 'notice', 'information'], websockets: true });
-    const js = await bundlePage();
+    const [js, example] = await Promise.all([bundlePage(), bundlePage(path.join(ROOT, 'examples', 'browser', 'main.ts'))]);
     site = await serveStatic({
       '/': { type: 'text/html; charset=utf-8', body: '<!doctype html><meta charset="utf-8"><title>mqttwire</title><script type="module" src="/page.js"></script>' },
       '/page.js': { type: 'text/javascript; charset=utf-8', body: js },
+      // examples/browser as its README says to run it: index.html next to dist/main.js.
+      '/example/': { type: 'text/html; charset=utf-8', body: fs.readFileSync(path.join(ROOT, 'examples', 'browser', 'index.html'), 'utf8') },
+      '/example/dist/main.js': { type: 'text/javascript; charset=utf-8', body: example },
     });
   }, 15_000);
 
@@ -144,28 +178,14 @@ if (!chromiumAvailable && chromiumRequired) {
   });
 
   it('connects over ws://, subscribes and publishes at QoS 1, receives, ends', { timeout: TEST_MS }, async () => {
-    const started = Date.now();
-    const left = (): number => Math.max(1_000, TEST_MS - 3_000 - (Date.now() - started));
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-chromium-'));
-    let context: BrowserContext | undefined;
-    const logs: string[] = [];
-    try {
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_ARGS,
-        timeout: 15_000,
-      });
-      const page = context.pages()[0] ?? (await context.newPage());
-      page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
-      page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    await withChromium(async (page, left) => {
       const topic = `mqttwire/browser/${process.pid}/${Date.now()}`;
       const clientId = `mqttwire-browser-${process.pid}`;
       const q = new URLSearchParams({ broker: `${broker!.wsUrl}/mqtt`, topic, clientId });
       await page.goto(`${site!.url}/?${q}`, { timeout: left() });
       await page.waitForFunction(() => window.__result !== undefined, null, { timeout: left() });
       const result = (await page.evaluate(() => window.__result)) as BrowserResult;
-      if (!result.ok) throw new Error(`the page failed: ${result.error}\n${logs.join('\n')}`);
+      if (!result.ok) throw new Error(`the page failed: ${result.error}`);
 
       expect(result).toMatchObject({
         ok: true,
@@ -184,12 +204,33 @@ if (!chromiumAvailable && chromiumRequired) {
       // The real broker saw this client connect and (with DISCONNECT) leave.
       await broker!.waitForLog(`as ${clientId}`, 2_000);
       await broker!.waitForLog(new RegExp(`Client ${clientId} (disconnected|closed its connection)`), 2_000);
-    } catch (err) {
-      if (logs.length > 0) process.stderr.write(`[browser test] page output:\n${logs.join('\n')}\n`);
-      throw err;
+    });
+  });
+
+  it('examples/browser: subscribes from the page, lists what is published (as text), disconnects', { timeout: TEST_MS }, async () => {
+    const filter = `mqttwire/example/${process.pid}/#`;
+    const publisher = await connect(broker!.url, { reconnect: false });
+    try {
+      await withChromium(async (page, left) => {
+        const q = new URLSearchParams({ url: `${broker!.wsUrl}/mqtt`, filter });
+        await page.goto(`${site!.url}/example/?${q}`, { timeout: left() });
+        const items = page.locator('#messages li');
+        await items.filter({ hasText: `subscribed to ${filter} (granted QoS 1)` }).waitFor({ timeout: left() });
+        await publisher.publish(`mqttwire/example/${process.pid}/a`, '<b>héllo</b> from node', { qos: 1 });
+        const line = items.filter({ hasText: '<b>héllo</b> from node' });
+        await line.waitFor({ timeout: left() });
+        expect(await line.textContent()).toMatch(new RegExp(`mqttwire/example/${process.pid}/a {2}\\[QoS 1\\] {2}<b>héllo</b> from node$`));
+        expect(await page.locator('#messages b').count()).toBe(0); // printed as text, not markup
+        // The page's client (a default id), not the publisher.
+        const pageClient = new RegExp(`New client connected from 127\\.0\\.0\\.1:\\d+ as (?!${publisher.clientId})(mqttwire_\\w+)`);
+        const id = (await broker!.waitForLog(pageClient, 2_000)).match(pageClient)?.[1];
+        expect(id).toBeDefined();
+        await page.click('#toggle');
+        await page.locator('#status', { hasText: 'disconnected' }).waitFor({ timeout: left() });
+        await broker!.waitForLog(`Client ${id} disconnected.`, 2_000);
+      });
     } finally {
-      await context?.close().catch(() => {});
-      fs.rmSync(profile, { recursive: true, force: true });
+      await publisher.end();
     }
   });
 });
