@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { TransportError } from '../errors.js';
+import { InvalidArgumentError, TransportError } from '../errors.js';
 import type { Transport, TransportFactory, TransportHandlers } from './transport.js';
 
 /** Turns a socket error into a more specific TransportError (TLS), or undefined for the generic one. */
@@ -57,10 +57,19 @@ export function openNodeSocket(socket: Socket, connectEvent: string, what: strin
 }
 
 /**
- * node:net, imported on first connect rather than with the package: one module file less for a
- * process to load before it runs, and none at all for one that only speaks ws:// or never connects.
+ * A Node built-in (node:net, node:tls), imported on first connect rather than with the package: one
+ * module less for a process to load before it runs, and none at all for one that never needs it.
+ * A runtime without it (the Node entry bundled for a browser by mistake) gets an
+ * InvalidArgumentError, which ends a reconnecting client instead of retrying for ever.
  */
-export const loadNet = (): Promise<typeof import('node:net')> => import('node:net');
+export function loadBuiltin<T>(name: string, load: () => Promise<T>): Promise<T> {
+  return load().catch((err: unknown) => {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new InvalidArgumentError(`${name} is not available in this runtime (${why}): use mqttwire's browser or workerd entry, or pass options.transport`);
+  });
+}
+
+export const loadNet = (): Promise<typeof import('node:net')> => loadBuiltin('node:net', () => import('node:net'));
 
 /** The host of a URL as node:net wants it: IPv6 without brackets. */
 export function urlHost(url: URL): string {

@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import { TransportError } from '../errors.js';
-import { loadNet, openNodeSocket, urlHost, wrapNodeSocket, type SocketErrorMapper } from './node-tcp.js';
+import { loadBuiltin, loadNet, openNodeSocket, urlHost, wrapNodeSocket, type SocketErrorMapper } from './node-tcp.js';
 import type { TlsData, TlsOptions, TransportFactory } from './transport.js';
 
 /** mqtts://, ssl://, tls:// over node:tls (default port 8883). */
@@ -9,7 +9,7 @@ export const openTls: TransportFactory = async (url, handlers, options) => {
   const port = url.port ? Number(url.port) : 8883;
   const mapError = tlsErrorMapper(`${host}:${port}`);
   // Loaded now, not with the package: node:tls (and the crypto it pulls in) is the costliest built-in.
-  const [{ connect }, { isIP }] = await Promise.all([import('node:tls'), loadNet()]);
+  const [{ connect }, { isIP }] = await Promise.all([loadBuiltin('node:tls', () => import('node:tls')), loadNet()]);
   const socket = connect({ host, port, ...nodeTlsOptions(host, options, isIP) });
   socket.setNoDelay(true);
   await openNodeSocket(socket, 'secureConnect', `TLS connect to ${host}:${port}`, options.signal, mapError);

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError, TransportError, webSocketTransport, type Transport, type TransportHandlers, type WebSocketLike } from '../../src/index.js';
+import { loadBuiltin } from '../../src/transport/node-tcp.js';
 import { nodeWebSocketTransport } from '../../src/transport/node-ws.js';
 import { nodeTransportFor } from '../../src/transport/select-node.js';
 
@@ -260,5 +261,12 @@ describe('ws:// selection on Node', () => {
       expect(typeof (await nodeTransportFor(new URL(`${scheme}://127.0.0.1:1`)))).toBe('function');
     }
     await expect(nodeTransportFor(new URL('gopher://h'))).rejects.toThrow(/unsupported URL scheme "gopher:"/);
+  });
+
+  it('a Node built-in the runtime lacks is an InvalidArgumentError (so a reconnecting client stops), naming it and why', async () => {
+    const missing = loadBuiltin('node:net', () => Promise.reject(new TypeError('Failed to resolve module specifier "node:net"')));
+    await expect(missing).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(missing).rejects.toThrow(/^node:net is not available in this runtime \(Failed to resolve module specifier "node:net"\): use mqttwire's browser or workerd entry, or pass options\.transport$/);
+    await expect(loadBuiltin('node:net', () => import('node:net'))).resolves.toHaveProperty('connect');
   });
 });
