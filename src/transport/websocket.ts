@@ -74,7 +74,7 @@ export function webSocketTransport(WebSocketCtor: WebSocketConstructor | undefin
       const signal = options.signal;
       const fail = (cause: unknown, detail: string): TransportError =>
         settings.mapError?.(cause, target.host) ??
-        new TransportError(`WebSocket ${where}: ${detail}`, { cause, code: errorCode(cause) === 'ECONNREFUSED' ? 'CONNECTION_REFUSED_BY_HOST' : 'TRANSPORT_ERROR' });
+        new TransportError(`WebSocket ${where}: ${detail}`, { cause, code: errorCodeFor(cause) });
 
       if (signal?.aborted) return reject(abortError(signal, where));
       let ws: WebSocketLike;
@@ -173,8 +173,15 @@ function describe(cause: unknown): string {
   return typeof message === 'string' && message !== '' ? message : 'network error';
 }
 
-function errorCode(cause: unknown): unknown {
-  return (cause as { code?: unknown } | undefined)?.code;
+/**
+ * The code of a failure the WebSocket reported. Runtimes that say why name certificate and
+ * handshake failures (Deno: "invalid peer certificate: UnknownIssuer", Bun: "TLS handshake failed:
+ * self signed certificate in certificate chain"): those are TLS_ERROR, which a reconnecting client
+ * does not retry. A browser says nothing about why, so there it stays TRANSPORT_ERROR.
+ */
+function errorCodeFor(cause: unknown): string {
+  if ((cause as { code?: unknown } | undefined)?.code === 'ECONNREFUSED') return 'CONNECTION_REFUSED_BY_HOST';
+  return /certificate|TLS handshake/i.test(describe(cause)) ? 'TLS_ERROR' : 'TRANSPORT_ERROR';
 }
 
 /** Some runtimes (workerd) have no bufferedAmount at all: they queue sends without a bound. */

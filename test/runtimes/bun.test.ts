@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectCleanDisconnect, expectRoundTrip, findBun, makeConsumerDir, repoRoot, roundTripScript, runChild, startBroker, type Broker, type ConsumerDir } from './runtimes.js';
+import { describeRun, expectCleanDisconnect, expectRoundTrip, parseResult, findBun, makeConsumerDir, repoRoot, roundTripScript, runChild, startBroker, type Broker, type ChildResult, type ConsumerDir } from './runtimes.js';
 import { startWsBridge, type WsBridge } from '../helpers/ws-bridge.js';
 
 const LIMIT_MS = 20_000;
@@ -15,6 +15,7 @@ const nodeEntry = pathToFileURL(path.join(repoRoot, 'dist/esm/index.js')).href;
 
 describe('Bun', () => {
   const bun = findBun();
+  const who = bun instanceof Error ? 'bun' : `bun ${bun.version}`;
   let broker: Broker;
   let bridge: WsBridge;
   let consumer: ConsumerDir;
@@ -30,15 +31,20 @@ describe('Bun', () => {
     await broker?.stop();
   });
 
-  async function roundTrip(name: string, url: string, topic: string, options?: Record<string, unknown>): Promise<void> {
+  /** Runs the round-trip script in Bun and returns what the process did. */
+  async function run(name: string, url: string, topic: string, options?: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<ChildResult> {
     if (bun instanceof Error) throw bun;
     const script = consumer.write(name, roundTripScript({ specifier: 'mqttwire', url, topic, options }));
-    const r = await runChild(bun.path, ['run', '--no-install', script], {
+    return runChild(bun.path, ['run', '--no-install', script], {
       cwd: consumer.dir,
       timeoutMs: LIMIT_MS,
-      env: { ...process.env, BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0', DO_NOT_TRACK: '1', NO_COLOR: '1' },
+      env: { ...process.env, BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0', DO_NOT_TRACK: '1', NO_COLOR: '1', ...env },
     });
-    const result = expectRoundTrip(`bun ${bun.version}: ${name} (${broker.kind})`, r, { topic, runtime: /^bun \d/, resolved: nodeEntry });
+  }
+
+  async function roundTrip(name: string, url: string, topic: string, options?: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<void> {
+    const r = await run(name, url, topic, options, env);
+    const result = expectRoundTrip(`${who}: ${name} (${broker.kind})`, r, { topic, runtime: /^bun \d/, resolved: nodeEntry });
     await expectCleanDisconnect(broker, result);
   }
 
@@ -59,5 +65,18 @@ describe('Bun', () => {
 
   it('round-trips QoS 1 over mqtts:// (node:tls), trusting a test CA given as `ca`', async () => {
     await roundTrip('tls.mjs', broker.tlsUrl, 'runtimes/bun/tls', { ca: broker.pki.ca });
+  });
+
+  it("round-trips QoS 1 over wss:// with Bun's own WebSocket, trusting the test CA through NODE_EXTRA_CA_CERTS", async () => {
+    // A WHATWG WebSocket takes no TLS options: the runtime's trust store decides (docs/transports.md).
+    const ca = consumer.write('ca.pem', broker.pki.ca);
+    await roundTrip('wss.mjs', broker.wssUrl, 'runtimes/bun/wss', {}, { NODE_EXTRA_CA_CERTS: ca });
+  });
+
+  it("wss:// to a broker whose certificate it does not trust (no NODE_EXTRA_CA_CERTS): TLS_ERROR, with the runtime's reason", async () => {
+    const r = await run('wss-untrusted.mjs', broker.wssUrl, 'runtimes/bun/wss-untrusted');
+    const result = parseResult(r.stdout);
+    expect(result, describeRun('untrusted wss://', r)).toMatchObject({ ok: false, code: 'TLS_ERROR' });
+    expect(result?.error).toMatch(/^TransportError: WebSocket wss:\/\/127\.0\.0\.1:\d+\/mqtt: connect failed: .*TLS handshake failed/);
   });
 });

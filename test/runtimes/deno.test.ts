@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectCleanDisconnect, expectRoundTrip, findDeno, makeConsumerDir, repoRoot, roundTripScript, runChild, startBroker, type Broker, type ConsumerDir } from './runtimes.js';
+import { describeRun, expectCleanDisconnect, expectRoundTrip, parseResult, findDeno, makeConsumerDir, repoRoot, roundTripScript, runChild, startBroker, type Broker, type ChildResult, type ConsumerDir } from './runtimes.js';
 import { startWsBridge, type WsBridge } from '../helpers/ws-bridge.js';
 
 const LIMIT_MS = 20_000;
@@ -16,6 +16,7 @@ const nodeEntry = pathToFileURL(path.join(repoRoot, 'dist/esm/index.js')).href;
 
 describe('Deno', () => {
   const deno = findDeno();
+  const who = deno instanceof Error ? 'deno' : deno.version;
   let broker: Broker;
   let bridge: WsBridge;
   let consumer: ConsumerDir;
@@ -31,16 +32,21 @@ describe('Deno', () => {
     await broker?.stop();
   });
 
-  async function roundTrip(name: string, url: string, topic: string, options?: Record<string, unknown>): Promise<void> {
+  /** Runs the round-trip script in Deno and returns what the process did. */
+  async function run(name: string, url: string, topic: string, options?: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<ChildResult> {
     if (deno instanceof Error) throw deno;
     const script = consumer.write(name, roundTripScript({ specifier: 'mqttwire', url, topic, options }));
     const readable = [consumer.dir, path.join(repoRoot, 'package.json'), path.join(repoRoot, 'dist')].join(',');
-    const r = await runChild(deno.path, ['run', '--no-prompt', '--allow-net=127.0.0.1', `--allow-read=${readable}`, script], {
+    return runChild(deno.path, ['run', '--no-prompt', '--allow-net=127.0.0.1', `--allow-read=${readable}`, script], {
       cwd: consumer.dir,
       timeoutMs: LIMIT_MS,
-      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1', ...env },
     });
-    const result = expectRoundTrip(`${deno.version}: ${name} (${broker.kind})`, r, { topic, runtime: /^deno \d/, resolved: nodeEntry });
+  }
+
+  async function roundTrip(name: string, url: string, topic: string, options?: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<void> {
+    const r = await run(name, url, topic, options, env);
+    const result = expectRoundTrip(`${who}: ${name} (${broker.kind})`, r, { topic, runtime: /^deno \d/, resolved: nodeEntry });
     await expectCleanDisconnect(broker, result);
   }
 
@@ -61,5 +67,18 @@ describe('Deno', () => {
 
   it('round-trips QoS 1 over mqtts:// (node:tls), trusting a test CA given as `ca`', async () => {
     await roundTrip('tls.mjs', broker.tlsUrl, 'runtimes/deno/tls', { ca: broker.pki.ca });
+  });
+
+  it("round-trips QoS 1 over wss:// with Deno's own WebSocket, trusting the test CA through DENO_CERT", async () => {
+    // A WHATWG WebSocket takes no TLS options: the runtime's trust store decides (docs/transports.md).
+    const ca = consumer.write('ca.pem', broker.pki.ca);
+    await roundTrip('wss.mjs', broker.wssUrl, 'runtimes/deno/wss', {}, { DENO_CERT: ca });
+  });
+
+  it("wss:// to a broker whose certificate it does not trust (no DENO_CERT): TLS_ERROR, with the runtime's reason", async () => {
+    const r = await run('wss-untrusted.mjs', broker.wssUrl, 'runtimes/deno/wss-untrusted');
+    const result = parseResult(r.stdout);
+    expect(result, describeRun('untrusted wss://', r)).toMatchObject({ ok: false, code: 'TLS_ERROR' });
+    expect(result?.error).toMatch(/^TransportError: WebSocket wss:\/\/127\.0\.0\.1:\d+\/mqtt: connect failed: .*invalid peer certificate/);
   });
 });

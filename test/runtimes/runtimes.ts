@@ -32,6 +32,8 @@ export interface RoundTripResult {
   clientId?: string;
   topic?: string;
   payload?: string;
+  /** The error's `code` when the round trip failed (an MqttError's). */
+  code?: string;
   qos?: number;
   ms?: number;
   error?: string;
@@ -178,7 +180,7 @@ ${opts.commonjs ? '' : 'export '}async function roundTrip(url, topic, options = 
       client.destroy();
     }
   } catch (err) {
-    return { ok: false, runtime, resolved, clientId, error: String((err && err.stack) || err), ms: Date.now() - started };
+    return { ok: false, runtime, resolved, clientId, error: String((err && err.stack) || err), code: err && err.code, ms: Date.now() - started };
   }
 }
 `;

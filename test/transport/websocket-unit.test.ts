@@ -190,8 +190,20 @@ describe('webSocketTransport', () => {
     const ws3 = FakeWebSocket.instances.at(-1) as FakeWebSocket;
     ws3.fireError();
     ws3.fireClose(1006);
-    await expect(third).rejects.toMatchObject({ message: 'WebSocket ws://127.0.0.1:3/: connect failed: network error' });
+    await expect(third).rejects.toMatchObject({ code: 'TRANSPORT_ERROR', message: 'WebSocket ws://127.0.0.1:3/: connect failed: network error' });
     expect(h.closes).toEqual([]);
+  });
+
+  it("a runtime's certificate or handshake failure is TLS_ERROR (not retried by a reconnecting client)", async () => {
+    const open = webSocketTransport(FakeWebSocket);
+    // What Deno and Bun say when they do not trust the broker's certificate.
+    for (const said of ['failed to connect to WebSocket: invalid peer certificate: UnknownIssuer', 'TLS handshake failed: self signed certificate in certificate chain']) {
+      const opening = open(new URL('wss://127.0.0.1:4/mqtt'), recorder(), {});
+      const ws = FakeWebSocket.instances.at(-1) as FakeWebSocket;
+      ws.fireError(new Error(said));
+      ws.fireClose(1006);
+      await expect(opening).rejects.toMatchObject({ name: 'TransportError', code: 'TLS_ERROR', message: `WebSocket wss://127.0.0.1:4/mqtt: connect failed: ${said}` });
+    }
   });
 
   it('a constructor that throws (bad URL in a browser) rejects', async () => {
