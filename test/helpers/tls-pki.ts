@@ -83,16 +83,17 @@ async function makePki(): Promise<TestPki> {
 
 /**
  * Mosquitto listener lines for a TLS port serving `server.pem`/`server.key` from the broker's dir
- * (give them via `files`). With `requireCertificate`, clients must present a certificate of `ca.pem`;
- * with `websockets`, the listener speaks MQTT over WebSocket (wss://).
+ * (give them via `files`; `certName` picks another pair, e.g. `other-server`). With
+ * `requireCertificate`, clients must present a certificate of `ca.pem`; with `websockets`, the
+ * listener speaks MQTT over WebSocket (wss://).
  */
-export function mosquittoTlsListener(dir: string, port: number, requireCertificate = false, websockets = false): string {
+export function mosquittoTlsListener(dir: string, port: number, requireCertificate = false, websockets = false, certName = 'server'): string {
   return [
     `listener ${port} 127.0.0.1`,
     ...(websockets ? ['protocol websockets', 'socket_domain ipv4'] : []),
     `cafile ${path.join(dir, 'ca.pem')}`,
-    `certfile ${path.join(dir, 'server.pem')}`,
-    `keyfile ${path.join(dir, 'server.key')}`,
+    `certfile ${path.join(dir, `${certName}.pem`)}`,
+    `keyfile ${path.join(dir, `${certName}.key`)}`,
     `require_certificate ${requireCertificate}`,
     '',
   ].join('\n');

@@ -4,13 +4,18 @@
  * package.json exports to the built dist/esm/index.web.js) of test/runtimes/browser/page.ts, which connects over ws:// with the page's own WebSocket, subscribes
  * at QoS 1, publishes at QoS 1, receives the message and ends.
  *
- * The broker is Mosquitto's own WebSocket listener (`protocol websockets`, `socket_domain ipv4`), at
- * path /mqtt. Chromium is Debian's package (.ci/install-chromium.sh), driven by
+ * The broker is Mosquitto's own WebSocket listeners (`protocol websockets`, `socket_domain ipv4`), at
+ * path /mqtt: plain (ws://), TLS with the test server certificate (wss://), and TLS with a certificate
+ * of a CA nobody trusts. Chromium trusts the test server's key through
+ * --ignore-certificate-errors-spki-list (honoured with a user data dir, which every launch here
+ * has): the browser's own trust store is not ours to fill, and any other certificate still fails
+ * its checks. Chromium is Debian's package (.ci/install-chromium.sh), driven by
  * playwright-core, which downloads nothing; a fresh profile dir per run, removed afterwards.
  *
  * Without /usr/bin/chromium (or MQTTWIRE_CHROMIUM) the suite is skipped with a notice; with
  * MQTTWIRE_REQUIRE_CHROMIUM=1 (CI) it fails instead. Bounded: 30 s for the whole test.
  */
+import { createHash, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +27,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/index.js';
 import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
+import { mosquittoTlsListener, testPki } from '../helpers/tls-pki.js';
 import type { BrowserResult } from './browser/page.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -126,11 +132,18 @@ if (!chromiumAvailable && chromiumRequired) {
   });
 }
 
+/** base64 SHA-256 of a certificate's SubjectPublicKeyInfo: the form --ignore-certificate-errors-spki-list takes. */
+function spkiHash(certPem: string): string {
+  const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(spki).digest('base64');
+}
+
 /**
  * A fresh headless Chromium (own profile dir, removed afterwards) for one test: `run` gets a page
- * and the time left; page console output and errors are printed if it throws.
+ * and the time left; page console output and errors are printed if it throws. `trustKeys`: base64
+ * SPKI hashes of server keys the browser accepts without a chain to its trust store.
  */
-async function withChromium(run: (page: Page, left: () => number) => Promise<void>): Promise<void> {
+async function withChromium(trustKeys: string[], run: (page: Page, left: () => number) => Promise<void>): Promise<void> {
   const started = Date.now();
   const left = (): number => Math.max(1_000, TEST_MS - 3_000 - (Date.now() - started));
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-chromium-'));
@@ -140,7 +153,7 @@ async function withChromium(run: (page: Page, left: () => number) => Promise<voi
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...(trustKeys.length > 0 ? [`--ignore-certificate-errors-spki-list=${trustKeys.join(',')}`] : [])],
       timeout: 15_000,
     });
     const page = context.pages()[0] ?? (await context.newPage());
@@ -159,9 +172,28 @@ async function withChromium(run: (page: Page, left: () => number) => Promise<voi
 (chromiumAvailable ? describeMosquitto : describe.skip)("browser entry in headless Chromium (Mosquitto's WebSocket listener)", () => {
   let broker: MosquittoHandle | undefined;
   let site: StaticSite | undefined;
+  /** The test server certificate's key, the one key Chromium is told to trust. */
+  let trusted = '';
+  const wssUrl = (): string => `wss://127.0.0.1:${broker!.extraPorts[0]}/mqtt`;
+  const untrustedWssUrl = (): string => `wss://127.0.0.1:${broker!.extraPorts[1]}/mqtt`;
 
   beforeAll(async () => {
-    broker = await startMosquitto({ logTypes: ['error', 'warning', 'notice', 'information'], websockets: true });
+    const pki = await testPki();
+    trusted = spkiHash(pki.server.cert);
+    broker = await startMosquitto({
+      logTypes: ['error', 'warning', 'notice', 'information'],
+      websockets: true,
+      extraPorts: 2,
+      files: {
+        'ca.pem': pki.ca,
+        'server.pem': pki.server.cert,
+        'server.key': pki.server.key,
+        'other-server.pem': pki.otherServer.cert,
+        'other-server.key': pki.otherServer.key,
+      },
+      extraConfig: ({ dir, extraPorts }) =>
+        mosquittoTlsListener(dir, extraPorts[0] as number, false, true) + mosquittoTlsListener(dir, extraPorts[1] as number, false, true, 'other-server'),
+    });
     const [js, example] = await Promise.all([bundlePage(), bundlePage(path.join(ROOT, 'examples', 'browser', 'main.ts'))]);
     site = await serveStatic({
       '/': { type: 'text/html; charset=utf-8', body: '<!doctype html><meta charset="utf-8"><title>mqttwire</title><script type="module" src="/page.js"></script>' },
@@ -177,14 +209,22 @@ async function withChromium(run: (page: Page, left: () => number) => Promise<voi
     await broker?.stop();
   });
 
-  it('connects over ws://, subscribes and publishes at QoS 1, receives, ends', { timeout: TEST_MS }, async () => {
-    await withChromium(async (page, left) => {
+  /** Loads the test page against `url` and returns what it reported. */
+  async function runPage(page: Page, left: () => number, url: string, topic: string, clientId: string): Promise<BrowserResult> {
+    const q = new URLSearchParams({ broker: url, topic, clientId });
+    await page.goto(`${site!.url}/?${q}`, { timeout: left() });
+    await page.waitForFunction(() => window.__result !== undefined, null, { timeout: left() });
+    return (await page.evaluate(() => window.__result)) as BrowserResult;
+  }
+
+  it.each([
+    ['ws://', (): string => `${broker!.wsUrl}/mqtt`],
+    ['wss://', wssUrl],
+  ])('connects over %s, subscribes and publishes at QoS 1, receives, ends', { timeout: TEST_MS }, async (scheme, url) => {
+    await withChromium([trusted], async (page, left) => {
       const topic = `mqttwire/browser/${process.pid}/${Date.now()}`;
-      const clientId = `mqttwire-browser-${process.pid}`;
-      const q = new URLSearchParams({ broker: `${broker!.wsUrl}/mqtt`, topic, clientId });
-      await page.goto(`${site!.url}/?${q}`, { timeout: left() });
-      await page.waitForFunction(() => window.__result !== undefined, null, { timeout: left() });
-      const result = (await page.evaluate(() => window.__result)) as BrowserResult;
+      const clientId = `mqttwire-browser-${scheme === 'ws://' ? 'ws' : 'wss'}-${process.pid}`;
+      const result = await runPage(page, left, url(), topic, clientId);
       if (!result.ok) throw new Error(`the page failed: ${result.error}`);
 
       expect(result).toMatchObject({
@@ -207,12 +247,25 @@ async function withChromium(run: (page: Page, left: () => number) => Promise<voi
     });
   });
 
-  it('examples/browser: subscribes from the page, lists what is published (as text), disconnects', { timeout: TEST_MS }, async () => {
+  it('wss:// to a broker whose certificate the browser does not trust: connect rejects with a TransportError, no MQTT session', { timeout: TEST_MS }, async () => {
+    await withChromium([trusted], async (page, left) => {
+      const clientId = `mqttwire-browser-untrusted-${process.pid}`;
+      const result = await runPage(page, left, untrustedWssUrl(), `mqttwire/browser/${process.pid}/untrusted`, clientId);
+      // A browser tells a page nothing about why a WebSocket failed (no TLS detail, close code 1006),
+      // so this is a transport error, not TLS_ERROR; with reconnect off, connect() rejects once.
+      expect(result.ok).toBe(false);
+      expect(result.error).toMatch(/^TransportError: WebSocket/);
+      expect(broker!.log()).not.toContain(`as ${clientId}`);
+    });
+  });
+
+  it('examples/browser: subscribes over wss:// from the page, lists what is published (as text), disconnects', { timeout: TEST_MS }, async () => {
     const filter = `mqttwire/example/${process.pid}/#`;
     const publisher = await connect(broker!.url, { reconnect: false });
     try {
-      await withChromium(async (page, left) => {
-        const q = new URLSearchParams({ url: `${broker!.wsUrl}/mqtt`, filter });
+      // Over wss://, as the example is meant to be used.
+      await withChromium([trusted], async (page, left) => {
+        const q = new URLSearchParams({ url: wssUrl(), filter });
         await page.goto(`${site!.url}/example/?${q}`, { timeout: left() });
         const items = page.locator('#messages li');
         await items.filter({ hasText: `subscribed to ${filter} (granted QoS 1)` }).waitFor({ timeout: left() });
