@@ -2,81 +2,18 @@
  * Bun (the `bun` devDependency's binary) runs a script that imports `mqttwire` from a consumer
  * directory: Bun resolves the package's `bun` condition (the Node entry, on Bun's node:net) and does
  * a QoS 1 round trip with a real broker over TCP, TLS and WebSocket (Bun's global WebSocket), both
- * to the broker's WebSocket listener and through a bridge that re-frames packets.
+ * to the broker's WebSocket listener and through a bridge that re-frames packets
+ * (server-runtime-suite.ts).
  */
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeRun, expectCleanDisconnect, expectRoundTrip, parseResult, findBun, makeConsumerDir, repoRoot, roundTripScript, runChild, startBroker, type Broker, type ChildResult, type ConsumerDir } from './runtimes.js';
-import { startWsBridge, type WsBridge } from '../helpers/ws-bridge.js';
+import { describeServerRuntime } from './server-runtime-suite.js';
+import { findBun } from './runtimes.js';
 
-const LIMIT_MS = 20_000;
-const nodeEntry = pathToFileURL(path.join(repoRoot, 'dist/esm/index.js')).href;
-
-describe('Bun', () => {
-  const bun = findBun();
-  const who = bun instanceof Error ? 'bun' : `bun ${bun.version}`;
-  let broker: Broker;
-  let bridge: WsBridge;
-  let consumer: ConsumerDir;
-
-  beforeAll(async () => {
-    broker = await startBroker();
-    bridge = await startWsBridge({ brokerPort: broker.port, seed: 7 });
-    consumer = makeConsumerDir('bun');
-  });
-  afterAll(async () => {
-    consumer?.remove();
-    await bridge?.close();
-    await broker?.stop();
-  });
-
-  /** Runs the round-trip script in Bun and returns what the process did. */
-  async function run(name: string, url: string, topic: string, options?: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<ChildResult> {
-    if (bun instanceof Error) throw bun;
-    const script = consumer.write(name, roundTripScript({ specifier: 'mqttwire', url, topic, options }));
-    return runChild(bun.path, ['run', '--no-install', script], {
-      cwd: consumer.dir,
-      timeoutMs: LIMIT_MS,
-      env: { ...process.env, BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0', DO_NOT_TRACK: '1', NO_COLOR: '1', ...env },
-    });
-  }
-
-  async function roundTrip(name: string, url: string, topic: string, options?: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<void> {
-    const r = await run(name, url, topic, options, env);
-    const result = expectRoundTrip(`${who}: ${name} (${broker.kind})`, r, { topic, runtime: /^bun \d/, resolved: nodeEntry });
-    await expectCleanDisconnect(broker, result);
-  }
-
-  it('resolves mqttwire to the Node entry and round-trips QoS 1 over TCP', async () => {
-    await roundTrip('tcp.mjs', broker.url, 'runtimes/bun/tcp');
-  });
-
-  it("round-trips QoS 1 over ws:// with Bun's own WebSocket, to the broker's WebSocket listener", async () => {
-    await roundTrip('ws-direct.mjs', broker.wsUrl, 'runtimes/bun/ws-direct');
-  });
-
-  it("round-trips QoS 1 over ws:// with Bun's own WebSocket (frames cut and packed at random)", async () => {
-    const before = bridge.requests.length;
-    await roundTrip('ws.mjs', bridge.url('/mqtt'), 'runtimes/bun/ws');
-    expect(bridge.requests.slice(before).map((r) => r.protocols)).toEqual(['mqtt']);
-    expect(bridge.stats.splits, JSON.stringify(bridge.stats)).toBeGreaterThan(0); // seed 7 cuts packets: the decoder reassembles
-  });
-
-  it('round-trips QoS 1 over mqtts:// (node:tls), trusting a test CA given as `ca`', async () => {
-    await roundTrip('tls.mjs', broker.tlsUrl, 'runtimes/bun/tls', { ca: broker.pki.ca });
-  });
-
-  it("round-trips QoS 1 over wss:// with Bun's own WebSocket, trusting the test CA through NODE_EXTRA_CA_CERTS", async () => {
-    // A WHATWG WebSocket takes no TLS options: the runtime's trust store decides (docs/transports.md).
-    const ca = consumer.write('ca.pem', broker.pki.ca);
-    await roundTrip('wss.mjs', broker.wssUrl, 'runtimes/bun/wss', {}, { NODE_EXTRA_CA_CERTS: ca });
-  });
-
-  it("wss:// to a broker whose certificate it does not trust (no NODE_EXTRA_CA_CERTS): TLS_ERROR, with the runtime's reason", async () => {
-    const r = await run('wss-untrusted.mjs', broker.wssUrl, 'runtimes/bun/wss-untrusted');
-    const result = parseResult(r.stdout);
-    expect(result, describeRun('untrusted wss://', r)).toMatchObject({ ok: false, code: 'TLS_ERROR' });
-    expect(result?.error).toMatch(/^TransportError: WebSocket wss:\/\/127\.0\.0\.1:\d+\/mqtt: connect failed: .*TLS handshake failed/);
-  });
+describeServerRuntime({
+  name: 'Bun',
+  binary: findBun(),
+  version: /^bun \d/,
+  args: (script) => ['run', '--no-install', script],
+  env: { BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0', DO_NOT_TRACK: '1' },
+  caVariable: 'NODE_EXTRA_CA_CERTS',
+  untrustedReason: /TLS handshake failed/,
 });
