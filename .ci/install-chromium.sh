@@ -11,22 +11,9 @@ if [ -x "$CHROMIUM" ]; then
   exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-  as_root() { "$@"; }
-elif command -v sudo >/dev/null 2>&1; then
-  as_root() { sudo -n "$@"; }
-else
-  echo "install-chromium: chromium is missing and this is not root (and no sudo): install the 'chromium' package" >&2
-  exit 1
-fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-chromium: no apt-get here; install chromium with this system's package manager (at $CHROMIUM)" >&2
-  exit 1
-fi
-
-as_root apt-get update -o Acquire::Retries=3
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+# shellcheck source=apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
+apt_install install-chromium chromium
 
 [ -x "$CHROMIUM" ] || { echo "install-chromium: installed, but no $CHROMIUM" >&2; exit 1; }
 echo "install-chromium: installed $CHROMIUM ($("$CHROMIUM" --version 2>/dev/null | head -n 1 || true))"

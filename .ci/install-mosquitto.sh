@@ -20,23 +20,9 @@ if bin="$(find_mosquitto)"; then
   exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-  as_root() { "$@"; }
-elif command -v sudo >/dev/null 2>&1; then
-  as_root() { sudo -n "$@"; }
-else
-  echo "install-mosquitto: mosquitto is missing and this is not root (and no sudo): install the 'mosquitto' package" >&2
-  exit 1
-fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-mosquitto: no apt-get here; install mosquitto with this system's package manager" >&2
-  exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-as_root apt-get update -o Acquire::Retries=3
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mosquitto mosquitto-clients
+# shellcheck source=apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
+apt_install install-mosquitto mosquitto mosquitto-clients
 
 # The package may have started (and enabled) its service on 1883; the tests never use it.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
