@@ -33,7 +33,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { mosquittoAvailable, mosquittoVersion, startMosquitto } from '../test/helpers/mosquitto-process.js';
-import { ensureDist, snapshotPackage } from './ensure-dist.js';
+import { ensureDist, snapshotPackage } from '../scripts/ensure-dist.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RUN_TIMEOUT_MS = 10_000;

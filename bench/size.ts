@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
-import { ensureDist, snapshotPackage } from './ensure-dist.js';
+import { ensureDist, snapshotPackage } from '../scripts/ensure-dist.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TARGET_GZIP = 8 * 1024;

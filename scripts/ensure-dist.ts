@@ -1,7 +1,8 @@
 /**
- * The size and cold-start benches measure the package as it ships (dist/, through package.json's
- * exports). This builds dist first (node scripts/build.mjs) when it is missing or older than any
- * file under src/.
+ * dist/ as the tests and benches need it: the CLI and runtime tests run the built package, and the
+ * size and cold-start benches measure it as it ships (through package.json's exports). This builds
+ * dist (node scripts/build.mjs) when a needed file is missing or older than what the build reads:
+ * anything under src/, the build script, tsconfig.build.json.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,18 +18,24 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Builds dist unless every file in `needed` (relative to root) is newer than everything in src/. */
+/** The newest modification time among the build's inputs. */
+function buildInputsMtime(root: string): number {
+  const files = ['scripts/build.mjs', 'tsconfig.build.json'].map((f) => fs.statSync(path.join(root, f)).mtimeMs);
+  return Math.max(newestMtime(path.join(root, 'src')), ...files);
+}
+
+/** Builds dist unless every file in `needed` (relative to root) is newer than the build's inputs. */
 export function ensureDist(root: string, needed: string[]): void {
-  const srcNewest = newestMtime(path.join(root, 'src'));
+  const inputsNewest = buildInputsMtime(root);
   const fresh = needed.every((f) => {
     try {
-      return fs.statSync(path.join(root, f)).mtimeMs >= srcNewest;
+      return fs.statSync(path.join(root, f)).mtimeMs >= inputsNewest;
     } catch {
       return false;
     }
   });
   if (fresh) return;
-  process.stderr.write('dist/ is missing or older than src/: running node scripts/build.mjs\n');
+  process.stderr.write('[mqttwire] dist/ is missing or older than src/: running node scripts/build.mjs\n');
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit', timeout: 120_000 });
 }
 
