@@ -7,11 +7,13 @@
  */
 import { afterEach, expect } from 'vitest';
 import { MqttClient, type ClientOptions, type Message, type Subscription } from '../../src/index.js';
-import type { Timers } from '../../src/session/timers.js';
+import { ManualTimers } from '../helpers/manual-timers.js';
 import { startAedes, type AedesHandle, type StartAedesOptions } from '../helpers/aedes.js';
 import { PacketType, startFakeBroker, toHex, type FakeBroker, type FakeConnection, type OnConnection } from '../helpers/fake-broker.js';
 import { ackPacket, publishPacket } from '../helpers/mqtt-bytes.js';
 import { startMosquitto, type MosquittoHandle, type StartMosquittoOptions } from '../helpers/mosquitto.js';
+
+export { ManualTimers };
 
 /**
  * Bounds that make a broken client fail fast instead of hanging a test. These suites test what
@@ -80,53 +82,6 @@ export function useHarness(): Harness {
     },
   };
   return h;
-}
-
-/**
- * A hand-driven clock: nothing fires until `advance()`. Timers due at the same time fire in creation
- * order; a timer created while advancing fires in the same advance if it falls due within it.
- */
-export class ManualTimers implements Timers {
-  private time = 1_000_000;
-  private seq = 0;
-  private readonly pending = new Map<number, { at: number; fn: () => void }>();
-
-  setTimeout = (fn: () => void, ms: number): unknown => {
-    const id = ++this.seq;
-    this.pending.set(id, { at: this.time + ms, fn });
-    return id;
-  };
-
-  clearTimeout = (handle: unknown): void => {
-    if (typeof handle === 'number') this.pending.delete(handle);
-  };
-
-  now = (): number => this.time;
-
-  /** Timers scheduled and not yet fired or cleared. */
-  get count(): number {
-    return this.pending.size;
-  }
-
-  /** Delays (from now) of the pending timers, sorted. */
-  get dueIn(): number[] {
-    return [...this.pending.values()].map((t) => t.at - this.time).sort((a, b) => a - b);
-  }
-
-  advance(ms: number): void {
-    const end = this.time + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.pending) {
-        if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
-      }
-      if (!next) break;
-      this.pending.delete(next[0]);
-      this.time = next[1].at;
-      next[1].fn();
-    }
-    this.time = end;
-  }
 }
 
 /** Rejects with a clear message if `p` has not settled within `ms` (real time). */

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { TimeoutError } from '../../src/errors.js';
 import { Deadline } from '../../src/session/deadline.js';
 import { Fifo } from '../../src/session/fifo.js';
-import { ManualClock, settle, track } from './host.js';
+import { settle, track } from './host.js';
+import { ManualTimers } from '../helpers/manual-timers.js';
 
 describe('Fifo', () => {
   it('is first in, first out across compactions', () => {
@@ -34,12 +35,12 @@ describe('Fifo', () => {
 
 describe('Deadline', () => {
   it('settles once: the first of resolve, reject and the timer wins, and settling clears the timer', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers(0);
     const d = new Deadline<number>(clock, () => new TimeoutError('late')).arm(100);
     const t = track(d.promise);
-    expect(clock.timerCount).toBe(1);
+    expect(clock.count).toBe(1);
     d.resolve(1);
-    expect(clock.timerCount).toBe(0);
+    expect(clock.count).toBe(0);
     d.reject(new Error('x'));
     d.resolve(2);
     clock.advance(1000);
@@ -49,12 +50,12 @@ describe('Deadline', () => {
   });
 
   it('times out after exactly the armed time; re-arming restarts the clock', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers(0);
     const d = new Deadline<void>(clock, () => new TimeoutError('late')).arm(100);
     const t = track(d.promise);
     clock.advance(90);
     d.arm(100);
-    expect(clock.timerCount).toBe(1);
+    expect(clock.count).toBe(1);
     clock.advance(99);
     await settle();
     expect(t.status).toBe('pending');
@@ -64,16 +65,16 @@ describe('Deadline', () => {
   });
 
   it('arm(0) and arm(Infinity) mean no deadline; arm() after settling arms nothing', () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers(0);
     const d = new Deadline<void>(clock, () => new TimeoutError('late'));
     d.arm(0);
     d.arm(Infinity);
-    expect(clock.timerCount).toBe(0);
+    expect(clock.count).toBe(0);
     d.arm(50);
     d.arm(0); // disarms
-    expect(clock.timerCount).toBe(0);
+    expect(clock.count).toBe(0);
     d.resolve();
     d.arm(50);
-    expect(clock.timerCount).toBe(0);
+    expect(clock.count).toBe(0);
   });
 });

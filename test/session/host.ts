@@ -65,45 +65,6 @@ export class ScriptedHost implements SessionHost {
   }
 }
 
-/** A hand-driven clock implementing `Timers`, for tests that must not touch the global timers at all. */
-export class ManualClock implements Timers {
-  private time = 0;
-  private seq = 0;
-  private readonly pending = new Map<number, { at: number; fn: () => void }>();
-
-  setTimeout = (fn: () => void, ms: number): unknown => {
-    const id = ++this.seq;
-    this.pending.set(id, { at: this.time + ms, fn });
-    return id;
-  };
-
-  clearTimeout = (handle: unknown): void => {
-    if (typeof handle === 'number') this.pending.delete(handle);
-  };
-
-  now = (): number => this.time;
-
-  get timerCount(): number {
-    return this.pending.size;
-  }
-
-  /** Moves time forward, firing due timers in deadline order (ties in creation order). */
-  advance(ms: number): void {
-    const end = this.time + ms;
-    while (true) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.pending) {
-        if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
-      }
-      if (!next) break;
-      this.pending.delete(next[0]);
-      this.time = next[1].at;
-      next[1].fn();
-    }
-    this.time = end;
-  }
-}
-
 export const defaultOptions: SessionOptions = {
   clientId: 'c1',
   clean: true,

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TimeoutError } from '../../src/errors.js';
 import { Keepalive } from '../../src/session/keepalive.js';
-import { connectedSession, incoming, makeSession, ManualClock, pub, publishTracked, settle, track } from './host.js';
+import { connectedSession, incoming, makeSession, pub, publishTracked, settle, track } from './host.js';
+import { ManualTimers } from '../helpers/manual-timers.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -167,11 +168,11 @@ describe('keepalive (MQTT-3.1.2-23)', () => {
   });
 
   it('uses only the injected Timers (a hand-made clock), never the global ones', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers(0);
     const { session, host } = await connectedSession({ keepalive: 2, pingTimeout: 500, ackTimeout: 700 }, clock);
     const a = publishTracked(session, pub('a', 1));
     expect(vi.getTimerCount()).toBe(0);
-    expect(clock.timerCount).toBe(2);
+    expect(clock.count).toBe(2);
     clock.advance(700);
     await settle();
     expect(a.error).toBeInstanceOf(TimeoutError);
@@ -183,14 +184,14 @@ describe('keepalive (MQTT-3.1.2-23)', () => {
     clock.advance(500);
     expect(host.failures).toEqual([]);
     session.close();
-    expect(clock.timerCount).toBe(0);
+    expect(clock.count).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
   });
 });
 
 describe('Keepalive on its own', () => {
   it('stop() with a PINGREQ outstanding clears both timers: neither a ping nor a death comes afterwards', () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers(0);
     const pings: number[] = [];
     const dead: number[] = [];
     const ka = new Keepalive(clock, 1000, 300, () => {
@@ -200,20 +201,20 @@ describe('Keepalive on its own', () => {
     ka.start();
     clock.advance(1000);
     expect(pings).toEqual([1000]);
-    expect(clock.timerCount).toBe(2);
+    expect(clock.count).toBe(2);
     ka.stop();
-    expect(clock.timerCount).toBe(0);
+    expect(clock.count).toBe(0);
     clock.advance(10_000);
     expect(pings).toEqual([1000]);
     expect(dead).toEqual([]);
   });
 
   it('start() twice does not double the timers', () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers(0);
     const ka = new Keepalive(clock, 1000, 300, () => {}, () => {});
     ka.start();
     ka.start();
-    expect(clock.timerCount).toBe(1);
+    expect(clock.count).toBe(1);
     ka.stop();
   });
 });
