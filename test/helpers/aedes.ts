@@ -20,6 +20,7 @@
  */
 import net from 'node:net';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
+import { waitForMatch } from './wait-for.js';
 
 export type { Aedes } from 'aedes';
 
@@ -179,24 +180,7 @@ export async function startAedes(opts: StartAedesOptions = {}): Promise<AedesHan
     events,
     openSockets: () => sockets.size,
     waitFor<T extends BrokerEventType>(type: T, match?: (e: EventOf<T>) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<EventOf<T>> {
-      const find = (): EventOf<T> | undefined =>
-        events.find((e): e is EventOf<T> => e.type === type && (!match || match(e as EventOf<T>)));
-      const found = find();
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const e = find();
-          if (!e) return;
-          listeners.delete(check);
-          clearTimeout(timer);
-          resolve(e);
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`aedes: no '${type}' event matching within ${timeoutMs} ms; events: ${describeEvents(events)}`));
-        }, timeoutMs);
-        listeners.add(check);
-      });
+      return waitForEvent(() => events, listeners, type, match, timeoutMs);
     },
     close() {
       closing ??= (async () => {
@@ -208,6 +192,22 @@ export async function startAedes(opts: StartAedesOptions = {}): Promise<AedesHan
       return closing;
     },
   };
+}
+
+/**
+ * The first recorded event of `type` that `match` accepts, now or once `changed` announces it;
+ * rejects after `timeoutMs` listing what was recorded. `events` is read at each check (a restartable
+ * broker replaces its list).
+ */
+export function waitForEvent<T extends BrokerEventType>(
+  events: () => BrokerEvent[],
+  changed: Set<() => void>,
+  type: T,
+  match: ((e: EventOf<T>) => boolean) | undefined,
+  timeoutMs: number,
+): Promise<EventOf<T>> {
+  const find = (): EventOf<T> | undefined => events().find((e): e is EventOf<T> => e.type === type && (!match || match(e as EventOf<T>)));
+  return waitForMatch(find, changed, timeoutMs, () => `aedes: no '${type}' event matching within ${timeoutMs} ms; events: ${describeEvents(events())}`);
 }
 
 function describeEvents(events: BrokerEvent[]): string {

@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { waitForMatch } from './wait-for.js';
 
 // ---------------------------------------------------------------------------------------------
 // Finding the binary and the plugin
@@ -395,22 +396,7 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
     waitForLog(pattern, timeoutMs = 2000) {
       const find = (): string | undefined =>
         logText.split('\n').find((line) => (typeof pattern === 'string' ? line.includes(pattern) : pattern.test(line)));
-      const found = find();
-      if (found !== undefined) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const line = find();
-          if (line === undefined) return;
-          logListeners.delete(check);
-          clearTimeout(timer);
-          resolve(line);
-        };
-        const timer = setTimeout(() => {
-          logListeners.delete(check);
-          reject(new Error(`mosquitto: no log line matching ${String(pattern)} within ${timeoutMs} ms; log tail:\n${tail(logText)}`));
-        }, timeoutMs);
-        logListeners.add(check);
-      });
+      return waitForMatch(find, logListeners, timeoutMs, () => `mosquitto: no log line matching ${String(pattern)} within ${timeoutMs} ms; log tail:\n${tail(logText)}`);
     },
     async restart() {
       if (stopped) throw new Error('mosquitto: restart() after stop()');

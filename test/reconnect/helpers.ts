@@ -14,7 +14,7 @@ import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'a
 import { expect } from 'vitest';
 import type { ClientOptions, MqttClient, StatusEvent } from '../../src/index.js';
 import { ManualTimers, within, type Harness } from '../client/helpers.js';
-import type { BrokerEvent, BrokerEventType, EventOf } from '../helpers/aedes.js';
+import { waitForEvent, type BrokerEvent, type BrokerEventType, type EventOf } from '../helpers/aedes.js';
 import { PacketType, toHex, type FakeBroker, type FakeConnection } from '../helpers/fake-broker.js';
 import { connackPacket, connectPacket } from '../helpers/mqtt-bytes.js';
 
@@ -65,24 +65,7 @@ export async function startAedesAt(opts: RestartableAedesOptions = {}): Promise<
     },
     events: [],
     waitFor<T extends BrokerEventType>(type: T, match?: (e: EventOf<T>) => boolean, timeoutMs = 2000): Promise<EventOf<T>> {
-      const find = (): EventOf<T> | undefined =>
-        handle.events.find((e): e is EventOf<T> => e.type === type && (!match || match(e as EventOf<T>)));
-      const found = find();
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const e = find();
-          if (!e) return;
-          listeners.delete(check);
-          clearTimeout(timer);
-          resolve(e);
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`aedes: no '${type}' event within ${timeoutMs} ms; events: ${handle.events.map((e) => e.type).join(', ')}`));
-        }, timeoutMs);
-        listeners.add(check);
-      });
+      return waitForEvent(() => handle.events, listeners, type, match, timeoutMs);
     },
     async stop() {
       const s = server;
