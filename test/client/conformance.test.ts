@@ -4,7 +4,7 @@
  * with an MqttProtocolError of a stable code; never crash, never hang.
  *
  * The file's `expect_disconnect` was written for a broker receiving these packets, so the expectations here
- * are decided from the MQTT 3.1.1 specification, case by case (see /work/shared/conformance/README.md).
+ * are decided from the MQTT 3.1.1 specification, case by case (see test/fixtures/conformance/README.md).
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +21,7 @@ interface ConformanceCase {
   msgs: Array<{ type: 'send' | 'recv'; payload: string }>;
 }
 
-const FILE = new URL('../../../shared/conformance/mosquitto-server-to-client-v311.json', import.meta.url);
+const FILE = new URL('../fixtures/conformance/mosquitto-server-to-client-v311.json', import.meta.url);
 const CASES = JSON.parse(fs.readFileSync(FILE, 'utf8')) as ConformanceCase[];
 
 /** The client closes the connection with this MqttProtocolError code. */

@@ -1,6 +1,6 @@
 /**
- * Conformance of the MQTT 3.1.1 codec against material from outside the project, read at run time from
- * ../shared/conformance/ (relative to the project root; see its README.md):
+ * Conformance of the MQTT 3.1.1 codec against material from outside the project, copied into
+ * test/fixtures/conformance/ (its README.md gives each file's source and licence):
  *
  * - mqtt-packet-fixtures.json      mqtt-packet 9.0.2's own fixtures, filtered to MQTT 3.1.1 / 3.1
  * - mqtt_fuzz-valid-cases.json     recorded valid packets (WithSecure mqtt_fuzz)
@@ -27,8 +27,8 @@ import {
   utf8,
 } from './arbitraries.js';
 
-const SHARED = new URL('../../../shared/conformance/', import.meta.url);
-const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, SHARED), 'utf8')) as T;
+const FIXTURES = new URL('../fixtures/conformance/', import.meta.url);
+const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8')) as T;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Error bookkeeping: every MqttProtocolError seen here is recorded, and the last test checks that each

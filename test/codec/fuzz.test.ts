@@ -19,8 +19,8 @@ import { encode, MqttProtocolError, PacketDecoder, type Packet } from '../../src
 import { concatBytes, fromHex, hex, normalize, packetArb } from './arbitraries.js';
 import { prng } from '../helpers/prng.js';
 
-const SHARED = new URL('../../../shared/conformance/', import.meta.url);
-const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, SHARED), 'utf8')) as T;
+const FIXTURES = new URL('../fixtures/conformance/', import.meta.url);
+const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8')) as T;
 
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 const ITERATIONS = Math.max(100_000, Number(process.env.FUZZ_ITERATIONS ?? 100_000));
