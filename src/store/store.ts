@@ -44,14 +44,25 @@ export interface Store {
 }
 
 /**
- * The default store: the same records in memory. It survives reconnects, and a new client given
- * the same MemoryStore instance (in the same process) resumes where the old one stopped.
+ * The default store: the same records in memory, kept per client id like FileStore's logs (the
+ * session state of one client id is never handed to another, MQTT-3.1.3-2). It survives
+ * reconnects, and a new client with the same client id given the same MemoryStore instance (in
+ * the same process) resumes where the old one stopped.
  */
 export class MemoryStore implements Store {
-  private readonly outgoing = new Map<number, OutgoingRecord>();
-  private readonly incoming = new Set<number>();
+  private readonly sessions = new Map<string, { outgoing: Map<number, OutgoingRecord>; incoming: Set<number> }>();
+  /** The records of the client id last opened. */
+  private outgoing = new Map<number, OutgoingRecord>();
+  private incoming = new Set<number>();
 
-  async open(): Promise<StoreSnapshot> {
+  async open(clientId: string): Promise<StoreSnapshot> {
+    let session = this.sessions.get(clientId);
+    if (!session) {
+      session = { outgoing: new Map(), incoming: new Set() };
+      this.sessions.set(clientId, session);
+    }
+    this.outgoing = session.outgoing;
+    this.incoming = session.incoming;
     return {
       outgoing: [...this.outgoing.values()].sort((a, b) => a.seq - b.seq).map((r) => ({ ...r })),
       incoming: [...this.incoming],

@@ -240,12 +240,12 @@ export function storeContract(name: string, factory: HarnessFactory): void {
 /** MemoryStore's harness: a restart is the same instance opened again. */
 export const memoryHarness: HarnessFactory = async () => {
   const store = new MemoryStore();
-  const snapshot = await store.open();
+  const snapshot = await store.open('c1');
   const harness: StoreHarness = {
     store,
     async reopen() {
       store.flush();
-      return { store, snapshot: await store.open() };
+      return { store, snapshot: await store.open('c1') };
     },
     async cleanup() {
       await store.close();
