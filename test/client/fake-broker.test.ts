@@ -13,7 +13,7 @@ const h = useHarness();
 /** A client connected to a fresh fake broker (CONNACK 0 sent), on a manual clock. */
 const fakeSession = (options: ClientOptions = {}): ReturnType<typeof connectToFake> => connectToFake(h, options);
 
-describe('keepalive (MQTT-3.1.2-24)', () => {
+describe('keepalive (MQTT-3.1.2-23)', () => {
   it('sends PINGREQ after keepalive seconds of silence; no PINGRESP within pingTimeout closes with TimeoutError', async () => {
     const { c, conn, timers } = await fakeSession({ keepalive: 1 });
     timers.advance(999);

@@ -27,7 +27,7 @@ function unsubscribes(log: string, clientId: string): string[][] {
   return out;
 }
 
-describeMosquitto('mqttwire against mosquitto', () => {
+describeMosquitto('mqttwire against mosquitto, with no extension to MQTT 3.1.1 (MQTT-7.0.0-2)', () => {
   let m: MosquittoHandle;
   beforeAll(async () => {
     // sys_interval 1: $SYS topics are published (retained) from the first second.

@@ -87,7 +87,7 @@ afterEach(() => {
 });
 
 describe('webSocketTransport', () => {
-  it('opens with subprotocol mqtt and binaryType arraybuffer; keeps path and query, drops credentials and fragment', async () => {
+  it('opens with subprotocol mqtt [MQTT-6.0.0-3] and binaryType arraybuffer; keeps path and query, drops credentials and fragment', async () => {
     const { ws } = await opened(FakeWebSocket, 'wss://user:pw@broker.example/mqtt/ws?token=a#frag');
     expect(ws.url).toBe('wss://broker.example/mqtt/ws?token=a');
     expect(ws.protocols).toEqual(['mqtt']);

@@ -53,7 +53,7 @@ function bridgedBrokerCases(start: () => Promise<{ port: number; stop(): Promise
     await broker?.stop();
   });
 
-  it('QoS 0, 1 and 2 round trip over ws://, path and query reach the server, subprotocol mqtt', async () => {
+  it('QoS 0, 1 and 2 round trip over ws://, path and query reach the server, subprotocol mqtt [MQTT-6.0.0-3]; packets split and packed across frames [MQTT-6.0.0-2]', async () => {
     const before = { ...bridge.stats };
     const client = await open(bridge.url('/mqtt?tenant=7'));
     expect(bridge.requests.at(-1)).toEqual({ path: '/mqtt?tenant=7', protocols: 'mqtt', authorization: undefined });
@@ -216,7 +216,7 @@ describe('wss:// and WebSocket failures', () => {
     expect(port443).toMatchObject({ message: expect.stringContaining('127.0.0.1:443') });
   });
 
-  it('a server that does not speak the mqtt subprotocol is refused', async () => {
+  it('a server that does not speak the mqtt subprotocol is refused [MQTT-6.0.0-4]', async () => {
     const { WebSocketServer } = await import('ws');
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => false });
     await new Promise<void>((r) => wss.once('listening', () => r()));
