@@ -47,15 +47,21 @@ export interface Store {
  * The default store: the same records in memory, kept per client id like FileStore's logs (the
  * session state of one client id is never handed to another, MQTT-3.1.3-2). It survives
  * reconnects, and a new client with the same client id given the same MemoryStore instance (in
- * the same process) resumes where the old one stopped.
+ * the same process) resumes where the old one stopped. Like a FileStore, it serves one client at a
+ * time: a second open() before close() is refused, since both clients would write the same records.
  */
 export class MemoryStore implements Store {
   private readonly sessions = new Map<string, { outgoing: Map<number, OutgoingRecord>; incoming: Set<number> }>();
-  /** The records of the client id last opened. */
+  /** The records of the client id that has the store open. */
   private outgoing = new Map<number, OutgoingRecord>();
   private incoming = new Set<number>();
+  private openBy: string | undefined;
 
   async open(clientId: string): Promise<StoreSnapshot> {
+    if (this.openBy !== undefined) {
+      throw new Error(`MemoryStore: already open for client id ${JSON.stringify(this.openBy)} (one client at a time; close it first)`);
+    }
+    this.openBy = clientId;
     let session = this.sessions.get(clientId);
     if (!session) {
       session = { outgoing: new Map(), incoming: new Set() };
@@ -91,5 +97,7 @@ export class MemoryStore implements Store {
 
   flush(): void {}
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.openBy = undefined;
+  }
 }

@@ -118,6 +118,7 @@ describe('MQTT 3.1.1 session state across connections', () => {
     first.session.receive(incoming('in', 2, 9));
     expect(first.host.take()).toStrictEqual([sent('out', 2, 1), { type: 'pubrel', packetId: 1 }, { type: 'pubrec', packetId: 9 }]);
     first.session.close();
+    await store.close();
 
     const host = new ScriptedHost();
     const second = new Session({ ...defaultOptions, clean: false, clientId: 'keeper' }, host, new ManualTimers(), store);

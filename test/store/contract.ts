@@ -245,6 +245,7 @@ export const memoryHarness: HarnessFactory = async () => {
     store,
     async reopen() {
       store.flush();
+      await store.close();
       return { store, snapshot: await store.open('c1') };
     },
     async cleanup() {

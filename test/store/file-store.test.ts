@@ -530,14 +530,19 @@ describe('FileStore crash safety (child process SIGKILLed mid-run)', () => {
   async function expectRecoveredPrefix(recovered: StoreSnapshot, lastFlushed: number): Promise<{ batches: number; extraOps: number }> {
     const model = new MemoryStore();
     await model.open('model');
+    // The model's current state: a MemoryStore reports it on open(), after the previous holder closed it.
+    const state = async (): Promise<StoreSnapshot> => {
+      await model.close();
+      return model.open('model');
+    };
     for (let b = 0; b <= lastFlushed; b++) for (const op of opsForBatch(b)) apply(model, op);
-    if (sameSnapshot(recovered, await model.open('model'))) return { batches: lastFlushed + 1, extraOps: 0 };
+    if (sameSnapshot(recovered, await state())) return { batches: lastFlushed + 1, extraOps: 0 };
     let extraOps = 0;
     for (let b = lastFlushed + 1; b < lastFlushed + 200; b++) {
       for (const op of opsForBatch(b)) {
         apply(model, op);
         extraOps++;
-        if (sameSnapshot(recovered, await model.open('model'))) return { batches: b, extraOps };
+        if (sameSnapshot(recovered, await state())) return { batches: b, extraOps };
       }
     }
     throw new Error(`recovered state (${recovered.outgoing.length} outgoing) is no prefix of the workload after batch ${lastFlushed}`);

@@ -27,10 +27,22 @@ describe('MemoryStore', () => {
     await store.open('a');
     store.putOutgoing(rec(1));
     store.putIncoming(7);
+    await store.close();
     expect(await store.open('b')).toEqual({ outgoing: [], incoming: [] });
     store.putOutgoing(rec(2));
     store.putIncoming(8);
+    await store.close();
     expect(await store.open('a')).toEqual({ outgoing: [rec(1)], incoming: [7] });
+    await store.close();
     expect(await store.open('b')).toEqual({ outgoing: [rec(2)], incoming: [8] });
+  });
+
+  it('serves one client at a time: a second open() before close() is refused (two live clients would write the same records)', async () => {
+    const store = new MemoryStore();
+    await store.open('a');
+    await expect(store.open('b')).rejects.toThrow('MemoryStore: already open for client id "a"');
+    await expect(store.open('a')).rejects.toThrow('MemoryStore: already open for client id "a"');
+    await store.close();
+    await expect(store.open('b')).resolves.toEqual({ outgoing: [], incoming: [] });
   });
 });
