@@ -1,25 +1,40 @@
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, TransportError } from '../errors.js';
 import { loadNet, urlHost } from './node-tcp.js';
 import { nodeTlsOptions, tlsErrorMapper } from './node-tls.js';
+import { undiciOpeningWatch, type DiagnosticsChannels } from './node-ws-diagnosis.js';
 import type { TlsOptions, TransportFactory } from './transport.js';
 import { webSocketTransport, type WebSocketConstructor, type WebSocketLike } from './websocket.js';
 
 type LoadWs = () => Promise<unknown>;
+
+export interface NodeWebSocketChoice {
+  /** Loads the `ws` package (default: `import('ws')`). */
+  loadWs?: LoadWs;
+  /** The runtime's WebSocket (default: `globalThis.WebSocket`, read once); null: there is none. */
+  globalWebSocket?: WebSocketConstructor | null;
+}
 
 /**
  * ws:// and wss:// for Node. The global WebSocket (Node 22+) when there is one and no TLS option
  * asks for more than it can do; otherwise the `ws` package (an optional peer dependency), loaded
  * only now, so nobody who never opens a ws:// URL needs it. `ws` takes the TLS options node:tls
  * takes (ca, cert, key, servername, rejectUnauthorized, ALPN); the global WebSocket takes none.
+ * Either way a failure gets the same code: TLS_ERROR for a certificate or handshake failure,
+ * CONNECTION_REFUSED_BY_HOST for a refused port (the global WebSocket's reason comes from its undici,
+ * see node-ws-diagnosis.ts).
  */
-export function nodeWebSocketTransport(loadWs: LoadWs = () => import('ws')): TransportFactory {
+export function nodeWebSocketTransport(choice: NodeWebSocketChoice = {}): TransportFactory {
+  const loadWs = choice.loadWs ?? (() => import('ws'));
+  const globalCtor = choice.globalWebSocket === undefined ? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket : choice.globalWebSocket;
   let wsFactory: Promise<TransportFactory> | undefined;
-  const globalCtor = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  const globalFactory = typeof globalCtor === 'function' ? webSocketTransport(globalCtor) : undefined;
+  let globalFactory: Promise<TransportFactory> | undefined;
 
   return async (url, handlers, options) => {
     const tlsAsked = url.protocol === 'wss:' && asksForTls(options);
-    if (globalFactory && !tlsAsked) return globalFactory(url, handlers, options);
+    if (typeof globalCtor === 'function' && !tlsAsked) {
+      globalFactory ??= globalWebSocketFactory(globalCtor);
+      return (await globalFactory)(url, handlers, options);
+    }
     if (!wsFactory) {
       wsFactory = loadWsFactory(loadWs, url, tlsAsked);
       // A failed load is not kept: after `npm install ws` the next attempt works without a restart.
@@ -27,6 +42,20 @@ export function nodeWebSocketTransport(loadWs: LoadWs = () => import('ws')): Tra
     }
     return (await wsFactory)(url, handlers, options);
   };
+}
+
+/** TLS failures are TLS_ERROR, whichever WebSocket met them (a refused port is left to the generic mapping). */
+function mapNodeError(cause: unknown, where: string): TransportError | undefined {
+  return typeof cause === 'object' && cause !== null ? tlsErrorMapper(where)(cause as NodeJS.ErrnoException) : undefined;
+}
+
+async function globalWebSocketFactory(Ctor: WebSocketConstructor): Promise<TransportFactory> {
+  // Without node:diagnostics_channel (not Node) failures keep what the WebSocket's own error says.
+  const dc = await import('node:diagnostics_channel').then(
+    (m: DiagnosticsChannels) => (typeof m.subscribe === 'function' && typeof m.unsubscribe === 'function' ? m : undefined),
+    () => undefined,
+  );
+  return webSocketTransport(Ctor, { mapError: mapNodeError, ...(dc && { watchOpening: undiciOpeningWatch(dc) }) });
 }
 
 /** Only the settings the global WebSocket cannot honour (rejectUnauthorized: true is its default). */
@@ -56,7 +85,7 @@ async function loadWsFactory(loadWs: LoadWs, url: URL, tlsAsked: boolean): Promi
       const tls = target.protocol === 'wss:' ? nodeTlsOptions(urlHost(target), options, isIP) : {};
       return new Ctor(href, protocols, { ...tls, perMessageDeflate: false });
     },
-    mapError: (cause, where) => tlsErrorMapper(where)(cause as NodeJS.ErrnoException),
+    mapError: mapNodeError,
   });
 }
 

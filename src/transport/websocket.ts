@@ -40,6 +40,24 @@ export interface WebSocketTransportSettings {
   create?: (url: string, protocols: string[], options: TransportOptions) => WebSocketLike;
   /** A more specific error than the generic one (the Node adapter marks TLS failures TLS_ERROR). */
   mapError?: (cause: unknown, where: string) => TransportError | undefined;
+  /**
+   * For a WebSocket whose error event does not say why it could not open (Node's global WebSocket;
+   * its undici says why elsewhere, see node-ws-diagnosis.ts). Wraps the making of each socket and
+   * returns what it learns about that opening.
+   */
+  watchOpening?: (make: () => WebSocketLike) => OpeningWatch;
+}
+
+/** What `watchOpening` learned about one opening. */
+export interface OpeningWatch {
+  socket: WebSocketLike;
+  /** Why the opening failed, if known (an Error with a Node `code`, like a socket's); asked once it failed. */
+  cause(): unknown;
+  /**
+   * The opening is over: stop watching. `failed` (it failed or was aborted): also close anything the
+   * runtime left open for it (Node 24's WebSocket leaves the TCP connection of a refused handshake open).
+   */
+  stop(failed: boolean): void;
 }
 
 const CLOSE_NORMAL = 1000;
@@ -78,8 +96,15 @@ export function webSocketTransport(WebSocketCtor: WebSocketConstructor | undefin
 
       if (signal?.aborted) return reject(abortError(signal, where));
       let ws: WebSocketLike;
+      let watch: OpeningWatch | undefined;
       try {
-        ws = create(target.href, ['mqtt'], options);
+        const make = (): WebSocketLike => create(target.href, ['mqtt'], options);
+        if (settings.watchOpening) {
+          watch = settings.watchOpening(make);
+          ws = watch.socket;
+        } else {
+          ws = make();
+        }
       } catch (err) {
         return reject(fail(err, `cannot open: ${describe(err)}`));
       }
@@ -95,6 +120,7 @@ export function webSocketTransport(WebSocketCtor: WebSocketConstructor | undefin
       };
       const onAbort = (): void => {
         closed = true;
+        watch?.stop(true);
         ws.close();
         reject(abortError(signal as AbortSignal, where));
       };
@@ -105,6 +131,7 @@ export function webSocketTransport(WebSocketCtor: WebSocketConstructor | undefin
         if (closed) return;
         closed = true;
         stopPolling();
+        if (!open) watch?.stop(true); // an open one was stopped at open
         signal?.removeEventListener('abort', onAbort);
         if (open) handlers.onClose(err);
         else reject(err ?? new TransportError(`WebSocket ${where}: closed before it opened`));
@@ -113,6 +140,7 @@ export function webSocketTransport(WebSocketCtor: WebSocketConstructor | undefin
       ws.onopen = () => {
         if (closed) return;
         open = true;
+        watch?.stop(false);
         signal?.removeEventListener('abort', onAbort);
         resolve(transport);
       };
@@ -127,10 +155,14 @@ export function webSocketTransport(WebSocketCtor: WebSocketConstructor | undefin
           ws.close();
         }
       };
-      // An error is always followed by close (WHATWG and ws alike): remember why, report on close.
+      // Once open, an error is followed by close (WHATWG and ws alike): remember why, report on close.
+      // Before open it ends the opening at once: Node 22's global WebSocket sends no close after a
+      // failed opening, and nothing a close could add would change the verdict.
       ws.onerror = (event) => {
-        const cause = (event as { error?: unknown }).error ?? event;
+        if (closed) return;
+        const cause = (open ? undefined : watch?.cause()) ?? (event as { error?: unknown }).error ?? event;
         error ??= fail(cause, open ? `connection error: ${describe(cause)}` : `connect failed: ${describe(cause)}`);
+        if (!open) finish(error);
       };
       ws.onclose = (event) => {
         const code = event.code ?? CLOSE_NO_STATUS;

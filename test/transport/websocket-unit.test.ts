@@ -3,14 +3,21 @@
  * bufferedAmount backpressure (poll only while above the mark), close reported exactly once.
  * Plus the Node selection: global WebSocket vs the `ws` package, and a clear error without either.
  */
+import dc from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError, TransportError, webSocketTransport, type Transport, type TransportHandlers, type WebSocketLike } from '../../src/index.js';
 import { loadBuiltin } from '../../src/transport/node-tcp.js';
 import { nodeWebSocketTransport } from '../../src/transport/node-ws.js';
+import { undiciOpeningWatch } from '../../src/transport/node-ws-diagnosis.js';
 import { nodeTransportFor } from '../../src/transport/select-node.js';
 
 class FakeWebSocket implements WebSocketLike {
   static instances: FakeWebSocket[] = [];
+  static waiting: ((ws: FakeWebSocket) => void)[] = [];
+  /** The next socket made (for openings that make it after an await). */
+  static next(): Promise<FakeWebSocket> {
+    return new Promise((resolve) => FakeWebSocket.waiting.push(resolve));
+  }
   binaryType = 'blob';
   bufferedAmount = 0;
   readyState = 0;
@@ -26,6 +33,7 @@ class FakeWebSocket implements WebSocketLike {
     readonly protocols: string[],
   ) {
     FakeWebSocket.instances.push(this);
+    FakeWebSocket.waiting.shift()?.(this);
   }
   send(data: Uint8Array): void {
     this.sent.push(data);
@@ -83,6 +91,7 @@ async function opened(Ctor: typeof FakeWebSocket = FakeWebSocket, url = 'ws://12
 
 afterEach(() => {
   FakeWebSocket.instances = [];
+  FakeWebSocket.waiting = [];
   vi.useRealTimers();
 });
 
@@ -206,6 +215,52 @@ describe('webSocketTransport', () => {
     }
   });
 
+  it('an error before open ends the opening at once: no close event needed (Node 22\'s global WebSocket sends none)', { timeout: 2000 }, async () => {
+    const h = recorder();
+    const opening = webSocketTransport(FakeWebSocket)(new URL('ws://127.0.0.1:5/'), h, {});
+    (FakeWebSocket.instances.at(-1) as FakeWebSocket).fireError(new Error('Received network error or non-101 status code.'));
+    await expect(opening).rejects.toMatchObject({ code: 'TRANSPORT_ERROR', message: 'WebSocket ws://127.0.0.1:5/: connect failed: Received network error or non-101 status code.' });
+    expect(h.closes).toEqual([]);
+  });
+
+  it('watchOpening: its cause replaces the bare error event; it is stopped once the opening opened, failed or was aborted', { timeout: 2000 }, async () => {
+    const stops: string[] = [];
+    let cause: unknown;
+    const open = webSocketTransport(FakeWebSocket, {
+      watchOpening: (make) => {
+        const socket = make();
+        return { socket, cause: () => cause, stop: (failed) => stops.push(`${(socket as FakeWebSocket).url} ${failed ? 'failed' : 'opened'}`) };
+      },
+    });
+    const refused = open(new URL('ws://127.0.0.1:6/'), recorder(), {});
+    cause = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6'), { code: 'ECONNREFUSED' });
+    (FakeWebSocket.instances.at(-1) as FakeWebSocket).fireError(new TypeError(''));
+    await expect(refused).rejects.toMatchObject({ code: 'CONNECTION_REFUSED_BY_HOST', message: 'WebSocket ws://127.0.0.1:6/: connect failed: connect ECONNREFUSED 127.0.0.1:6' });
+
+    cause = undefined; // nothing learned: the event's own error
+    const unknown = open(new URL('ws://127.0.0.1:7/'), recorder(), {});
+    (FakeWebSocket.instances.at(-1) as FakeWebSocket).fireError(new TypeError('opaque'));
+    await expect(unknown).rejects.toMatchObject({ code: 'TRANSPORT_ERROR', message: 'WebSocket ws://127.0.0.1:7/: connect failed: opaque' });
+
+    const controller = new AbortController();
+    const aborted = open(new URL('ws://127.0.0.1:9/'), recorder(), { signal: controller.signal });
+    controller.abort(new Error('timeout'));
+    await expect(aborted).rejects.toThrow('timeout');
+
+    const h = recorder();
+    const opening = open(new URL('ws://127.0.0.1:10/'), h, {});
+    const ws = FakeWebSocket.instances.at(-1) as FakeWebSocket;
+    ws.fireOpen();
+    await opening;
+    expect(stops).toEqual(['ws://127.0.0.1:6/ failed', 'ws://127.0.0.1:7/ failed', 'ws://127.0.0.1:9/ failed', 'ws://127.0.0.1:10/ opened']);
+    // Once open the watch is neither asked nor stopped again: an error then is the event's own.
+    cause = new Error('not this one');
+    ws.fireError(new Error('read ECONNRESET'));
+    ws.fireClose(1006);
+    expect(h.closes).toMatchObject([{ code: 'TRANSPORT_ERROR', message: 'WebSocket ws://127.0.0.1:10/: connection error: read ECONNRESET' }]);
+    expect(stops).toHaveLength(4);
+  });
+
   it('a constructor that throws (bad URL in a browser) rejects', async () => {
     class Throwing extends FakeWebSocket {
       constructor(url: string, protocols: string[]) {
@@ -237,12 +292,99 @@ describe('webSocketTransport', () => {
   });
 });
 
+describe("undiciOpeningWatch (the reason Node's global WebSocket does not give)", () => {
+  // undici's messages, published as its request does: create (inside the constructor), sendHeaders,
+  // then headers or error.
+  const CHANNELS = ['undici:request:create', 'undici:client:sendHeaders', 'undici:request:headers', 'undici:request:error'];
+  const publish = (name: string, message: object): void => dc.channel(`undici:${name}`).publish(message);
+  const listening = (): boolean[] => CHANNELS.map((n) => dc.channel(n).hasSubscribers);
+  const socketMaking = (request: object) => (): WebSocketLike => {
+    publish('request:create', { request });
+    return new FakeWebSocket('ws://x/', ['mqtt']);
+  };
+
+  it('takes the request made inside the constructor and tells its error, or what the server answered', () => {
+    const watch = undiciOpeningWatch(dc);
+    const [refused, status, noProtocol, otherProtocol, badAccept, nothing] = [{}, {}, {}, {}, {}, {}];
+    const openings = [refused, status, noProtocol, otherProtocol, badAccept, nothing].map((r) => watch(socketMaking(r)));
+    const econnrefused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    publish('request:error', { request: refused, error: econnrefused });
+    publish('request:headers', { request: status, response: { statusCode: 404, statusText: 'Not Found', headers: [Buffer.from('Content-Length'), Buffer.from('0')] } });
+    publish('request:headers', { request: noProtocol, response: { statusCode: 101, statusText: 'Switching Protocols', headers: [Buffer.from('Upgrade'), Buffer.from('websocket')] } });
+    publish('request:headers', { request: otherProtocol, response: { statusCode: 101, headers: ['Sec-WebSocket-Protocol', 'chat'] } });
+    publish('request:headers', { request: badAccept, response: { statusCode: 101, headers: ['sec-websocket-protocol', 'mqtt'] } });
+    expect(openings.map((o) => o.cause())).toEqual([
+      econnrefused,
+      new Error('the server answered the upgrade with HTTP 404 Not Found, not 101 Switching Protocols'),
+      new Error('the server accepted the upgrade but chose no subprotocol (mqtt is required)'),
+      new Error('the server chose subprotocol "chat", not mqtt'),
+      new Error('the server answered the upgrade with an invalid WebSocket handshake'),
+      undefined,
+    ]);
+    for (const o of openings) o.stop(true);
+  });
+
+  it("ignores requests made outside the constructor (the application's fetch), and news after the opening stopped", () => {
+    const watch = undiciOpeningWatch(dc);
+    const ours = {};
+    const opening = watch(socketMaking(ours));
+    const appFetch = {};
+    publish('request:create', { request: appFetch });
+    publish('request:error', { request: appFetch, error: new Error('not ours') });
+    expect(opening.cause()).toBeUndefined();
+    publish('request:error', { request: ours, error: new Error('ours') }); // positive control: ours is heard
+    expect(opening.cause()).toEqual(new Error('ours'));
+    opening.stop(true);
+
+    const stoppedFirst = {};
+    const early = watch(socketMaking(stoppedFirst));
+    early.stop(true);
+    publish('request:error', { request: stoppedFirst, error: new Error('too late') });
+    expect(early.cause()).toBeUndefined();
+  });
+
+  it("closes the upgraded connection of a handshake refused after 101, and no other", () => {
+    const watch = undiciOpeningWatch(dc);
+    const destroyed: string[] = [];
+    const names = ['refused after 101', 'opened', 'answered 404'];
+    const requests = names.map(() => ({}));
+    const openings = requests.map((r) => watch(socketMaking(r)));
+    requests.forEach((request, i) => publish('client:sendHeaders', { request, socket: { destroy: () => destroyed.push(names[i] as string) } }));
+    const answer = (statusCode: number) => ({ statusCode, headers: ['Sec-WebSocket-Protocol', 'mqtt'] });
+    publish('request:headers', { request: requests[0], response: answer(101) });
+    publish('request:headers', { request: requests[1], response: answer(101) });
+    publish('request:headers', { request: requests[2], response: answer(404) });
+    openings[0]?.stop(true);
+    openings[1]?.stop(false);
+    openings[2]?.stop(true);
+    expect(destroyed).toEqual(['refused after 101']);
+  });
+
+  it('listens only while an opening is under way, and stops when the constructor throws', () => {
+    const watch = undiciOpeningWatch(dc);
+    expect(listening()).toEqual([false, false, false, false]);
+    const a = watch(socketMaking({}));
+    const b = watch(socketMaking({}));
+    expect(listening()).toEqual([true, true, true, true]);
+    a.stop(false);
+    a.stop(false); // twice is once
+    expect(listening()).toEqual([true, true, true, true]);
+    b.stop(true);
+    expect(listening()).toEqual([false, false, false, false]);
+    expect(() =>
+      watch(() => {
+        throw new SyntaxError('bad url');
+      }),
+    ).toThrow('bad url');
+    expect(listening()).toEqual([false, false, false, false]);
+  });
+});
+
 describe('ws:// selection on Node', () => {
   const notFound = (): Promise<never> => Promise.reject(Object.assign(new Error("Cannot find package 'ws'"), { code: 'ERR_MODULE_NOT_FOUND' }));
 
-  it('without a global WebSocket and without the ws package: InvalidArgumentError saying npm install ws', async () => {
-    expect((globalThis as { WebSocket?: unknown }).WebSocket).toBeUndefined(); // Node 20
-    const open = nodeWebSocketTransport(notFound);
+  it('without a global WebSocket (as on Node 20) and without the ws package: InvalidArgumentError saying npm install ws', async () => {
+    const open = nodeWebSocketTransport({ loadWs: notFound, globalWebSocket: null });
     const err = await open(new URL('ws://127.0.0.1:1/'), recorder(), {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect((err as Error).message).toBe('ws:// needs the "ws" package on this Node (no suitable global WebSocket): npm install ws');
@@ -251,9 +393,10 @@ describe('ws:// selection on Node', () => {
   it('a global WebSocket is used when there is one; TLS options need ws, which is then loaded', async () => {
     vi.stubGlobal('WebSocket', FakeWebSocket);
     try {
-      const open = nodeWebSocketTransport(notFound);
+      const open = nodeWebSocketTransport({ loadWs: notFound });
+      const made = FakeWebSocket.next();
       const pending = open(new URL('wss://broker.example/mqtt'), recorder(), { rejectUnauthorized: true });
-      (FakeWebSocket.instances.at(-1) as FakeWebSocket).fireOpen();
+      (await made).fireOpen();
       await pending;
       expect(FakeWebSocket.instances.at(-1)?.url).toBe('wss://broker.example/mqtt');
       const err = await open(new URL('wss://broker.example/mqtt'), recorder(), { ca: 'PEM' }).catch((e: unknown) => e);
