@@ -1,7 +1,9 @@
 /**
- * ws:// and wss:// end to end (Node 20: through the `ws` package): against Mosquitto's own WebSocket
+ * ws:// and wss:// end to end, through the WebSocket this Node picks (the global one on Node 22+
+ * unless TLS options ask for the `ws` package; `ws` on Node 20): against Mosquitto's own WebSocket
  * listeners, and against aedes and Mosquitto behind a WebSocket bridge (test/helpers/ws-bridge.ts)
- * that splits and packs MQTT packets across frames at random points (seeded).
+ * that splits and packs MQTT packets across frames at random points (seeded). Failures, TLS options
+ * and each WebSocket on its own: websocket-carriers.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, MqttClient, type ClientOptions, type Message, type MqttClientBase, type Subscription } from '../../src/index.js';
@@ -165,67 +167,5 @@ describeMosquitto("ws:// and wss:// to Mosquitto's own WebSocket listeners", () 
     await client.publish('ws/direct/big', big, { qos: 1 });
     const [echo] = await take(sub, 1);
     expect(echo?.payload).toEqual(big);
-  });
-});
-
-describe('wss:// and WebSocket failures', () => {
-  let pki: TestPki;
-  let aedes: AedesHandle;
-  let bridge: WsBridge;
-  beforeAll(async () => {
-    [pki, aedes] = await Promise.all([testPki(), startAedes()]);
-    bridge = await startWsBridge({ brokerPort: aedes.port, tls: pki.server, seed: 5 });
-  });
-  afterAll(async () => {
-    await bridge?.close();
-    await aedes?.close();
-  });
-
-  it('wss:// with the test CA: QoS 1 round trip', async () => {
-    const client = await connect(bridge.url('/mqtt'), { ...FAST, ca: pki.ca });
-    try {
-      expect(bridge.requests.at(-1)).toMatchObject({ path: '/mqtt', protocols: 'mqtt' });
-      const sub = await client.subscribe('wss/rt', { qos: 1 });
-      await client.publish('wss/rt', 'secure', { qos: 1 });
-      expect((await take(sub, 1))[0]?.text()).toBe('secure');
-    } finally {
-      await client.end();
-    }
-  });
-
-  it('wss:// without the CA fails with TLS_ERROR; a wrong servername too; rejectUnauthorized: false connects', async () => {
-    const fail = (options: ClientOptions): Promise<unknown> => new MqttClient(bridge.url('/mqtt'), { ...FAST, ...options }).connect().then(() => 'connected', (e: unknown) => e);
-    const [none, wrongName] = await Promise.all([fail({}), fail({ ca: pki.ca, servername: 'wrong.example' })]);
-    expect(none).toMatchObject({ code: 'TLS_ERROR', message: expect.stringMatching(/^TLS: certificate verification failed for 127\.0\.0\.1:\d+: /) });
-    expect(wrongName).toMatchObject({ code: 'TLS_ERROR', message: expect.stringMatching(/does not match certificate's altnames: Host: wrong\.example/) });
-    const insecure = await connect(bridge.url('/mqtt'), { ...FAST, rejectUnauthorized: false });
-    await insecure.end();
-  });
-
-  it('nothing listening: CONNECTION_REFUSED_BY_HOST; no port in the URL means 80 (ws) and 443 (wss)', async () => {
-    const closedPort = await (async () => {
-      const b = await startWsBridge({ brokerPort: aedes.port });
-      await b.close();
-      return b.port;
-    })();
-    const fail = (url: string): Promise<unknown> => new MqttClient(url, FAST).connect().then(() => 'connected', (e: unknown) => e);
-    const [refused, port80, port443] = await Promise.all([fail(`ws://127.0.0.1:${closedPort}/mqtt`), fail('ws://127.0.0.1/mqtt'), fail('wss://127.0.0.1/mqtt')]);
-    expect(refused).toMatchObject({ code: 'CONNECTION_REFUSED_BY_HOST', message: expect.stringContaining(`ws://127.0.0.1:${closedPort}/mqtt: connect failed`) });
-    // Assumes nothing listens on 127.0.0.1:80 and :443 here (nothing should, in a test box).
-    expect(port80).toMatchObject({ message: expect.stringContaining('127.0.0.1:80') });
-    expect(port443).toMatchObject({ message: expect.stringContaining('127.0.0.1:443') });
-  });
-
-  it('a server that does not speak the mqtt subprotocol is refused [MQTT-6.0.0-4]', async () => {
-    const { WebSocketServer } = await import('ws');
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => false });
-    await new Promise<void>((r) => wss.once('listening', () => r()));
-    try {
-      const port = (wss.address() as { port: number }).port;
-      const err = await new MqttClient(`ws://127.0.0.1:${port}/`, FAST).connect().then(() => 'connected', (e: unknown) => e);
-      expect(err).toMatchObject({ code: 'TRANSPORT_ERROR', message: expect.stringMatching(/subprotocol/i) });
-    } finally {
-      await new Promise<void>((r) => wss.close(() => r()));
-    }
   });
 });
