@@ -55,7 +55,24 @@ async function globalWebSocketFactory(Ctor: WebSocketConstructor): Promise<Trans
     (m: DiagnosticsChannels) => (typeof m.subscribe === 'function' && typeof m.unsubscribe === 'function' ? m : undefined),
     () => undefined,
   );
-  return webSocketTransport(Ctor, { mapError: mapNodeError, ...(dc && { watchOpening: undiciOpeningWatch(dc) }) });
+  if (!dc) return webSocketTransport(Ctor);
+  const watch = undiciOpeningWatch(dc);
+  // Only what undici told (a Node socket's error, as ws would have met it) is mapped like ws's errors.
+  // The runtime's own error event keeps the generic mapping: Deno's and Bun's (which also run this
+  // entry, and say nothing on these channels) name certificate failures in their own words.
+  const told = new WeakSet<object>();
+  return webSocketTransport(Ctor, {
+    watchOpening: (make) => {
+      const opening = watch(make);
+      const cause = (): unknown => {
+        const c = opening.cause();
+        if (typeof c === 'object' && c !== null) told.add(c);
+        return c;
+      };
+      return { socket: opening.socket, cause, stop: opening.stop };
+    },
+    mapError: (cause, where) => (typeof cause === 'object' && cause !== null && told.has(cause) ? mapNodeError(cause, where) : undefined),
+  });
 }
 
 /** Only the settings the global WebSocket cannot honour (rejectUnauthorized: true is its default). */

@@ -407,6 +407,26 @@ describe('ws:// selection on Node', () => {
     }
   });
 
+  it("the global WebSocket's own error (Deno's, Bun's: they run this entry too) keeps the generic wording; only what undici told is mapped like ws's", async () => {
+    vi.stubGlobal('WebSocket', FakeWebSocket);
+    try {
+      const open = nodeWebSocketTransport({ loadWs: notFound });
+      const said = [
+        // Bun: an Error with OpenSSL's code; Deno: a DOMException whose code is a number.
+        Object.assign(new Error("WebSocket connection to 'wss://127.0.0.1:4/mqtt' failed: TLS handshake failed: self signed certificate"), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+        Object.assign(new Error('failed to connect to WebSocket: invalid peer certificate: UnknownIssuer'), { name: 'NetworkError', code: 19 }),
+      ];
+      for (const error of said) {
+        const made = FakeWebSocket.next();
+        const opening = open(new URL('wss://127.0.0.1:4/mqtt'), recorder(), {});
+        (await made).fireError(error);
+        await expect(opening).rejects.toMatchObject({ code: 'TLS_ERROR', message: `WebSocket wss://127.0.0.1:4/mqtt: connect failed: ${error.message}` });
+      }
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('the ws package class fits WebSocketLike, and select-node maps every scheme', async () => {
     const { WebSocket } = await import('ws');
     const fits: WebSocketLike = new WebSocket('ws://127.0.0.1:1', ['mqtt']);
