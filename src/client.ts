@@ -96,6 +96,12 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
   private readonly log: Logger | undefined;
   private readonly userTransport: ClientOptions['transport'];
   private readonly subscriptions = new Set<Subscription>();
+  /**
+   * Subscriptions whose subscribe() still waits for its SUBACK. Nobody can read them yet, so a full
+   * buffer there must not stop the socket: the SUBACK that hands them to the application is behind
+   * the messages that filled it.
+   */
+  private readonly awaitingSuback = new Set<Subscription>();
   private unrouted: Subscription | undefined;
   /**
    * Unrouted messages held until the application first calls messages(): a resumed session
@@ -272,6 +278,7 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
     if (this.held) this.held = this.held.filter((msg) => (sub.matches(msg.topic) ? (sub.push(msg), false) : true));
     const acked = this.session.subscribe(filters);
     let granted: number[];
+    this.awaitingSuback.add(sub);
     try {
       granted = await withAbort(acked, signal);
     } catch (err) {
@@ -280,6 +287,8 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
       // Aborted while the SUBACK is still to come: undo whatever the broker grants.
       if (err instanceof AbortError) acked.then(() => this.unsubscribeUnshared(sub.topicFilters), () => {});
       throw err;
+    } finally {
+      this.awaitingSuback.delete(sub);
     }
     sub.granted = granted;
     const refused = filters.filter((_, i) => granted[i] === 0x80).map((f) => f.topicFilter);
@@ -620,7 +629,7 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
   }
 
   private anyBlocked(): boolean {
-    for (const sub of this.subscriptions) if (sub.blocked) return true;
+    for (const sub of this.subscriptions) if (sub.blocked && !this.awaitingSuback.has(sub)) return true;
     return this.unrouted?.blocked ?? false;
   }
 

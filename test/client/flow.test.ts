@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PacketType } from '../helpers/fake-broker.js';
-import { ackPacket, packetIdOf } from '../helpers/mqtt-bytes.js';
+import { ackPacket, connackPacket, packetIdOf, publishPacket, subackPacket } from '../helpers/mqtt-bytes.js';
 import { PacketLog, sleep, take, tick, track, until, useHarness, within } from './helpers.js';
 
 const h = useHarness();
@@ -99,6 +99,42 @@ describe('slow consumers', () => {
     expect(maxBuffered).toBeLessThanOrEqual(bound);
     expect(got).toEqual(Array.from({ length: N }, (_, i) => i));
     await within(published, 5000, 'publishes');
+  });
+
+  it('subscribe() with a small highWaterMark resolves when more messages than that arrive before its SUBACK (a resumed session)', async () => {
+    // The subscription is not the application's until subscribe() resolves, so nobody can read it
+    // before then: a full buffer must not stop the client reading the socket, or the SUBACK behind
+    // those messages is never read and subscribe() never resolves (a worker restarting into a queue).
+    const fake = await h.fake();
+    const c = h.client(fake.url, { clientId: 'backlog', clean: false });
+    const connecting = c.connect();
+    const conn = await fake.nextConnection();
+    await conn.expectPacket(PacketType.CONNECT);
+    conn.write(connackPacket(0, true));
+    await connecting;
+    const subscribing = c.subscribe('backlog/#', { qos: 1, highWaterMark: 2 });
+    subscribing.catch(() => {}); // awaited below; if the test fails first, teardown rejects it
+    const subscribe = await conn.expectPacket(PacketType.SUBSCRIBE);
+    // The broker's queue for the session first, in reads of their own, then the SUBACK.
+    const N = 6;
+    for (let i = 0; i < N; i++) {
+      conn.write(publishPacket({ topic: `backlog/${i}`, payload: String(i), qos: 1, packetId: 100 + i }));
+      await conn.expectPacket(PacketType.PUBACK); // the client read it (and acknowledged it)
+    }
+    conn.write(subackPacket(packetIdOf(subscribe), [1]));
+    const sub = await within(subscribing, 2000, 'subscribe() with 6 messages ahead of its SUBACK and highWaterMark 2');
+    expect((await take(sub, N)).map((m) => Number(m.text()))).toEqual(Array.from({ length: N }, (_, i) => i));
+
+    // The positive control: once subscribe() has resolved, the same bound does stop reading. Two
+    // messages fill the buffer (both acknowledged); the third is not read until the application reads.
+    for (let i = 0; i < 2; i++) {
+      conn.write(publishPacket({ topic: 'backlog/late', payload: `late${i}`, qos: 1, packetId: 200 + i }));
+      await conn.expectPacket(PacketType.PUBACK);
+    }
+    conn.write(publishPacket({ topic: 'backlog/late', payload: 'late2', qos: 1, packetId: 202 }));
+    await expect(conn.expectPacket(PacketType.PUBACK, 300)).rejects.toThrow(/no packet from client within 300 ms/);
+    expect((await take(sub, 3)).map((m) => m.text())).toEqual(['late0', 'late1', 'late2']);
+    expect(packetIdOf(await conn.expectPacket(PacketType.PUBACK))).toBe(202);
   });
 
   it("'drop-newest' with QoS 0: keeps the first highWaterMark messages, counts the rest in `dropped`, keeps reading", async () => {

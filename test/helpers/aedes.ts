@@ -43,8 +43,11 @@ export interface StartAedesOptions {
    * requested: its SUBACK always echoes the requested QoS (or 0x80).
    */
   authorizeSubscribe?: (clientId: string, topic: string, qos: number) => boolean | 'disconnect';
-  /** false makes aedes close the connection (MQTT 3.1.1 has no way to refuse a PUBLISH). */
-  authorizePublish?: (clientId: string | undefined, topic: string, payload: Buffer) => boolean;
+  /**
+   * false makes aedes close the connection (MQTT 3.1.1 has no way to refuse a PUBLISH). May be async:
+   * aedes acknowledges a QoS 1/2 PUBLISH (and delivers it) only once this has answered.
+   */
+  authorizePublish?: (clientId: string | undefined, topic: string, payload: Buffer) => boolean | Promise<boolean>;
   /** Passed through to aedes (e.g. connectTimeout, keepaliveLimit, maxClientsIdLength). */
   aedes?: Omit<AedesOptions, 'authenticate' | 'authorizeSubscribe' | 'authorizePublish'>;
 }
@@ -113,7 +116,12 @@ export async function startAedes(opts: StartAedesOptions = {}): Promise<AedesHan
   if (authorizePublish) {
     aedesOpts.authorizePublish = (client, packet, done) => {
       if (packet.topic.startsWith('$SYS/')) return done(new Error('$SYS/ topic is reserved'));
-      done(authorizePublish(client?.id, packet.topic, packet.payload as Buffer) ? null : new Error(`publish to ${packet.topic} refused by test`));
+      Promise.resolve()
+        .then(() => authorizePublish(client?.id, packet.topic, packet.payload as Buffer))
+        .then(
+          (allowed) => done(allowed ? null : new Error(`publish to ${packet.topic} refused by test`)),
+          (e: unknown) => done(e instanceof Error ? e : new Error(String(e))),
+        );
     };
   }
 

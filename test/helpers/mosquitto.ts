@@ -9,8 +9,9 @@
  *     ...
  *   });
  *
- * Without the binary, suites declared with describeMosquitto are skipped with one notice line on stderr;
- * with MQTTWIRE_REQUIRE_MOSQUITTO=1 (CI) they fail instead, saying why.
+ * Without the binary, suites declared with describeMosquitto are skipped, and marked so that one line
+ * at the end of the run (mosquitto-skip-summary.ts, a reporter) says how many tests that was and how
+ * to run them; with MQTTWIRE_REQUIRE_MOSQUITTO=1 (CI) they fail instead, saying why.
  */
 import { describe, it } from 'vitest';
 import { MISSING_MESSAGE, mosquittoAvailable } from './mosquitto-process.js';
@@ -20,13 +21,21 @@ export * from './mosquitto-process.js';
 /** MQTTWIRE_REQUIRE_MOSQUITTO=1: a missing broker fails the suite instead of skipping it (CI). */
 export const mosquittoRequired: boolean = process.env.MQTTWIRE_REQUIRE_MOSQUITTO === '1';
 
-const NOTICE = '[mqttwire] mosquitto not found: skipping the Mosquitto interop suite (apt-get install mosquitto)';
 const REQUIRED_MESSAGE = `MQTTWIRE_REQUIRE_MOSQUITTO=1, but: ${MISSING_MESSAGE}`;
 
-if (!mosquittoAvailable && !mosquittoRequired) process.stderr.write(NOTICE + '\n');
+declare module 'vitest' {
+  interface TaskMeta {
+    /** On a suite describeMosquitto skipped because the binary is missing (read by the skip summary). */
+    needsMosquitto?: boolean;
+  }
+}
+
+/** describe.skip, with the mark the skip summary counts. */
+const skipNeedingMosquitto = ((name: string, fn?: () => void) =>
+  describe.skip(String(name), { meta: { needsMosquitto: true } }, fn)) as unknown as typeof describe.skip;
 
 /**
- * `describe` when mosquitto is available; `describe.skip` when it is not; and when it is not but
+ * `describe` when mosquitto is available; `describe.skip` (marked) when it is not; and when it is not but
  * MQTTWIRE_REQUIRE_MOSQUITTO=1, a suite with one failing test saying why (call it directly:
  * `describeMosquitto(name, fn)`; chained forms such as `.each` are not supported in that case).
  */
@@ -39,5 +48,5 @@ export const describeMosquitto: typeof describe.skip = mosquittoAvailable
             throw new Error(REQUIRED_MESSAGE);
           });
         })) as unknown as typeof describe.skip)
-    : describe.skip;
+    : skipNeedingMosquitto;
 
