@@ -122,3 +122,27 @@ export class TransportError extends MqttError {
     super(options?.code ?? 'TRANSPORT_ERROR', message, options);
   }
 }
+
+/** How much of an application's input an error message repeats; the rest is only counted. */
+const QUOTE_LIMIT = 64;
+
+/**
+ * Application input as an error message shows it: JSON-quoted, and cut after the first 64
+ * characters with the total length, so a 70 KB topic makes a one-line message, not a 70 KB one.
+ */
+export function quote(input: string): string {
+  if (input.length <= QUOTE_LIMIT) return JSON.stringify(input);
+  return `${JSON.stringify(input.slice(0, QUOTE_LIMIT))}... (${input.length} characters)`;
+}
+
+/** What a wrong value was, for "x must be ..., got <this>": a string is said to be one. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `the string ${quote(value)}`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Uint8Array) return `a ${value.constructor.name} of ${value.length} bytes`;
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'bigint') return `the bigint ${value}n`;
+  return String(value);
+}

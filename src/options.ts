@@ -1,5 +1,7 @@
 import type { QoS, Will } from './codec/packets.js';
-import { InvalidArgumentError } from './errors.js';
+import { checkTopicName } from './codec/topics.js';
+import { HAS_NUL, LONE_SURROGATE, utf8Length } from './codec/utf8.js';
+import { describeValue, InvalidArgumentError, quote } from './errors.js';
 import type { Logger } from './logger.js';
 import type { SessionOptions } from './session/session.js';
 import type { Timers } from './session/timers.js';
@@ -16,6 +18,14 @@ export interface ReconnectOptions extends BackoffOptions {
   retryRefused?: boolean;
 }
 
+export interface WillOptions {
+  topic: string;
+  /** Required, like a publish payload: `''` or `new Uint8Array(0)` for an empty will message. */
+  payload: Payload;
+  qos?: QoS;
+  retain?: boolean;
+}
+
 /** Bytes the application may hand over: text is sent as UTF-8. */
 export type Payload = string | Uint8Array | ArrayBuffer | ArrayBufferView;
 
@@ -29,7 +39,11 @@ export interface ClientOptions extends TlsOptions {
   keepalive?: number;
   username?: string;
   password?: string | Uint8Array;
-  will?: { topic: string; payload?: Payload; qos?: QoS; retain?: boolean };
+  /**
+   * Published by the broker if the client vanishes without DISCONNECT. Checked like a publish when
+   * the client is made: a topic name without wildcards, a payload (`''` for an empty one), QoS, retain.
+   */
+  will?: WillOptions;
   /** Milliseconds to open the transport and receive CONNACK (default 30,000). */
   connectTimeout?: number;
   /** Milliseconds to wait for each PUBACK/PUBREC/PUBCOMP/SUBACK/UNSUBACK (default 30,000). */
@@ -103,6 +117,57 @@ export function toBytes(payload: Payload | undefined): Uint8Array {
   throw new InvalidArgumentError('payload must be a string, Uint8Array, ArrayBuffer or ArrayBufferView');
 }
 
+/** A topic name the application gave (publish, will): valid, or InvalidArgumentError. */
+export function checkTopic(topic: unknown, what = 'topic'): string {
+  if (typeof topic !== 'string') throw new InvalidArgumentError(`${what} must be a string, got ${describeValue(topic)}`);
+  try {
+    checkTopicName(topic);
+  } catch (err) {
+    throw new InvalidArgumentError(`invalid ${what} ${quote(topic)}: ${(err as Error).message}`);
+  }
+  return topic;
+}
+
+/** A string field of CONNECT (client id, user name): UTF-8 encodable, no U+0000, at most 65535 bytes. */
+function checkMqttString(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string, got ${describeValue(value)}`);
+  const bytes = utf8Length(value);
+  if (bytes === HAS_NUL) throw new InvalidArgumentError(`${what} ${quote(value)} must not contain U+0000 (MQTT-1.5.3-2)`);
+  if (bytes === LONE_SURROGATE) throw new InvalidArgumentError(`${what} ${quote(value)} contains an unpaired surrogate (MQTT-1.5.3-1)`);
+  if (bytes > 0xffff) throw new InvalidArgumentError(`${what} is ${bytes} bytes in UTF-8; the limit is 65535`);
+  return value;
+}
+
+/** A binary field of CONNECT (will payload, password) has a two-byte length: at most 65535 bytes. */
+function checkShortBytes(bytes: Uint8Array, what: string): Uint8Array {
+  if (bytes.length > 0xffff) throw new InvalidArgumentError(`${what} is ${bytes.length} bytes; the limit is 65535`);
+  return bytes;
+}
+
+/**
+ * The will is application input like a publish, so it is checked when the client is made, before
+ * any socket opens, with the same rules; the encoder would otherwise find it bad only inside connect().
+ */
+function resolveWill(will: unknown): Will {
+  if (typeof will !== 'object' || will === null) throw new InvalidArgumentError(`will must be an object { topic, payload, qos, retain }, got ${describeValue(will)}`);
+  const w = will as Partial<WillOptions>;
+  const topic = checkTopic(w.topic, 'will.topic');
+  if (w.payload === undefined) throw new InvalidArgumentError("will.payload is missing: pass '' or new Uint8Array(0) for an empty will message");
+  return {
+    topic,
+    payload: checkShortBytes(toBytes(w.payload), 'will.payload'),
+    qos: checkQos(w.qos ?? 0, 'will.qos'),
+    retain: checkFlag(w.retain, 'will.retain'),
+  };
+}
+
+/** An optional boolean option: true, false or absent (false); anything else is refused, not coerced. */
+export function checkFlag(value: unknown, what: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(`${what} must be true or false, got ${describeValue(value)}`);
+  return value;
+}
+
 export function checkQos(qos: unknown, what = 'qos'): QoS {
   if (qos !== 0 && qos !== 1 && qos !== 2) throw new InvalidArgumentError(`${what} must be 0, 1 or 2, got ${String(qos)}`);
   return qos;
@@ -132,15 +197,12 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   const inflightWindow = nonNegative(o.inflightWindow, 20, 'inflightWindow');
   if (inflightWindow < 1 || inflightWindow > 65535) throw new InvalidArgumentError('inflightWindow must be 1 to 65535');
   const clean = o.clean ?? true;
-  const clientId = o.clientId ?? randomClientId();
+  const clientId = o.clientId === undefined ? randomClientId() : checkMqttString(o.clientId, 'clientId');
   if (clientId === '' && !clean) throw new InvalidArgumentError('an empty clientId needs clean: true (MQTT-3.1.3-7)');
   if (o.password !== undefined && o.username === undefined && protocolLevel === 4) {
     throw new InvalidArgumentError('a password needs a username in MQTT 3.1.1 (MQTT-3.1.2-22)');
   }
-  let will: Will | undefined;
-  if (o.will) {
-    will = { topic: o.will.topic, payload: toBytes(o.will.payload), qos: checkQos(o.will.qos ?? 0, 'will.qos'), retain: o.will.retain ?? false };
-  }
+  const will = o.will === undefined ? undefined : resolveWill(o.will);
   const session: SessionOptions = {
     clientId,
     clean,
@@ -150,8 +212,8 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     pingTimeout: nonNegative(o.pingTimeout, Math.min(30_000, Math.max(1000, keepalive * 1000)), 'pingTimeout'),
     inflightWindow,
   };
-  if (o.username !== undefined) session.username = o.username;
-  if (o.password !== undefined) session.password = toBytes(o.password);
+  if (o.username !== undefined) session.username = checkMqttString(o.username, 'username');
+  if (o.password !== undefined) session.password = checkShortBytes(toBytes(o.password), 'password');
   if (will) session.will = will;
   return {
     session,

@@ -147,9 +147,12 @@ export class Session {
     if (o.username !== undefined) connect.username = o.username;
     if (o.password !== undefined) connect.password = o.password;
     if (o.will) connect.will = o.will;
+    // Written before the CONNACK promise exists: if CONNECT cannot be written (the encoder or a
+    // logger throws), start() throws and leaves no promise behind that a later suspend() or close()
+    // would reject with nobody listening (an unhandled rejection after the caller caught the error).
+    this.send(connect);
     // The caller owns the overall connect timeout (it also covers opening the transport).
     this.connack = new Deadline<ConnackPacket>(this.timers, () => new TimeoutError('no CONNACK'));
-    this.send(connect);
     return this.connack.promise;
   }
 

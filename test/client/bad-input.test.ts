@@ -1,9 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, MqttClient, type QoS } from '../../src/index.js';
+import { InvalidArgumentError, MqttClient, connect, type ClientOptions, type QoS } from '../../src/index.js';
 import { PacketType } from '../helpers/fake-broker.js';
-import { PacketLog, rejection, tick, track, useHarness } from './helpers.js';
+import { FAST, PacketLog, rejection, tick, track, useHarness } from './helpers.js';
 
 const h = useHarness();
+
+/** The error `new MqttClient(url, options)` throws (fails the test if it throws none). */
+function constructorError(options: ClientOptions): unknown {
+  try {
+    new MqttClient('mqtt://127.0.0.1:1', options).destroy();
+  } catch (err) {
+    return err;
+  }
+  throw new Error(`new MqttClient accepted ${JSON.stringify(options)}`);
+}
 
 /** Rejects at once (no network round trip needed) with InvalidArgumentError. */
 async function expectInvalid(p: Promise<unknown>, message?: RegExp): Promise<void> {
@@ -103,10 +113,56 @@ describe('bad input is refused at once and nothing is sent', () => {
       { password: 'secret' }, // MQTT-3.1.2-22: a password needs a user name
       { clientId: '', clean: false }, // MQTT-3.1.3-7
       { connectTimeout: -5 },
-      { will: { topic: 'w', qos: 3 as QoS } },
+      { will: { topic: 'w', payload: '', qos: 3 as QoS } },
+      // CONNECT's strings: the encoder would find these only inside connect().
+      { clientId: 'a\u0000b' },
+      { clientId: 42 as unknown as string },
+      { username: 'u\uDC00' },
+      { username: 'u', password: new Uint8Array(65_536) },
     ]) {
       expect(() => new MqttClient(url, options), JSON.stringify(options)).toThrow(InvalidArgumentError);
     }
+  });
+
+  it('will: checked like a publish by the constructor, with a message naming what is wrong', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ topic: 'status/+', payload: 'x' }, /^invalid will\.topic "status\/\+": .*wildcards/],
+      [{ topic: 'status/#', payload: 'x' }, /^invalid will\.topic "status\/#"/],
+      [{ topic: '', payload: 'x' }, /^invalid will\.topic "": .*at least one character/],
+      [{ topic: 'a\u0000b', payload: 'x' }, /^invalid will\.topic "a\\u0000b": .*U\+0000/],
+      [{ topic: 'a\uD800', payload: 'x' }, /^invalid will\.topic .*unpaired surrogate/],
+      [{ payload: 'x' }, /^will\.topic must be a string, got undefined$/],
+      [{ topic: 7, payload: 'x' }, /^will\.topic must be a string, got 7$/],
+      [{ topic: 'w' }, /^will\.payload is missing: pass '' or new Uint8Array\(0\)/],
+      [{ topic: 'w', payload: 42 }, /payload must be a string, Uint8Array, ArrayBuffer or ArrayBufferView/],
+      [{ topic: 'w', payload: new Uint8Array(65_536) }, /^will\.payload is 65536 bytes; the limit is 65535$/],
+      [{ topic: 'w', payload: 'x', qos: 3 }, /^will\.qos must be 0, 1 or 2/],
+      [{ topic: 'w', payload: 'x', retain: 'yes' }, /^will\.retain must be true or false, got the string "yes"$/],
+      [{ topic: 'w', payload: 'x', retain: 1 }, /^will\.retain must be true or false, got 1$/],
+      [null, /^will must be an object/],
+      ['status', /^will must be an object .*got the string "status"$/],
+    ];
+    for (const [will, message] of cases) {
+      const err = constructorError({ will } as ClientOptions);
+      expect(err, JSON.stringify(will)).toBeInstanceOf(InvalidArgumentError);
+      expect((err as Error).message, JSON.stringify(will)).toMatch(message);
+    }
+    // The valid forms, an explicitly empty payload included, are accepted.
+    for (const will of [{ topic: 'w', payload: '' }, { topic: 'w', payload: new Uint8Array(0), qos: 2 as QoS, retain: true }, { topic: 'w', payload: new Uint8Array(65_535) }]) {
+      expect(() => new MqttClient('mqtt://127.0.0.1:1', { will }).destroy()).not.toThrow();
+    }
+  });
+
+  it('will: connect() with a bad will rejects with InvalidArgumentError and opens no socket', async () => {
+    const fake = await h.fake();
+    const err = await rejection(connect(fake.url, { ...FAST, will: { topic: 'status/+', payload: 'x' } }));
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    await expect(fake.nextConnection(300)).rejects.toThrow(/no new connection within 300 ms/);
+    // The positive control: a valid will reaches the same listener within the same window.
+    const c = h.client(fake.url, { will: { topic: 'status/gone', payload: '' } });
+    void c.connect().catch(() => {});
+    const conn = await fake.nextConnection(300);
+    expect(Buffer.from(await conn.expectPacket(PacketType.CONNECT)).toString('latin1')).toContain('status/gone');
   });
 
   it('an unsupported URL scheme makes connect() reject with InvalidArgumentError', async () => {
