@@ -1,4 +1,4 @@
-import { validateTopicFilter, validateTopicName } from './codec/index.js';
+import { validateTopicFilter } from './codec/index.js';
 import { FrameDecoder } from './codec/decoder.js';
 import { parseFromServer } from './codec/parse.js';
 import type { ConnackPacket, Packet, PublishPacket, QoS } from './codec/packets.js';
@@ -11,6 +11,7 @@ import {
   QueueFullError,
   MqttError,
   MqttProtocolError,
+  quote,
   SubscribeError,
   TimeoutError,
 } from './errors.js';
@@ -20,7 +21,8 @@ import { Deadline } from './session/deadline.js';
 import { StatusBroadcaster, type StatusEvent } from './status.js';
 import { MemoryStore, type Store } from './store/store.js';
 import { Message } from './message.js';
-import { checkQos, parseUrl, resolveOptions, toBytes, type ClientOptions, type Payload, type ResolvedOptions } from './options.js';
+import { checkFlag, checkQos, checkTopic, endTimeout, parseUrl, resolveOptions, subscriptionLimits, toBytes, type ClientOptions, type Payload, type ResolvedOptions } from './options.js';
+import { CALL_OPTIONS, checkKeys, END_OPTIONS, FILTER_OPTIONS, PUBLISH_OPTIONS, SUBSCRIBE_OPTIONS, SUBSCRIPTION_OPTIONS } from './option-keys.js';
 import { Session, type ConnectionState } from './session/session.js';
 import { globalTimers, type Timers } from './session/timers.js';
 import { Subscription, type SubscriptionOptions, type SubscriptionOwner } from './subscription.js';
@@ -203,6 +205,11 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
 
   /** Opens the connection; resolves on CONNACK 0 with whether the broker kept a session. */
   connect(options: CallOptions = {}): Promise<{ sessionPresent: boolean }> {
+    try {
+      checkKeys(options, CALL_OPTIONS);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const state = this.session.state;
     if (this.connecting && (state === 'connecting' || state === 'connected')) return this.connecting;
     if (state !== 'new') return Promise.reject(new ClientClosedError(`cannot connect: the client is ${this.session.state}`));
@@ -214,12 +221,10 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
   async publish(topic: string, payload: Payload, options: PublishOptions = {}): Promise<void> {
     const state = this.session.state;
     if (state === 'closing' || state === 'closed') throw new ClientClosedError(`cannot publish: the client is ${state}`);
+    checkKeys(options, PUBLISH_OPTIONS);
     const qos = checkQos(options.qos ?? 0);
-    try {
-      validateTopicName(topic);
-    } catch (err) {
-      throw new InvalidArgumentError(`invalid topic ${JSON.stringify(topic)}: ${(err as Error).message}`);
-    }
+    const retain = checkFlag(options.retain, 'retain');
+    checkTopic(topic);
     const bytes = toBytes(payload);
     // Topic length prefix + topic + packet id + payload, then the fixed header around it.
     const remaining = 2 + utf8Length(topic) + (qos > 0 ? 2 : 0) + bytes.length;
@@ -240,7 +245,7 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
         throw new QueueFullError(`the offline queue holds ${this.options.offlineQueueLimit} messages (offlineQueueLimit); publish refused`);
       }
     }
-    const packet: PublishPacket = { type: 'publish', topic, payload: bytes, qos, retain: options.retain === true, dup: false };
+    const packet: PublishPacket = { type: 'publish', topic, payload: bytes, qos, retain, dup: false };
     const op = this.session.publish(packet);
     this.counters.messagesOut++;
     if (!signal) return op.promise;
@@ -259,14 +264,13 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
    * then unsubscribed again, so a subscribe either fully succeeds or leaves nothing behind.
    */
   async subscribe(input: SubscribeInput, options: SubscribeOptions = {}): Promise<Subscription> {
+    checkKeys(options, SUBSCRIBE_OPTIONS);
     const filters = this.normalizeSubscribe(input, options.qos);
+    const limits = subscriptionLimits(options, this.options);
     await this.whenReady('subscribe');
     const signal = options.signal;
     if (signal?.aborted) throw new AbortError(signal.reason);
-    const sub = new Subscription(this, filters, {
-      highWaterMark: options.highWaterMark ?? this.options.highWaterMark,
-      overflow: options.overflow ?? this.options.overflow,
-    });
+    const sub = new Subscription(this, filters, limits);
     // Registered before SUBSCRIBE goes out: retained messages may arrive in the same read as SUBACK.
     this.subscriptions.add(sub);
     if (this.held) this.held = this.held.filter((msg) => (sub.matches(msg.topic) ? (sub.push(msg), false) : true));
@@ -302,6 +306,7 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
     const filters = typeof topicFilters === 'string' ? [topicFilters] : [...topicFilters];
     if (filters.length === 0) throw new InvalidArgumentError('unsubscribe needs at least one topic filter');
     for (const f of filters) checkFilter(f);
+    checkKeys(options, CALL_OPTIONS);
     await this.whenReady('unsubscribe');
     if (options.signal?.aborted) throw new AbortError(options.signal.reason);
     for (const sub of [...this.subscriptions]) {
@@ -315,11 +320,9 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
 
   /** Every message that matched no live subscription. Without a reader they are counted and dropped. */
   messages(options: SubscriptionOptions = {}): Subscription {
+    checkKeys(options, SUBSCRIPTION_OPTIONS);
     if (!this.unrouted || this.unrouted.closed) {
-      this.unrouted = new Subscription(this, [], {
-        highWaterMark: options.highWaterMark ?? this.options.highWaterMark,
-        overflow: options.overflow ?? this.options.overflow,
-      });
+      this.unrouted = new Subscription(this, [], subscriptionLimits(options, this.options));
       for (const msg of this.held ?? []) this.unrouted.push(msg);
       this.held = undefined;
       if (this.session.state === 'closed') this.unrouted.end();
@@ -332,7 +335,14 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
    * then DISCONNECT, then the transport closes. Everything still pending afterwards is rejected.
    */
   end(options: EndOptions = {}): Promise<void> {
-    this.ending ??= this.shutdown(options.timeout ?? this.options.endTimeout);
+    let timeout: number;
+    try {
+      checkKeys(options, END_OPTIONS);
+      timeout = endTimeout(options, this.options.endTimeout);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.ending ??= this.shutdown(timeout);
     return this.ending;
   }
 
@@ -697,7 +707,11 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
     if (typeof input === 'string') list = [{ topicFilter: input, qos: checkQos(qos ?? 0) }];
     else if (Array.isArray(input)) list = input.map((topicFilter) => ({ topicFilter, qos: checkQos(qos ?? 0) }));
     else if (input && typeof input === 'object') {
-      list = Object.entries(input).map(([topicFilter, o]) => ({ topicFilter, qos: checkQos(o?.qos ?? qos ?? 0) }));
+      list = Object.entries(input).map(([topicFilter, o]) => {
+        if (o === undefined) throw new InvalidArgumentError(`topic filter ${quote(topicFilter)} needs its options, e.g. { qos: 1 }`);
+        checkKeys(o, FILTER_OPTIONS);
+        return { topicFilter, qos: checkQos(o.qos ?? qos ?? 0) };
+      });
     } else throw new InvalidArgumentError('subscribe takes a topic filter, an array of them, or an object of filter: { qos }');
     if (list.length === 0) throw new InvalidArgumentError('subscribe needs at least one topic filter (MQTT-3.8.3-3)');
     for (const s of list) checkFilter(s.topicFilter);

@@ -5,7 +5,7 @@ import { describeValue, InvalidArgumentError, quote } from './errors.js';
 import type { Logger } from './logger.js';
 import type { SessionOptions } from './session/session.js';
 import type { Timers } from './session/timers.js';
-import type { OverflowPolicy } from './subscription.js';
+import type { OverflowPolicy, SubscriptionOptions } from './subscription.js';
 import type { TlsOptions, TransportFactory } from './transport/transport.js';
 import type { BackoffOptions } from './session/backoff.js';
 import type { Store } from './store/store.js';
@@ -108,13 +108,18 @@ export interface ResolvedOptions {
 const MAX_PACKET = 268_435_455 + 5;
 const encoder = new TextEncoder();
 
-export function toBytes(payload: Payload | undefined): Uint8Array {
-  if (payload === undefined) return new Uint8Array(0);
+/**
+ * The bytes of a payload (publish, will) or password. An absent payload is refused: taken as empty,
+ * a retained publish would delete the broker's retained message. Empty is said with '' or
+ * `new Uint8Array(0)`.
+ */
+export function toBytes(payload: Payload, what = 'payload'): Uint8Array {
   if (typeof payload === 'string') return encoder.encode(payload);
   if (payload instanceof Uint8Array) return payload;
   if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
   if (ArrayBuffer.isView(payload)) return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
-  throw new InvalidArgumentError('payload must be a string, Uint8Array, ArrayBuffer or ArrayBufferView');
+  if (payload === undefined) throw new InvalidArgumentError(`${what} is missing: pass '' or new Uint8Array(0) for an empty one`);
+  throw new InvalidArgumentError(`${what} must be a string, Uint8Array, ArrayBuffer or ArrayBufferView, got ${describeValue(payload)}`);
 }
 
 /** A topic name the application gave (publish, will): valid, or InvalidArgumentError. */
@@ -152,10 +157,9 @@ function resolveWill(will: unknown): Will {
   if (typeof will !== 'object' || will === null) throw new InvalidArgumentError(`will must be an object { topic, payload, qos, retain }, got ${describeValue(will)}`);
   const w = will as Partial<WillOptions>;
   const topic = checkTopic(w.topic, 'will.topic');
-  if (w.payload === undefined) throw new InvalidArgumentError("will.payload is missing: pass '' or new Uint8Array(0) for an empty will message");
   return {
     topic,
-    payload: checkShortBytes(toBytes(w.payload), 'will.payload'),
+    payload: checkShortBytes(toBytes(w.payload as Payload, 'will.payload'), 'will.payload'),
     qos: checkQos(w.qos ?? 0, 'will.qos'),
     retain: checkFlag(w.retain, 'will.retain'),
   };
@@ -183,10 +187,26 @@ function randomClientId(): string {
   return id;
 }
 
-function nonNegative(value: number | undefined, fallback: number, name: string): number {
+export function nonNegative(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new InvalidArgumentError(`${name} must be a number >= 0`);
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, got ${describeValue(value)}`);
   return value;
+}
+
+const OVERFLOW_POLICIES: readonly OverflowPolicy[] = ['block', 'drop-oldest', 'drop-newest'];
+
+/** A subscription's buffer bound and overflow policy: the call's own, else the client's defaults. */
+export function subscriptionLimits(o: SubscriptionOptions, defaults: Required<SubscriptionOptions>): Required<SubscriptionOptions> {
+  const overflow = o.overflow ?? defaults.overflow;
+  if (!OVERFLOW_POLICIES.includes(overflow)) {
+    throw new InvalidArgumentError(`overflow must be ${OVERFLOW_POLICIES.map((p) => `'${p}'`).join(', ')}, got ${describeValue(overflow)}`);
+  }
+  return { highWaterMark: nonNegative(o.highWaterMark, defaults.highWaterMark, 'highWaterMark'), overflow };
+}
+
+/** The timeout of `end()`: the call's own (checked), else the endTimeout option. */
+export function endTimeout(o: { timeout?: number }, fallback: number): number {
+  return nonNegative(o.timeout, fallback, 'timeout');
 }
 
 export function resolveOptions(o: ClientOptions): ResolvedOptions {
@@ -196,7 +216,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   if (protocolLevel !== 3 && protocolLevel !== 4) throw new InvalidArgumentError('protocolLevel must be 4 (MQTT 3.1.1) or 3 (MQTT 3.1)');
   const inflightWindow = nonNegative(o.inflightWindow, 20, 'inflightWindow');
   if (inflightWindow < 1 || inflightWindow > 65535) throw new InvalidArgumentError('inflightWindow must be 1 to 65535');
-  const clean = o.clean ?? true;
+  const clean = o.clean === undefined || checkFlag(o.clean, 'clean');
   const clientId = o.clientId === undefined ? randomClientId() : checkMqttString(o.clientId, 'clientId');
   if (clientId === '' && !clean) throw new InvalidArgumentError('an empty clientId needs clean: true (MQTT-3.1.3-7)');
   if (o.password !== undefined && o.username === undefined && protocolLevel === 4) {
@@ -220,11 +240,10 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     connectTimeout: nonNegative(o.connectTimeout, 30_000, 'connectTimeout'),
     endTimeout: nonNegative(o.endTimeout, 10_000, 'endTimeout'),
     maxPacketSize: Math.min(nonNegative(o.maxPacketSize, MAX_PACKET, 'maxPacketSize'), MAX_PACKET),
-    highWaterMark: nonNegative(o.highWaterMark, 1000, 'highWaterMark'),
-    overflow: o.overflow ?? 'block',
+    ...subscriptionLimits(o, { highWaterMark: 1000, overflow: 'block' }),
     reconnect: o.reconnect === false ? undefined : { ...o.reconnect },
     offlineQueueLimit: nonNegative(o.offlineQueueLimit, 10_000, 'offlineQueueLimit'),
-    queueQoS0: o.queueQoS0 ?? true,
+    queueQoS0: o.queueQoS0 === undefined || checkFlag(o.queueQoS0, 'queueQoS0'),
     tls: resolveTls(o),
   };
 }

@@ -47,6 +47,55 @@ describe('bad input is refused at once and nothing is sent', () => {
     expect(c.connected).toBe(true);
   });
 
+  it('publish: an absent payload is refused, so a retained message is never erased by accident; an explicit empty one erases it', async () => {
+    const b = await h.aedes();
+    const log = new PacketLog();
+    const c = await h.connected(b.url, { logger: log.logger });
+    const retained = async (): Promise<string[]> => {
+      const out: string[] = [];
+      const persistence = (b.broker as unknown as { persistence: { createRetainedStream(pattern: string): AsyncIterable<{ topic: string; payload: Buffer }> } }).persistence;
+      for await (const p of persistence.createRetainedStream('r/#')) out.push(`${p.topic}=${p.payload.toString()}`);
+      return out;
+    };
+    await c.publish('r/a', 'keep', { qos: 1, retain: true });
+    expect(await retained()).toEqual(['r/a=keep']);
+    await expectInvalid(c.publish('r/a', undefined as unknown as string, { qos: 1, retain: true }), /^payload is missing: pass '' or new Uint8Array\(0\)/);
+    await expectInvalid(c.publish('r/a', null as unknown as string, { retain: true }), /^payload must be a string, .*got null$/);
+    expect(log.out('PUBLISH')).toEqual(['> PUBLISH topic="r/a" qos=1 id=1 retain payload=4B']);
+    expect(await retained()).toEqual(['r/a=keep']);
+    // The way to clear it, as docs/client.md says: an explicit empty payload.
+    await c.publish('r/a', new Uint8Array(0), { qos: 1, retain: true });
+    expect(await retained()).toEqual([]);
+  });
+
+  it('publish, subscribe, unsubscribe, messages, connect, end: unknown options and non-boolean flags are refused', async () => {
+    const b = await h.aedes();
+    const log = new PacketLog();
+    const c = await h.connected(b.url, { logger: log.logger });
+    // Options as JavaScript (or a careless cast) may pass them: the types would refuse each one.
+    type Loose = never;
+    await expectInvalid(c.publish('ok', 'x', { retain: 'yes' } as Loose), /^retain must be true or false, got the string "yes"$/);
+    await expectInvalid(c.publish('ok', 'x', { retain: 1 } as Loose), /^retain must be true or false, got 1$/);
+    await expectInvalid(c.publish('ok', 'x', { dup: true } as Loose), /^unknown publish option "dup": the client sets DUP itself/);
+    await expectInvalid(c.publish('ok', 'x', { retained: true } as Loose), /^unknown publish option "retained": did you mean "retain"\?$/);
+    await expectInvalid(c.publish('ok', 'x', { properties: {} } as Loose), /^unknown publish option "properties": an MQTT 5 feature/);
+    await expectInvalid(c.publish('ok', 'x', 1 as unknown as Loose), /^publish options must be an object, got 1$/);
+    await expectInvalid(c.subscribe('ok/a', { qos: 1, nl: true } as Loose), /^unknown subscribe option "nl": an MQTT 5 feature/);
+    await expectInvalid(c.subscribe('ok/a', { overflow: 'drop' } as Loose), /^overflow must be 'block', 'drop-oldest', 'drop-newest', got the string "drop"$/);
+    await expectInvalid(c.subscribe({ 'ok/a': { qos: 1, rh: 0 } } as Loose), /^unknown topic filter option "rh"/);
+    await expectInvalid(c.subscribe({ 'ok/a': 1 } as Loose), /^topic filter options must be an object, got 1$/);
+    await expectInvalid(c.unsubscribe('ok/a', { signl: null } as Loose), /^unknown call option "signl": did you mean "signal"\?$/);
+    await expectInvalid(c.connect({ timeout: 5 } as Loose), /^unknown call option "timeout" \(known: signal\)$/);
+    await expectInvalid(c.end({ timout: 10 } as Loose), /^unknown end option "timout": did you mean "timeout"\?$/);
+    await expectInvalid(c.end({ timeout: '10' } as Loose), /^timeout must be a number >= 0, got the string "10"$/);
+    expect(() => c.messages({ highWatermark: 5 } as Loose)).toThrow(/^unknown subscription option "highWatermark": did you mean "highWaterMark"\?$/);
+    expect(log.out().filter((l) => !l.startsWith('> CONNECT'))).toEqual([]);
+    expect(c.connected).toBe(true);
+    // The same calls with the options spelt right go through.
+    await c.publish('ok', 'x', { qos: 1, retain: false });
+    expect(log.out('PUBLISH')).toEqual(['> PUBLISH topic="ok" qos=1 id=1 payload=1B']);
+  });
+
   it('publish: a payload making the PUBLISH larger than maxPacketSize', async () => {
     const b = await h.aedes();
     const log = new PacketLog();
