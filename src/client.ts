@@ -21,7 +21,8 @@ import { Deadline } from './session/deadline.js';
 import { StatusBroadcaster, type StatusEvent } from './status.js';
 import { MemoryStore, type Store } from './store/store.js';
 import { Message } from './message.js';
-import { checkFlag, checkQos, checkTopic, endTimeout, parseUrl, resolveOptions, subscriptionLimits, toBytes, type ClientOptions, type Payload, type ResolvedOptions } from './options.js';
+import { checkFlag, checkQos, checkTopic, endTimeout, resolveOptions, resolveServers, subscriptionLimits, toBytes, type ClientOptions, type Payload, type ResolvedOptions } from './options.js';
+import { parseUrl } from './broker-url.js';
 import { CALL_OPTIONS, checkKeys, END_OPTIONS, FILTER_OPTIONS, PUBLISH_OPTIONS, SUBSCRIBE_OPTIONS, SUBSCRIPTION_OPTIONS } from './option-keys.js';
 import { Session, type ConnectionState } from './session/session.js';
 import { globalTimers, type Timers } from './session/timers.js';
@@ -135,7 +136,7 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
   protected abstract selectTransport(url: URL): Promise<TransportFactory>;
 
   constructor(url: string | URL, options: ClientOptions = {}) {
-    this.url = parseUrl(url);
+    this.url = parseUrl(url, options.transport !== undefined);
     const fromUrl: ClientOptions = {};
     if (this.url.username && options.username === undefined) fromUrl.username = decodeURIComponent(this.url.username);
     if (this.url.password && options.password === undefined) fromUrl.password = decodeURIComponent(this.url.password);
@@ -143,7 +144,7 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
     this.timers = options.timers ?? globalTimers;
     this.log = resolveLogger(options);
     this.userTransport = options.transport;
-    this.servers = [this.url, ...(options.servers ?? []).map(parseUrl)];
+    this.servers = [this.url, ...resolveServers(options.servers, options.transport !== undefined)];
     this.backoff = this.options.reconnect ? new Backoff(this.options.reconnect) : undefined;
     this.store = options.store ?? new MemoryStore();
     this.session = new Session(this.options.session, {

@@ -16,17 +16,20 @@ export interface KnownKeys {
 /** What MQTT 5 brings that MQTT 3.1.1 has no place for. */
 const MQTT5 = 'an MQTT 5 feature; mqttwire speaks MQTT 3.1.1 (and 3.1)';
 
-/** Throws InvalidArgumentError for a non-object or for the first key `known` does not list. */
+/** Throws InvalidArgumentError for a non-object, or naming every key `known` does not list. */
 export function checkKeys(options: unknown, known: KnownKeys): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidArgumentError(`${known.what} options must be an object, got ${describeValue(options)}`);
   }
   // for...in rather than Object.keys: publish() runs this for every message, and this allocates nothing.
+  let unknown: string[] | undefined;
   for (const key in options) {
     if (known.keys.includes(key) || !Object.hasOwn(options, key)) continue;
-    throw new InvalidArgumentError(`unknown ${known.what} option ${quote(key)}${advice(key, known)}`);
+    (unknown ??= []).push(`${quote(key)}${advice(key, known)}`);
   }
+  // All of them at once: options brought from MQTT.js rarely come alone.
+  if (unknown) throw new InvalidArgumentError(`unknown ${known.what} option${unknown.length > 1 ? 's' : ''} ${unknown.join('; ')}`);
 }
 
 function advice(key: string, known: KnownKeys): string {

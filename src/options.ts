@@ -1,7 +1,9 @@
 import type { QoS, Will } from './codec/packets.js';
 import { checkTopicName } from './codec/topics.js';
 import { HAS_NUL, LONE_SURROGATE, utf8Length } from './codec/utf8.js';
+import { parseUrl } from './broker-url.js';
 import { describeValue, InvalidArgumentError, quote } from './errors.js';
+import { checkKeys, type KnownKeys } from './option-keys.js';
 import type { Logger } from './logger.js';
 import type { SessionOptions } from './session/session.js';
 import type { Timers } from './session/timers.js';
@@ -91,6 +93,55 @@ export interface ClientOptions extends TlsOptions {
   store?: Store;
 }
 
+/** Every option, so an unknown one can be refused; the compiler keeps this in step with ClientOptions. */
+const CLIENT_KEYS = {
+  clientId: true, clean: true, keepalive: true, username: true, password: true, will: true, connectTimeout: true,
+  ackTimeout: true, pingTimeout: true, endTimeout: true, maxPacketSize: true, protocolLevel: true, inflightWindow: true,
+  highWaterMark: true, overflow: true, signal: true, logger: true, debug: true, transport: true, timers: true,
+  reconnect: true, servers: true, offlineQueueLimit: true, queueQoS0: true, store: true,
+  ca: true, cert: true, key: true, passphrase: true, servername: true, rejectUnauthorized: true, alpnProtocols: true,
+} satisfies Record<keyof ClientOptions, true>;
+
+const IN_THE_URL = 'put it in the broker URL (mqtt://host:1883, ws://host:8080/mqtt)';
+const MQTT5_ONLY = 'an MQTT 5 feature; mqttwire speaks MQTT 3.1.1 (and 3.1)';
+
+/** The options people bring from MQTT.js (and a few common slips), with what mqttwire takes instead. */
+const CLIENT_OPTIONS: KnownKeys = {
+  what: 'client',
+  keys: Object.keys(CLIENT_KEYS),
+  foreign: {
+    keepAlive: 'mqttwire calls it "keepalive" (seconds)',
+    reconnectPeriod: 'use reconnect: { initialDelay } (ms, the first delay of an exponential backoff), or reconnect: false',
+    reconnectOnConnackError: 'use reconnect: { retryRefused: true }',
+    protocolVersion: 'mqttwire speaks MQTT 3.1.1 (protocolLevel: 4, the default) and MQTT 3.1 (protocolLevel: 3); MQTT 5 is not supported',
+    protocolId: 'it follows protocolLevel (4 sends "MQTT", 3 sends "MQIsdp")',
+    queueQoSZero: 'mqttwire calls it "queueQoS0"',
+    incomingStore: 'use "store" (one Store keeps both directions)',
+    outgoingStore: 'use "store" (one Store keeps both directions)',
+    resubscribe: 'subscriptions are always subscribed again when the broker kept no session',
+    manualConnect: 'new MqttClient() never connects by itself: call connect()',
+    log: 'use "logger" (a function taking one line) or "debug: true"',
+    wsOptions: 'the TLS options (ca, cert, key, ...) are options of their own; for anything else pass options.transport',
+    transformWsUrl: 'pass the URL you want, or options.transport',
+    unixSocket: 'pass options.transport',
+    messageIdProvider: 'packet identifiers are the client\'s own business',
+    customHandleAcks: 'the client acknowledges QoS 1 and 2 messages itself',
+    host: IN_THE_URL,
+    hostname: IN_THE_URL,
+    port: IN_THE_URL,
+    protocol: IN_THE_URL,
+    path: IN_THE_URL,
+    properties: MQTT5_ONLY,
+    authPacket: MQTT5_ONLY,
+    topicAliasMaximum: MQTT5_ONLY,
+    autoUseTopicAlias: MQTT5_ONLY,
+    autoAssignTopicAlias: MQTT5_ONLY,
+  },
+};
+
+const RECONNECT_OPTIONS: KnownKeys = { what: 'reconnect', keys: ['initialDelay', 'maxDelay', 'resetAfter', 'retryRefused'] };
+const WILL_OPTIONS: KnownKeys = { what: 'will', keys: ['topic', 'payload', 'qos', 'retain'], foreign: { properties: MQTT5_ONLY } };
+
 export interface ResolvedOptions {
   session: SessionOptions;
   connectTimeout: number;
@@ -155,6 +206,7 @@ function checkShortBytes(bytes: Uint8Array, what: string): Uint8Array {
  */
 function resolveWill(will: unknown): Will {
   if (typeof will !== 'object' || will === null) throw new InvalidArgumentError(`will must be an object { topic, payload, qos, retain }, got ${describeValue(will)}`);
+  checkKeys(will, WILL_OPTIONS);
   const w = will as Partial<WillOptions>;
   const topic = checkTopic(w.topic, 'will.topic');
   return {
@@ -209,7 +261,32 @@ export function endTimeout(o: { timeout?: number }, fallback: number): number {
   return nonNegative(o.timeout, fallback, 'timeout');
 }
 
+/** The reconnect option: false (off), or the backoff settings (true or absent: the defaults). */
+function resolveReconnect(r: unknown): ReconnectOptions | undefined {
+  if (r === false) return undefined;
+  if (r === undefined || r === true) return {};
+  checkKeys(r, RECONNECT_OPTIONS);
+  const o = r as ReconnectOptions;
+  const out: ReconnectOptions = {};
+  for (const k of ['initialDelay', 'maxDelay', 'resetAfter'] as const) if (o[k] !== undefined) out[k] = nonNegative(o[k], 0, `reconnect.${k}`);
+  if (o.retryRefused !== undefined) out.retryRefused = checkFlag(o.retryRefused, 'reconnect.retryRefused');
+  return out;
+}
+
+/** The `servers` to try in turn after the first URL: broker URLs, like the first. */
+export function resolveServers(servers: unknown, anyScheme: boolean): URL[] {
+  if (servers === undefined) return [];
+  if (!Array.isArray(servers)) throw new InvalidArgumentError(`servers must be an array of broker URLs, got ${describeValue(servers)}`);
+  return servers.map((s: unknown) => {
+    if (typeof s === 'object' && s !== null && !(s instanceof URL)) {
+      throw new InvalidArgumentError("servers takes broker URLs ('mqtt://host:1883'), not { host, port } objects");
+    }
+    return parseUrl(s as string | URL, anyScheme);
+  });
+}
+
 export function resolveOptions(o: ClientOptions): ResolvedOptions {
+  checkKeys(o, CLIENT_OPTIONS);
   const keepalive = nonNegative(o.keepalive, 60, 'keepalive');
   if (keepalive > 65535 || !Number.isInteger(keepalive)) throw new InvalidArgumentError('keepalive must be an integer number of seconds, 0 to 65535');
   const protocolLevel = o.protocolLevel ?? 4;
@@ -241,7 +318,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     endTimeout: nonNegative(o.endTimeout, 10_000, 'endTimeout'),
     maxPacketSize: Math.min(nonNegative(o.maxPacketSize, MAX_PACKET, 'maxPacketSize'), MAX_PACKET),
     ...subscriptionLimits(o, { highWaterMark: 1000, overflow: 'block' }),
-    reconnect: o.reconnect === false ? undefined : { ...o.reconnect },
+    reconnect: resolveReconnect(o.reconnect),
     offlineQueueLimit: nonNegative(o.offlineQueueLimit, 10_000, 'offlineQueueLimit'),
     queueQoS0: o.queueQoS0 === undefined || checkFlag(o.queueQoS0, 'queueQoS0'),
     tls: resolveTls(o),
@@ -261,15 +338,4 @@ function resolveTls(o: TlsOptions): TlsOptions {
     if (o[k] !== undefined) (tls as Record<string, unknown>)[k] = o[k];
   }
   return tls;
-}
-
-/** Parses a broker URL; a bare `host:port` or `host` is taken as mqtt://. */
-export function parseUrl(url: string | URL): URL {
-  if (url instanceof URL) return url;
-  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `mqtt://${url}`;
-  try {
-    return new URL(text);
-  } catch {
-    throw new InvalidArgumentError(`not a valid broker URL: ${JSON.stringify(url)}`);
-  }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, MqttClient, connect, type ClientOptions, type QoS } from '../../src/index.js';
+import { InvalidArgumentError, MemoryStore, MqttClient, connect, type ClientOptions, type QoS } from '../../src/index.js';
 import { PacketType } from '../helpers/fake-broker.js';
-import { FAST, PacketLog, rejection, tick, track, useHarness } from './helpers.js';
+import { FAST, ManualTimers, PacketLog, rejection, tick, track, useHarness } from './helpers.js';
 
 const h = useHarness();
 
@@ -214,10 +214,94 @@ describe('bad input is refused at once and nothing is sent', () => {
     expect(Buffer.from(await conn.expectPacket(PacketType.CONNECT)).toString('latin1')).toContain('status/gone');
   });
 
-  it('an unsupported URL scheme makes connect() reject with InvalidArgumentError', async () => {
-    const c = h.client('gopher://127.0.0.1:1883');
-    const err = await rejection(c.connect());
-    expect(err).toBeInstanceOf(InvalidArgumentError);
-    expect((err as Error).message).toMatch(/gopher/);
+  it('options: an unknown option is refused, naming it and the option meant', () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      // What an MQTT.js user writes (issue 11): each would otherwise leave a default in force.
+      [{ protocolVersion: 5 }, /^unknown client option "protocolVersion": mqttwire speaks MQTT 3\.1\.1 \(protocolLevel: 4, the default\) and MQTT 3\.1 \(protocolLevel: 3\); MQTT 5 is not supported$/],
+      [{ keepAlive: 30 }, /^unknown client option "keepAlive": mqttwire calls it "keepalive" \(seconds\)$/],
+      [{ reconnectPeriod: 1000 }, /^unknown client option "reconnectPeriod": use reconnect: \{ initialDelay \}/],
+      [{ queueQoSZero: false }, /^unknown client option "queueQoSZero": mqttwire calls it "queueQoS0"$/],
+      [{ port: 1883 }, /^unknown client option "port": put it in the broker URL/],
+      // Several at once are named together.
+      [{ protocolVersion: 5, keepAlive: 30, reconnectPeriod: 1000 }, /^unknown client options "protocolVersion": mqttwire speaks .*; "keepAlive": mqttwire calls it "keepalive" \(seconds\); "reconnectPeriod": use reconnect: /],
+      [{ properties: {} }, /^unknown client option "properties": an MQTT 5 feature/],
+      // Slips of the keyboard get the nearest name.
+      [{ keepalvie: 30 }, /^unknown client option "keepalvie": did you mean "keepalive"\?$/],
+      [{ conectTimeout: 10 }, /^unknown client option "conectTimeout": did you mean "connectTimeout"\?$/],
+      [{ rejectUnauthorised: false }, /^unknown client option "rejectUnauthorised": did you mean "rejectUnauthorized"\?$/],
+      [{ clientid: 'x' }, /^unknown client option "clientid": did you mean "clientId"\?$/],
+      // Nothing near: the known names are listed.
+      [{ frobnicate: true }, /^unknown client option "frobnicate" \(known: clientId, clean, keepalive, .*alpnProtocols\)$/],
+      // The nested objects are checked the same way.
+      [{ reconnect: { period: 1000 } }, /^unknown reconnect option "period" \(known: initialDelay, maxDelay, resetAfter, retryRefused\)$/],
+      [{ reconnect: { initialDelay: -1 } }, /^reconnect\.initialDelay must be a number >= 0, got -1$/],
+      [{ reconnect: { retryRefused: 'yes' } }, /^reconnect\.retryRefused must be true or false, got the string "yes"$/],
+      [{ will: { topic: 'w', payload: '', properties: {} } }, /^unknown will option "properties": an MQTT 5 feature/],
+      [{ servers: [{ host: 'b', port: 1883 }] }, /^servers takes broker URLs \('mqtt:\/\/host:1883'\), not \{ host, port \} objects$/],
+      [{ servers: 'mqtt://b:1883' }, /^servers must be an array of broker URLs, got the string "mqtt:\/\/b:1883"$/],
+      [{ servers: ['mqtt://b:99999'] }, /^invalid broker URL "mqtt:\/\/b:99999": port 99999 is out of range \(1 to 65535\)$/],
+      [{ clean: 'false' }, /^clean must be true or false, got the string "false"$/],
+      [{ overflow: 'drop' }, /^overflow must be 'block', 'drop-oldest', 'drop-newest', got the string "drop"$/],
+    ];
+    for (const [options, message] of cases) {
+      const err = constructorError(options as ClientOptions);
+      expect(err, JSON.stringify(options)).toBeInstanceOf(InvalidArgumentError);
+      expect((err as Error).message, JSON.stringify(options)).toMatch(message);
+    }
+  });
+
+  it('options: every documented option (and the internal timers) is accepted', () => {
+    const every: Required<ClientOptions> = {
+      clientId: 'all', clean: true, keepalive: 30, username: 'u', password: 'p', will: { topic: 'w', payload: '' },
+      connectTimeout: 1000, ackTimeout: 1000, pingTimeout: 1000, endTimeout: 1000, maxPacketSize: 1024, protocolLevel: 4,
+      inflightWindow: 5, highWaterMark: 10, overflow: 'drop-oldest', signal: new AbortController().signal, logger: () => {},
+      debug: false, transport: () => Promise.reject(new Error('unused')), timers: new ManualTimers(),
+      reconnect: { initialDelay: 10, maxDelay: 100, resetAfter: 1000, retryRefused: true }, servers: ['mqtt://127.0.0.1:2', new URL('mqtt://127.0.0.1:3')],
+      offlineQueueLimit: 10, queueQoS0: false, store: new MemoryStore(),
+      ca: 'x', cert: 'x', key: 'x', passphrase: 'x', servername: 'x', rejectUnauthorized: true, alpnProtocols: ['mqtt'],
+    };
+    const c = new MqttClient('mqtt://127.0.0.1:1', every);
+    expect(c.state).toBe('new');
+    c.destroy();
+    for (const reconnect of [true, false, {}] as const) expect(new MqttClient('mqtt://127.0.0.1:1', { reconnect: reconnect as false }).state).toBe('new');
+  });
+
+  it('broker URL: each mistake is named in the constructor, not taken for localhost or "not valid"', () => {
+    const cases: [string | URL, RegExp][] = [
+      ['mqtt://', /^invalid broker URL "mqtt:\/\/": it has no host$/],
+      ['mqtt://:1883', /^invalid broker URL "mqtt:\/\/:1883": it has no host$/],
+      ['ws://', /^invalid broker URL "ws:\/\/": it has no host$/],
+      [new URL('mqtt://'), /^invalid broker URL "mqtt:\/\/": it has no host$/],
+      ['mqtt://broker:99999', /^invalid broker URL "mqtt:\/\/broker:99999": port 99999 is out of range \(1 to 65535\)$/],
+      ['broker:70000', /^invalid broker URL "mqtt:\/\/broker:70000": port 70000 is out of range/],
+      ['mqtt://broker:0', /^invalid broker URL "mqtt:\/\/broker:0": port 0 is out of range/],
+      ['mqtt://broker:mqtt', /^invalid broker URL "mqtt:\/\/broker:mqtt": the port "mqtt" is not a number$/],
+      ['gopher://broker:1883', /^invalid broker URL "gopher:\/\/broker:1883": unsupported URL scheme "gopher:" \(supported: mqtt:\/\/, .*wss:\/\/\)$/],
+      ['mqtt://broker:1883/mqtt', /^invalid broker URL "mqtt:\/\/broker:1883\/mqtt": mqtt:\/\/ has no path, query or fragment \(a path is for ws:\/\/ and wss:\/\/\)$/],
+      ['mqtts://broker?x=1', /^invalid broker URL "mqtts:\/\/broker\?x=1": mqtts:\/\/ has no path/],
+      ['mqtt://bro ker', /^invalid broker URL "mqtt:\/\/bro ker": it is not a valid URL$/],
+      [42 as unknown as string, /^the broker URL must be a string or a URL, got 42$/],
+    ];
+    for (const [url, message] of cases) {
+      let err: unknown;
+      try {
+        new MqttClient(url);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, String(url)).toBeInstanceOf(InvalidArgumentError);
+      expect((err as Error).message, String(url)).toMatch(message);
+    }
+    // What is fine stays fine: a trailing slash, a ws:// path, a bare host, IPv6.
+    for (const url of ['mqtt://broker/', 'ws://broker:8080/mqtt?token=1', 'broker', 'broker:1883', 'mqtt://[::1]:1883']) {
+      new MqttClient(url).destroy();
+    }
+  });
+
+  it('broker URL: with options.transport the scheme and path are the transport\'s business', async () => {
+    const seen: string[] = [];
+    const c = h.client('pipe://bridge/a/b?x=1', { transport: (url) => (seen.push(url.href), Promise.reject(new Error('no pipe here'))) });
+    await expect(c.connect()).rejects.toThrow('no pipe here');
+    expect(seen).toEqual(['pipe://bridge/a/b?x=1']);
   });
 });
