@@ -63,3 +63,17 @@ export function redactUrl(url: string | URL): string {
   const scheme = SCHEME.exec(text)?.[0] ?? '';
   return `${scheme}***${text.slice(at)}`;
 }
+
+/**
+ * A broker URL split into the address the client keeps (`client.url`, status events, logs, the
+ * transport) and the MQTT credentials its user info carried, which go to CONNECT and nowhere else.
+ */
+export function splitCredentials(url: URL): { url: URL; username?: string; password?: string } {
+  if (url.username === '' && url.password === '') return { url };
+  const out: { url: URL; username?: string; password?: string } = { url: new URL(url.href) };
+  out.url.username = '';
+  out.url.password = '';
+  if (url.username !== '') out.username = decodeURIComponent(url.username);
+  if (url.password !== '') out.password = decodeURIComponent(url.password);
+  return out;
+}

@@ -15,14 +15,14 @@ import {
   SubscribeError,
   TimeoutError,
 } from './errors.js';
-import { describePacket, resolveLogger, type Logger } from './logger.js';
+import { describeClient, describePacket, resolveLogger, type Logger } from './logger.js';
 import { Backoff } from './session/backoff.js';
 import { Deadline } from './session/deadline.js';
 import { StatusBroadcaster, type StatusEvent } from './status.js';
 import { MemoryStore, type Store } from './store/store.js';
 import { Message } from './message.js';
 import { checkFlag, checkQos, checkTopic, endTimeout, resolveOptions, resolveServers, subscriptionLimits, toBytes, type ClientOptions, type Payload, type ResolvedOptions } from './options.js';
-import { parseUrl } from './broker-url.js';
+import { parseUrl, splitCredentials } from './broker-url.js';
 import { CALL_OPTIONS, checkKeys, END_OPTIONS, FILTER_OPTIONS, PUBLISH_OPTIONS, SUBSCRIBE_OPTIONS, SUBSCRIPTION_OPTIONS } from './option-keys.js';
 import { Session, type ConnectionState } from './session/session.js';
 import { globalTimers, type Timers } from './session/timers.js';
@@ -136,11 +136,11 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
   protected abstract selectTransport(url: URL): Promise<TransportFactory>;
 
   constructor(url: string | URL, options: ClientOptions = {}) {
-    this.url = parseUrl(url, options.transport !== undefined);
-    const fromUrl: ClientOptions = {};
-    if (this.url.username && options.username === undefined) fromUrl.username = decodeURIComponent(this.url.username);
-    if (this.url.password && options.password === undefined) fromUrl.password = decodeURIComponent(this.url.password);
-    this.options = resolveOptions({ ...options, ...fromUrl });
+    // The URL's user info becomes credentials (unless given as options) and leaves the URL, so no
+    // event, error, log line or inspection of the client can show it.
+    const { url: address, username, password } = splitCredentials(parseUrl(url, options.transport !== undefined));
+    this.url = address;
+    this.options = resolveOptions({ ...options, username: options.username ?? username, password: options.password ?? password });
     this.timers = options.timers ?? globalTimers;
     this.log = resolveLogger(options);
     this.userTransport = options.transport;
@@ -350,6 +350,11 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
   /** Closes at once without DISCONNECT (so the broker publishes the will). */
   destroy(err?: unknown): void {
     this.teardown(err, err ?? new ClientClosedError('the client was destroyed'));
+  }
+
+  /** What util.inspect and console.log show: never the options, which hold the password. */
+  [Symbol.for('nodejs.util.inspect.custom')](_depth: number, options: object, inspect?: (value: unknown, options: object) => string): string {
+    return describeClient(this.constructor.name, { url: this.url.href, clientId: this.clientId, state: this.state }, options, inspect);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -20,6 +20,15 @@ function debugFromEnv(): boolean {
   }
 }
 
+/**
+ * A client as util.inspect shows it (`MqttClient { url: ..., clientId: ..., state: ... }`): chosen
+ * fields only, because the client's own fields hold the password. `inspect` is Node's, handed to
+ * the custom-inspect hook, so the fields are styled like the rest of the output.
+ */
+export function describeClient(name: string, fields: Record<string, unknown>, options?: object, inspect?: (value: unknown, options: object) => string): string {
+  return `${name} ${inspect && options ? inspect(fields, options) : JSON.stringify(fields)}`;
+}
+
 /** One line per packet; a password is never printed, only whether one was sent. */
 export function describePacket(p: Packet): string {
   const name = p.type.toUpperCase();

@@ -1,7 +1,7 @@
 import type { QoS, Will } from './codec/packets.js';
 import { checkTopicName } from './codec/topics.js';
 import { HAS_NUL, LONE_SURROGATE, utf8Length } from './codec/utf8.js';
-import { parseUrl } from './broker-url.js';
+import { parseUrl, redactUrl } from './broker-url.js';
 import { describeValue, InvalidArgumentError, quote } from './errors.js';
 import { checkKeys, type KnownKeys } from './option-keys.js';
 import type { Logger } from './logger.js';
@@ -277,11 +277,16 @@ function resolveReconnect(r: unknown): ReconnectOptions | undefined {
 export function resolveServers(servers: unknown, anyScheme: boolean): URL[] {
   if (servers === undefined) return [];
   if (!Array.isArray(servers)) throw new InvalidArgumentError(`servers must be an array of broker URLs, got ${describeValue(servers)}`);
-  return servers.map((s: unknown) => {
+  return servers.map((s: unknown, i) => {
     if (typeof s === 'object' && s !== null && !(s instanceof URL)) {
       throw new InvalidArgumentError("servers takes broker URLs ('mqtt://host:1883'), not { host, port } objects");
     }
-    return parseUrl(s as string | URL, anyScheme);
+    const url = parseUrl(s as string | URL, anyScheme);
+    // Only the first URL's user info becomes the credentials: here it would be ignored, and shown in events.
+    if (url.username !== '' || url.password !== '') {
+      throw new InvalidArgumentError(`servers[${i}] ${quote(redactUrl(url))} carries a user name or password: give credentials as the username and password options`);
+    }
+    return url;
   });
 }
 
