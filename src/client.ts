@@ -741,7 +741,7 @@ function checkFilter(filter: string): void {
   try {
     validateTopicFilter(filter);
   } catch (err) {
-    throw new InvalidArgumentError(`invalid topic filter ${JSON.stringify(filter)}: ${(err as Error).message}`);
+    throw new InvalidArgumentError(`invalid topic filter ${quote(filter)}: ${(err as Error).message}`);
   }
 }
 

@@ -4,13 +4,30 @@
  * statement they break (e.g. `MQTT-2.2.2-2`) where one applies.
  */
 export class MqttError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
   }
 }
+
+/** Every `code` an MqttError can carry; each subclass narrows it to its own (see docs/client.md). */
+export type ErrorCode =
+  | ProtocolErrorCode
+  | 'INVALID_ARGUMENT'
+  | 'CONNECTION_REFUSED'
+  | 'TIMEOUT'
+  | 'SUBSCRIBE_REFUSED'
+  | 'CONNECTION_CLOSED'
+  | 'CLIENT_CLOSED'
+  | 'ABORTED'
+  | 'QUEUE_FULL'
+  | 'NO_PACKET_ID'
+  | TransportErrorCode;
+
+/** A socket that could not be opened or broke; TLS_ERROR is never retried. */
+export type TransportErrorCode = 'TRANSPORT_ERROR' | 'CONNECTION_REFUSED_BY_HOST' | 'TLS_ERROR';
 
 /** Codes a malformed or unexpected packet can carry. */
 export type ProtocolErrorCode =
@@ -45,6 +62,7 @@ export class MqttProtocolError extends MqttError {
 
 /** The application passed something we refuse to send (bad topic, QoS 3, oversize payload...). */
 export class InvalidArgumentError extends MqttError {
+  declare readonly code: 'INVALID_ARGUMENT';
   constructor(message: string) {
     super('INVALID_ARGUMENT', message);
   }
@@ -60,6 +78,7 @@ const CONNACK_MEANINGS: Record<number, string> = {
 
 /** CONNACK carried a non-zero return code. */
 export class ConnectionRefusedError extends MqttError {
+  declare readonly code: 'CONNECTION_REFUSED';
   readonly returnCode: number;
   constructor(returnCode: number) {
     const meaning = CONNACK_MEANINGS[returnCode] ?? 'unknown return code';
@@ -70,6 +89,7 @@ export class ConnectionRefusedError extends MqttError {
 
 /** Something we awaited from the broker (CONNACK, SUBACK, PUBACK, ...) did not come in time. */
 export class TimeoutError extends MqttError {
+  declare readonly code: 'TIMEOUT';
   constructor(message: string) {
     super('TIMEOUT', message);
   }
@@ -77,12 +97,20 @@ export class TimeoutError extends MqttError {
 
 /** The broker answered SUBACK 0x80 for one or more filters. */
 export class SubscribeError extends MqttError {
+  declare readonly code: 'SUBSCRIBE_REFUSED';
   /** The filters the broker refused. */
   readonly refused: string[];
-  /** The filters granted in the same request, with their granted QoS (they stay subscribed). */
+  /**
+   * The filters the broker granted in the same SUBSCRIBE, with their granted QoS. When
+   * `subscribe()` rejects with this error they have already been unsubscribed again (unless another
+   * live subscription uses them): a subscribe succeeds whole or leaves nothing behind. When a
+   * re-subscription after a reconnect is refused (a status `error`, and the end of that
+   * subscription's iterator), they stay subscribed on the broker and their messages go to
+   * `client.messages()`.
+   */
   readonly granted: { topicFilter: string; qos: number }[];
   constructor(refused: string[], granted: { topicFilter: string; qos: number }[]) {
-    super('SUBSCRIBE_REFUSED', `subscription refused by the broker for: ${refused.join(', ')}`);
+    super('SUBSCRIBE_REFUSED', `subscription refused by the broker for: ${refused.map(quote).join(', ')}`);
     this.refused = refused;
     this.granted = granted;
   }
@@ -90,6 +118,7 @@ export class SubscribeError extends MqttError {
 
 /** The connection went away (socket closed, reset, keepalive expired). */
 export class ConnectionClosedError extends MqttError {
+  declare readonly code: 'CONNECTION_CLOSED';
   constructor(message: string, options?: { cause?: unknown }) {
     super('CONNECTION_CLOSED', message, options);
   }
@@ -97,6 +126,7 @@ export class ConnectionClosedError extends MqttError {
 
 /** The client was ended or destroyed; the operation cannot go on. */
 export class ClientClosedError extends MqttError {
+  declare readonly code: 'CLIENT_CLOSED';
   constructor(message = 'the client is closed') {
     super('CLIENT_CLOSED', message);
   }
@@ -104,6 +134,7 @@ export class ClientClosedError extends MqttError {
 
 /** An AbortSignal fired before the operation finished. */
 export class AbortError extends MqttError {
+  declare readonly code: 'ABORTED';
   constructor(reason?: unknown) {
     super('ABORTED', 'the operation was aborted', { cause: reason });
   }
@@ -111,6 +142,7 @@ export class AbortError extends MqttError {
 
 /** A bounded queue was full and its policy is to refuse. */
 export class QueueFullError extends MqttError {
+  declare readonly code: 'QUEUE_FULL';
   constructor(message: string) {
     super('QUEUE_FULL', message);
   }
@@ -118,7 +150,8 @@ export class QueueFullError extends MqttError {
 
 /** The transport failed to open or broke (DNS, refused port, TLS verification...). */
 export class TransportError extends MqttError {
-  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+  declare readonly code: TransportErrorCode;
+  constructor(message: string, options?: { cause?: unknown; code?: TransportErrorCode }) {
     super(options?.code ?? 'TRANSPORT_ERROR', message, options);
   }
 }

@@ -28,3 +28,4 @@ export {
   QueueFullError,
   TransportError,
 } from './errors.js';
+export type { ErrorCode, ProtocolErrorCode, TransportErrorCode } from './errors.js';

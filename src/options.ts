@@ -225,7 +225,7 @@ export function checkFlag(value: unknown, what: string): boolean {
 }
 
 export function checkQos(qos: unknown, what = 'qos'): QoS {
-  if (qos !== 0 && qos !== 1 && qos !== 2) throw new InvalidArgumentError(`${what} must be 0, 1 or 2, got ${String(qos)}`);
+  if (qos !== 0 && qos !== 1 && qos !== 2) throw new InvalidArgumentError(`${what} must be 0, 1 or 2, got ${describeValue(qos)}`);
   return qos;
 }
 

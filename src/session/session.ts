@@ -6,7 +6,7 @@ import type {
   Subscription,
   Will,
 } from '../codec/packets.js';
-import { MqttError, MqttProtocolError, TimeoutError, ConnectionClosedError, ConnectionRefusedError } from '../errors.js';
+import { MqttError, MqttProtocolError, TimeoutError, ConnectionClosedError, ConnectionRefusedError, quote } from '../errors.js';
 import { Deadline } from './deadline.js';
 import { Fifo } from './fifo.js';
 import { Keepalive } from './keepalive.js';
@@ -502,7 +502,7 @@ export class Session {
     // The flow stays in flight (its id and window slot stay taken) so a late ack still completes
     // it and a reconnect can re-send it; only the caller stops waiting.
     const next = flow.awaiting === 'queued' ? 'a slot' : flow.awaiting.toUpperCase();
-    return new TimeoutError(`no ${next} for QoS ${flow.packet.qos} publish to "${flow.packet.topic}" within ${this.options.ackTimeout} ms`);
+    return new TimeoutError(`no ${next} for QoS ${flow.packet.qos} publish to ${quote(flow.packet.topic)} within ${this.options.ackTimeout} ms`);
   }
 
   private send(packet: Packet): void {

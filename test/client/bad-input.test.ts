@@ -96,6 +96,27 @@ describe('bad input is refused at once and nothing is sent', () => {
     expect(log.out('PUBLISH')).toEqual(['> PUBLISH topic="ok" qos=1 id=1 payload=1B']);
   });
 
+  it('error messages say what the wrong value was, and quote long input cut short', async () => {
+    const b = await h.aedes();
+    const c = await h.connected(b.url);
+    await expectInvalid(c.publish('ok', 'x', { qos: '1' as unknown as QoS }), /^qos must be 0, 1 or 2, got the string "1"$/);
+    await expectInvalid(c.subscribe('ok', { qos: '2' as unknown as QoS }), /^qos must be 0, 1 or 2, got the string "2"$/);
+    const huge = 'a/'.repeat(35_000); // 70,000 characters
+    const messages: string[] = [];
+    const long = 'a/'.repeat(30_000); // 60,000 characters: within the limit, so the wildcard is what is wrong
+    for (const p of [c.publish(huge, 'x'), c.publish(`${long}+`, 'x'), c.subscribe(`${long}#/x`), c.unsubscribe(`${long}x+`)]) {
+      const err = await rejection(p);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      messages.push((err as Error).message);
+    }
+    const cut = `"${'a/'.repeat(32)}"... (70000 characters)`;
+    expect(messages[0]).toBe(`invalid topic ${cut}: topic name is 70000 bytes in UTF-8; the limit is 65535 [MQTT-4.7.3-3]`);
+    const longCut = `"${'a/'.repeat(32)}"... (60001 characters)`;
+    expect(messages[1]).toBe(`invalid topic ${longCut}: topic name ${longCut} must not contain wildcards [MQTT-4.7.1-1]`);
+    expect(messages[2]).toBe(`invalid topic filter "${'a/'.repeat(32)}"... (60003 characters): '#' must be the last level of topic filter "${'a/'.repeat(32)}"... (60003 characters) [MQTT-4.7.1-2]`);
+    for (const m of messages) expect(m.length).toBeLessThan(300);
+  });
+
   it('publish: a payload making the PUBLISH larger than maxPacketSize', async () => {
     const b = await h.aedes();
     const log = new PacketLog();
