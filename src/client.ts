@@ -142,7 +142,7 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
     this.url = address;
     this.options = resolveOptions({ ...options, username: options.username ?? username, password: options.password ?? password });
     this.timers = options.timers ?? globalTimers;
-    this.log = resolveLogger(options);
+    this.log = resolveLogger(options, this.options.session.clientId);
     this.userTransport = options.transport;
     this.servers = [this.url, ...resolveServers(options.servers, options.transport !== undefined)];
     this.backoff = this.options.reconnect ? new Backoff(this.options.reconnect) : undefined;

@@ -66,9 +66,9 @@ export interface ClientOptions extends TlsOptions {
   overflow?: OverflowPolicy;
   /** Aborting it destroys the client. */
   signal?: AbortSignal;
-  /** Receives one line per packet in and out, and per connection event. */
+  /** Receives one line per packet in and out, and per connection event, each starting with the client id. */
   logger?: Logger;
-  /** Log to stderr (also turned on by MQTTWIRE_DEBUG=1). */
+  /** Log to stderr, each line with the time and the client id (also turned on by MQTTWIRE_DEBUG=1, true, yes or on). */
   debug?: boolean;
   /** Open the byte stream yourself (for runtimes mqttwire does not know). */
   transport?: TransportFactory;
