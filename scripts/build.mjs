@@ -7,7 +7,8 @@
 //
 // One module is shared rather than bundled into each entry: src/errors.ts becomes dist/*/errors.js,
 // which every entry imports, so `err instanceof MqttProtocolError` holds whichever entry (mqttwire,
-// mqttwire/codec) the class and the error came from. The CLI imports the public entry (index.js)
+// mqttwire/codec) the class and the error came from. (Between the ESM and the CommonJS build, which
+// are two copies, the classes' brand does that: see MqttError in src/errors.ts.) The CLI imports the public entry (index.js)
 // the same way instead of carrying a second copy of the client. Types come from tsc, file for file.
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';

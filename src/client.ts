@@ -1,4 +1,4 @@
-import { validateTopicFilter, validateTopicName } from './codec/index.js';
+import { validateTopicFilter } from './codec/index.js';
 import { FrameDecoder } from './codec/decoder.js';
 import { parseFromServer } from './codec/parse.js';
 import type { ConnackPacket, Packet, PublishPacket, QoS } from './codec/packets.js';
@@ -11,16 +11,19 @@ import {
   QueueFullError,
   MqttError,
   MqttProtocolError,
+  quote,
   SubscribeError,
   TimeoutError,
 } from './errors.js';
-import { describePacket, resolveLogger, type Logger } from './logger.js';
+import { describeClient, describePacket, resolveLogger, type Logger } from './logger.js';
 import { Backoff } from './session/backoff.js';
 import { Deadline } from './session/deadline.js';
 import { StatusBroadcaster, type StatusEvent } from './status.js';
 import { MemoryStore, type Store } from './store/store.js';
 import { Message } from './message.js';
-import { checkQos, parseUrl, resolveOptions, toBytes, type ClientOptions, type Payload, type ResolvedOptions } from './options.js';
+import { checkFlag, checkQos, checkTopic, endTimeout, resolveOptions, resolveServers, subscriptionLimits, toBytes, type ClientOptions, type Payload, type ResolvedOptions } from './options.js';
+import { parseUrl, splitCredentials } from './broker-url.js';
+import { CALL_OPTIONS, checkKeys, END_OPTIONS, FILTER_OPTIONS, PUBLISH_OPTIONS, SUBSCRIBE_OPTIONS, SUBSCRIPTION_OPTIONS } from './option-keys.js';
 import { Session, type ConnectionState } from './session/session.js';
 import { globalTimers, type Timers } from './session/timers.js';
 import { Subscription, type SubscriptionOptions, type SubscriptionOwner } from './subscription.js';
@@ -139,15 +142,15 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
   protected abstract selectTransport(url: URL): Promise<TransportFactory>;
 
   constructor(url: string | URL, options: ClientOptions = {}) {
-    this.url = parseUrl(url);
-    const fromUrl: ClientOptions = {};
-    if (this.url.username && options.username === undefined) fromUrl.username = decodeURIComponent(this.url.username);
-    if (this.url.password && options.password === undefined) fromUrl.password = decodeURIComponent(this.url.password);
-    this.options = resolveOptions({ ...options, ...fromUrl });
+    // The URL's user info becomes credentials (unless given as options) and leaves the URL, so no
+    // event, error, log line or inspection of the client can show it.
+    const { url: address, username, password } = splitCredentials(parseUrl(url, options.transport !== undefined));
+    this.url = address;
+    this.options = resolveOptions({ ...options, username: options.username ?? username, password: options.password ?? password });
     this.timers = options.timers ?? globalTimers;
-    this.log = resolveLogger(options);
+    this.log = resolveLogger(options, this.options.session.clientId);
     this.userTransport = options.transport;
-    this.servers = [this.url, ...(options.servers ?? []).map(parseUrl)];
+    this.servers = [this.url, ...resolveServers(options.servers, options.transport !== undefined)];
     this.backoff = this.options.reconnect ? new Backoff(this.options.reconnect) : undefined;
     this.store = options.store ?? new MemoryStore();
     this.session = new Session(this.options.session, {
@@ -209,6 +212,11 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
 
   /** Opens the connection; resolves on CONNACK 0 with whether the broker kept a session. */
   connect(options: CallOptions = {}): Promise<{ sessionPresent: boolean }> {
+    try {
+      checkKeys(options, CALL_OPTIONS);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const state = this.session.state;
     if (this.connecting && (state === 'connecting' || state === 'connected')) return this.connecting;
     if (state !== 'new') return Promise.reject(new ClientClosedError(`cannot connect: the client is ${this.session.state}`));
@@ -220,12 +228,10 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
   async publish(topic: string, payload: Payload, options: PublishOptions = {}): Promise<void> {
     const state = this.session.state;
     if (state === 'closing' || state === 'closed') throw new ClientClosedError(`cannot publish: the client is ${state}`);
+    checkKeys(options, PUBLISH_OPTIONS);
     const qos = checkQos(options.qos ?? 0);
-    try {
-      validateTopicName(topic);
-    } catch (err) {
-      throw new InvalidArgumentError(`invalid topic ${JSON.stringify(topic)}: ${(err as Error).message}`);
-    }
+    const retain = checkFlag(options.retain, 'retain');
+    checkTopic(topic);
     const bytes = toBytes(payload);
     // Topic length prefix + topic + packet id + payload, then the fixed header around it.
     const remaining = 2 + utf8Length(topic) + (qos > 0 ? 2 : 0) + bytes.length;
@@ -246,7 +252,7 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
         throw new QueueFullError(`the offline queue holds ${this.options.offlineQueueLimit} messages (offlineQueueLimit); publish refused`);
       }
     }
-    const packet: PublishPacket = { type: 'publish', topic, payload: bytes, qos, retain: options.retain === true, dup: false };
+    const packet: PublishPacket = { type: 'publish', topic, payload: bytes, qos, retain, dup: false };
     const op = this.session.publish(packet);
     this.counters.messagesOut++;
     if (!signal) return op.promise;
@@ -265,14 +271,13 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
    * then unsubscribed again, so a subscribe either fully succeeds or leaves nothing behind.
    */
   async subscribe(input: SubscribeInput, options: SubscribeOptions = {}): Promise<Subscription> {
+    checkKeys(options, SUBSCRIBE_OPTIONS);
     const filters = this.normalizeSubscribe(input, options.qos);
+    const limits = subscriptionLimits(options, this.options);
     await this.whenReady('subscribe');
     const signal = options.signal;
     if (signal?.aborted) throw new AbortError(signal.reason);
-    const sub = new Subscription(this, filters, {
-      highWaterMark: options.highWaterMark ?? this.options.highWaterMark,
-      overflow: options.overflow ?? this.options.overflow,
-    });
+    const sub = new Subscription(this, filters, limits);
     // Registered before SUBSCRIBE goes out: retained messages may arrive in the same read as SUBACK.
     this.subscriptions.add(sub);
     if (this.held) this.held = this.held.filter((msg) => (sub.matches(msg.topic) ? (sub.push(msg), false) : true));
@@ -311,6 +316,7 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
     const filters = typeof topicFilters === 'string' ? [topicFilters] : [...topicFilters];
     if (filters.length === 0) throw new InvalidArgumentError('unsubscribe needs at least one topic filter');
     for (const f of filters) checkFilter(f);
+    checkKeys(options, CALL_OPTIONS);
     await this.whenReady('unsubscribe');
     if (options.signal?.aborted) throw new AbortError(options.signal.reason);
     for (const sub of [...this.subscriptions]) {
@@ -324,11 +330,9 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
 
   /** Every message that matched no live subscription. Without a reader they are counted and dropped. */
   messages(options: SubscriptionOptions = {}): Subscription {
+    checkKeys(options, SUBSCRIPTION_OPTIONS);
     if (!this.unrouted || this.unrouted.closed) {
-      this.unrouted = new Subscription(this, [], {
-        highWaterMark: options.highWaterMark ?? this.options.highWaterMark,
-        overflow: options.overflow ?? this.options.overflow,
-      });
+      this.unrouted = new Subscription(this, [], subscriptionLimits(options, this.options));
       for (const msg of this.held ?? []) this.unrouted.push(msg);
       this.held = undefined;
       if (this.session.state === 'closed') this.unrouted.end();
@@ -341,13 +345,25 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
    * then DISCONNECT, then the transport closes. Everything still pending afterwards is rejected.
    */
   end(options: EndOptions = {}): Promise<void> {
-    this.ending ??= this.shutdown(options.timeout ?? this.options.endTimeout);
+    let timeout: number;
+    try {
+      checkKeys(options, END_OPTIONS);
+      timeout = endTimeout(options, this.options.endTimeout);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.ending ??= this.shutdown(timeout);
     return this.ending;
   }
 
   /** Closes at once without DISCONNECT (so the broker publishes the will). */
   destroy(err?: unknown): void {
     this.teardown(err, err ?? new ClientClosedError('the client was destroyed'));
+  }
+
+  /** What util.inspect and console.log show: never the options, which hold the password. */
+  [Symbol.for('nodejs.util.inspect.custom')](_depth: number, options: object, inspect?: (value: unknown, options: object) => string): string {
+    return describeClient(this.constructor.name, { url: this.url.href, clientId: this.clientId, state: this.state }, options, inspect);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -706,7 +722,11 @@ export abstract class MqttClientBase implements SubscriptionOwner, AsyncDisposab
     if (typeof input === 'string') list = [{ topicFilter: input, qos: checkQos(qos ?? 0) }];
     else if (Array.isArray(input)) list = input.map((topicFilter) => ({ topicFilter, qos: checkQos(qos ?? 0) }));
     else if (input && typeof input === 'object') {
-      list = Object.entries(input).map(([topicFilter, o]) => ({ topicFilter, qos: checkQos(o?.qos ?? qos ?? 0) }));
+      list = Object.entries(input).map(([topicFilter, o]) => {
+        if (o === undefined) throw new InvalidArgumentError(`topic filter ${quote(topicFilter)} needs its options, e.g. { qos: 1 }`);
+        checkKeys(o, FILTER_OPTIONS);
+        return { topicFilter, qos: checkQos(o.qos ?? qos ?? 0) };
+      });
     } else throw new InvalidArgumentError('subscribe takes a topic filter, an array of them, or an object of filter: { qos }');
     if (list.length === 0) throw new InvalidArgumentError('subscribe needs at least one topic filter (MQTT-3.8.3-3)');
     for (const s of list) checkFilter(s.topicFilter);
@@ -730,7 +750,7 @@ function checkFilter(filter: string): void {
   try {
     validateTopicFilter(filter);
   } catch (err) {
-    throw new InvalidArgumentError(`invalid topic filter ${JSON.stringify(filter)}: ${(err as Error).message}`);
+    throw new InvalidArgumentError(`invalid topic filter ${quote(filter)}: ${(err as Error).message}`);
   }
 }
 

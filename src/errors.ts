@@ -1,16 +1,64 @@
 /**
+ * Symbol.for gives every copy of mqttwire the same symbol. A class's own brand names it: a
+ * subclass an application writes without one is recognised by identity, as usual.
+ */
+const BRAND: unique symbol = Symbol.for('mqttwire.errorClass') as never;
+
+/**
  * Every error mqttwire raises is an MqttError with a stable `code`, so callers can branch on
  * `err.code` instead of parsing messages. Protocol errors also name the MQTT 3.1.1 normative
  * statement they break (e.g. `MQTT-2.2.2-2`) where one applies.
  */
 export class MqttError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  static readonly [BRAND]: string = 'MqttError';
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
   }
+
+  /**
+   * `err instanceof InvalidArgumentError` holds for an error made by any copy of mqttwire: the
+   * ESM and the CommonJS build are two copies in a process that loads both (an application that
+   * imports, a dependency that requires), and so are two installed versions. Each class carries a
+   * brand; an error is an instance when a class in its prototype chain carries the same brand.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isBrandedInstance(value, this);
+  }
 }
+
+function isBrandedInstance(value: unknown, cls: object): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(cls, value)) return true;
+  const brand = brandOf(cls);
+  if (brand === undefined || typeof value !== 'object' || value === null) return false;
+  for (let proto: unknown = Object.getPrototypeOf(value); proto !== null && typeof proto === 'object'; proto = Object.getPrototypeOf(proto)) {
+    if (Object.hasOwn(proto, 'constructor') && brandOf((proto as { constructor: unknown }).constructor) === brand) return true;
+  }
+  return false;
+}
+
+function brandOf(cls: unknown): string | undefined {
+  return typeof cls === 'function' && Object.hasOwn(cls, BRAND) ? (cls as unknown as Record<typeof BRAND, string>)[BRAND] : undefined;
+}
+
+/** Every `code` an MqttError can carry; each subclass narrows it to its own (see docs/client.md). */
+export type ErrorCode =
+  | ProtocolErrorCode
+  | 'INVALID_ARGUMENT'
+  | 'CONNECTION_REFUSED'
+  | 'TIMEOUT'
+  | 'SUBSCRIBE_REFUSED'
+  | 'CONNECTION_CLOSED'
+  | 'CLIENT_CLOSED'
+  | 'ABORTED'
+  | 'QUEUE_FULL'
+  | 'NO_PACKET_ID'
+  | TransportErrorCode;
+
+/** A socket that could not be opened or broke; TLS_ERROR is never retried. */
+export type TransportErrorCode = 'TRANSPORT_ERROR' | 'CONNECTION_REFUSED_BY_HOST' | 'TLS_ERROR';
 
 /** Codes a malformed or unexpected packet can carry. */
 export type ProtocolErrorCode =
@@ -34,6 +82,7 @@ export type ProtocolErrorCode =
 
 /** Bytes on the wire (or a packet given to `encode`) break the MQTT 3.1.1 rules. */
 export class MqttProtocolError extends MqttError {
+  static override readonly [BRAND]: string = 'MqttProtocolError';
   declare readonly code: ProtocolErrorCode;
   /** The normative statement broken, when the spec has one, e.g. `MQTT-3.3.2-2`. */
   readonly statement: string | undefined;
@@ -45,6 +94,8 @@ export class MqttProtocolError extends MqttError {
 
 /** The application passed something we refuse to send (bad topic, QoS 3, oversize payload...). */
 export class InvalidArgumentError extends MqttError {
+  static override readonly [BRAND]: string = 'InvalidArgumentError';
+  declare readonly code: 'INVALID_ARGUMENT';
   constructor(message: string) {
     super('INVALID_ARGUMENT', message);
   }
@@ -60,6 +111,8 @@ const CONNACK_MEANINGS: Record<number, string> = {
 
 /** CONNACK carried a non-zero return code. */
 export class ConnectionRefusedError extends MqttError {
+  static override readonly [BRAND]: string = 'ConnectionRefusedError';
+  declare readonly code: 'CONNECTION_REFUSED';
   readonly returnCode: number;
   constructor(returnCode: number) {
     const meaning = CONNACK_MEANINGS[returnCode] ?? 'unknown return code';
@@ -70,6 +123,8 @@ export class ConnectionRefusedError extends MqttError {
 
 /** Something we awaited from the broker (CONNACK, SUBACK, PUBACK, ...) did not come in time. */
 export class TimeoutError extends MqttError {
+  static override readonly [BRAND]: string = 'TimeoutError';
+  declare readonly code: 'TIMEOUT';
   constructor(message: string) {
     super('TIMEOUT', message);
   }
@@ -77,12 +132,21 @@ export class TimeoutError extends MqttError {
 
 /** The broker answered SUBACK 0x80 for one or more filters. */
 export class SubscribeError extends MqttError {
+  static override readonly [BRAND]: string = 'SubscribeError';
+  declare readonly code: 'SUBSCRIBE_REFUSED';
   /** The filters the broker refused. */
   readonly refused: string[];
-  /** The filters granted in the same request, with their granted QoS (they stay subscribed). */
+  /**
+   * The filters the broker granted in the same SUBSCRIBE, with their granted QoS. When
+   * `subscribe()` rejects with this error they have already been unsubscribed again (unless another
+   * live subscription uses them): a subscribe succeeds whole or leaves nothing behind. When a
+   * re-subscription after a reconnect is refused (a status `error`, and the end of that
+   * subscription's iterator), they stay subscribed on the broker and their messages go to
+   * `client.messages()`.
+   */
   readonly granted: { topicFilter: string; qos: number }[];
   constructor(refused: string[], granted: { topicFilter: string; qos: number }[]) {
-    super('SUBSCRIBE_REFUSED', `subscription refused by the broker for: ${refused.join(', ')}`);
+    super('SUBSCRIBE_REFUSED', `subscription refused by the broker for: ${refused.map(quote).join(', ')}`);
     this.refused = refused;
     this.granted = granted;
   }
@@ -90,6 +154,8 @@ export class SubscribeError extends MqttError {
 
 /** The connection went away (socket closed, reset, keepalive expired). */
 export class ConnectionClosedError extends MqttError {
+  static override readonly [BRAND]: string = 'ConnectionClosedError';
+  declare readonly code: 'CONNECTION_CLOSED';
   constructor(message: string, options?: { cause?: unknown }) {
     super('CONNECTION_CLOSED', message, options);
   }
@@ -97,6 +163,8 @@ export class ConnectionClosedError extends MqttError {
 
 /** The client was ended or destroyed; the operation cannot go on. */
 export class ClientClosedError extends MqttError {
+  static override readonly [BRAND]: string = 'ClientClosedError';
+  declare readonly code: 'CLIENT_CLOSED';
   constructor(message = 'the client is closed') {
     super('CLIENT_CLOSED', message);
   }
@@ -104,6 +172,8 @@ export class ClientClosedError extends MqttError {
 
 /** An AbortSignal fired before the operation finished. */
 export class AbortError extends MqttError {
+  static override readonly [BRAND]: string = 'AbortError';
+  declare readonly code: 'ABORTED';
   constructor(reason?: unknown) {
     super('ABORTED', 'the operation was aborted', { cause: reason });
   }
@@ -111,6 +181,8 @@ export class AbortError extends MqttError {
 
 /** A bounded queue was full and its policy is to refuse. */
 export class QueueFullError extends MqttError {
+  static override readonly [BRAND]: string = 'QueueFullError';
+  declare readonly code: 'QUEUE_FULL';
   constructor(message: string) {
     super('QUEUE_FULL', message);
   }
@@ -118,7 +190,33 @@ export class QueueFullError extends MqttError {
 
 /** The transport failed to open or broke (DNS, refused port, TLS verification...). */
 export class TransportError extends MqttError {
-  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+  static override readonly [BRAND]: string = 'TransportError';
+  declare readonly code: TransportErrorCode;
+  constructor(message: string, options?: { cause?: unknown; code?: TransportErrorCode }) {
     super(options?.code ?? 'TRANSPORT_ERROR', message, options);
   }
+}
+
+/** How much of an application's input an error message repeats; the rest is only counted. */
+const QUOTE_LIMIT = 64;
+
+/**
+ * Application input as an error message shows it: JSON-quoted, and cut after the first 64
+ * characters with the total length, so a 70 KB topic makes a one-line message, not a 70 KB one.
+ */
+export function quote(input: string): string {
+  if (input.length <= QUOTE_LIMIT) return JSON.stringify(input);
+  return `${JSON.stringify(input.slice(0, QUOTE_LIMIT))}... (${input.length} characters)`;
+}
+
+/** What a wrong value was, for "x must be ..., got <this>": a string is said to be one. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `the string ${quote(value)}`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Uint8Array) return `a ${value.constructor.name} of ${value.length} bytes`;
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'bigint') return `the bigint ${value}n`;
+  return String(value);
 }

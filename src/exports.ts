@@ -1,6 +1,6 @@
 /** What every entry point (Node, browser, workerd) exports besides its own MqttClient and connect. */
 export type { MqttClientBase, CallOptions, PublishOptions, SubscribeOptions, SubscribeInput, EndOptions, ClientStats } from './client.js';
-export type { ClientOptions, Payload, ReconnectOptions } from './options.js';
+export type { ClientOptions, Payload, ReconnectOptions, WillOptions } from './options.js';
 export type { StatusEvent } from './status.js';
 export { MemoryStore } from './store/store.js';
 export type { Store, StoreSnapshot, OutgoingRecord } from './store/store.js';
@@ -28,3 +28,4 @@ export {
   QueueFullError,
   TransportError,
 } from './errors.js';
+export type { ErrorCode, ProtocolErrorCode, TransportErrorCode } from './errors.js';

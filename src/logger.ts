@@ -1,23 +1,55 @@
 import type { Packet } from './codec/packets.js';
+import { describeValue, InvalidArgumentError } from './errors.js';
 
-/** Receives one readable line per event. */
+/**
+ * Receives one readable line per packet and connection event, starting with the client id
+ * (`mqttwire_3f2a9c01b7de > PUBLISH topic="a/b" qos=1 id=7 payload=5B`), so one logger can serve
+ * several clients. No timestamp: a logger has its own clock and format.
+ */
 export type Logger = (line: string) => void;
 
-/** The logger for these options: an explicit one, `debug: true`, or MQTTWIRE_DEBUG=1 in the environment. */
-export function resolveLogger(options: { logger?: Logger; debug?: boolean }): Logger | undefined {
-  if (options.logger) return options.logger;
-  if (options.debug || debugFromEnv()) return (line) => console.error(`mqttwire ${line}`);
+/**
+ * The logger for these options: the `logger` given, or stderr for `debug: true` or MQTTWIRE_DEBUG.
+ * Each line starts with the client id (`-` when the broker is to assign one); stderr lines also
+ * with `mqttwire` and the time, so two clients in one process never print the same line.
+ */
+export function resolveLogger(options: { logger?: unknown; debug?: unknown }, clientId: string): Logger | undefined {
+  if (options.logger !== undefined && typeof options.logger !== 'function') {
+    throw new InvalidArgumentError(`logger must be a function taking one line, got ${describeValue(options.logger)}`);
+  }
+  if (options.debug !== undefined && typeof options.debug !== 'boolean') {
+    throw new InvalidArgumentError(`debug must be true or false, got ${describeValue(options.debug)}`);
+  }
+  const id = clientId === '' ? '-' : clientId;
+  const user = options.logger as Logger | undefined;
+  if (user) return (line) => user(`${id} ${line}`);
+  if (options.debug === true || debugFromEnv()) {
+    return (line) => console.error(`mqttwire ${new Date().toISOString()} ${id} ${line}`);
+  }
   return undefined;
 }
 
-/** MQTTWIRE_DEBUG=1, where the runtime lets us read it: Deno without --allow-env throws on process.env reads. */
-function debugFromEnv(): boolean {
+/**
+ * MQTTWIRE_DEBUG read as people write it: 1, true, yes or on (any case) turn the log on; 0, false,
+ * no, off or empty leave it off. Where the runtime lets us read it: Deno without --allow-env throws.
+ */
+export function debugFromEnv(): boolean {
+  let value: string | undefined;
   try {
-    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-    return env?.MQTTWIRE_DEBUG === '1';
+    value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.MQTTWIRE_DEBUG;
   } catch {
     return false;
   }
+  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase());
+}
+
+/**
+ * A client as util.inspect shows it (`MqttClient { url: ..., clientId: ..., state: ... }`): chosen
+ * fields only, because the client's own fields hold the password. `inspect` is Node's, handed to
+ * the custom-inspect hook, so the fields are styled like the rest of the output.
+ */
+export function describeClient(name: string, fields: Record<string, unknown>, options?: object, inspect?: (value: unknown, options: object) => string): string {
+  return `${name} ${inspect && options ? inspect(fields, options) : JSON.stringify(fields)}`;
 }
 
 /** One line per packet; a password is never printed, only whether one was sent. */

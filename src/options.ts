@@ -1,9 +1,13 @@
 import type { QoS, Will } from './codec/packets.js';
-import { InvalidArgumentError } from './errors.js';
+import { checkTopicName } from './codec/topics.js';
+import { HAS_NUL, LONE_SURROGATE, utf8Length } from './codec/utf8.js';
+import { parseUrl, redactUrl } from './broker-url.js';
+import { describeValue, InvalidArgumentError, quote } from './errors.js';
+import { checkKeys, type KnownKeys } from './option-keys.js';
 import type { Logger } from './logger.js';
 import type { SessionOptions } from './session/session.js';
 import type { Timers } from './session/timers.js';
-import type { OverflowPolicy } from './subscription.js';
+import type { OverflowPolicy, SubscriptionOptions } from './subscription.js';
 import type { TlsOptions, TransportFactory } from './transport/transport.js';
 import type { BackoffOptions } from './session/backoff.js';
 import type { Store } from './store/store.js';
@@ -14,6 +18,14 @@ export interface ReconnectOptions extends BackoffOptions {
    * 2 identifier rejected, 4 bad credentials, 5 not authorized). Default false: they end the client.
    */
   retryRefused?: boolean;
+}
+
+export interface WillOptions {
+  topic: string;
+  /** Required, like a publish payload: `''` or `new Uint8Array(0)` for an empty will message. */
+  payload: Payload;
+  qos?: QoS;
+  retain?: boolean;
 }
 
 /** Bytes the application may hand over: text is sent as UTF-8. */
@@ -29,7 +41,11 @@ export interface ClientOptions extends TlsOptions {
   keepalive?: number;
   username?: string;
   password?: string | Uint8Array;
-  will?: { topic: string; payload?: Payload; qos?: QoS; retain?: boolean };
+  /**
+   * Published by the broker if the client vanishes without DISCONNECT. Checked like a publish when
+   * the client is made: a topic name without wildcards, a payload (`''` for an empty one), QoS, retain.
+   */
+  will?: WillOptions;
   /** Milliseconds to open the transport and receive CONNACK (default 30,000). */
   connectTimeout?: number;
   /** Milliseconds to wait for each PUBACK/PUBREC/PUBCOMP/SUBACK/UNSUBACK (default 30,000). */
@@ -50,9 +66,9 @@ export interface ClientOptions extends TlsOptions {
   overflow?: OverflowPolicy;
   /** Aborting it destroys the client. */
   signal?: AbortSignal;
-  /** Receives one line per packet in and out, and per connection event. */
+  /** Receives one line per packet in and out, and per connection event, each starting with the client id. */
   logger?: Logger;
-  /** Log to stderr (also turned on by MQTTWIRE_DEBUG=1). */
+  /** Log to stderr, each line with the time and the client id (also turned on by MQTTWIRE_DEBUG=1, true, yes or on). */
   debug?: boolean;
   /** Open the byte stream yourself (for runtimes mqttwire does not know). */
   transport?: TransportFactory;
@@ -77,6 +93,55 @@ export interface ClientOptions extends TlsOptions {
   store?: Store;
 }
 
+/** Every option, so an unknown one can be refused; the compiler keeps this in step with ClientOptions. */
+const CLIENT_KEYS = {
+  clientId: true, clean: true, keepalive: true, username: true, password: true, will: true, connectTimeout: true,
+  ackTimeout: true, pingTimeout: true, endTimeout: true, maxPacketSize: true, protocolLevel: true, inflightWindow: true,
+  highWaterMark: true, overflow: true, signal: true, logger: true, debug: true, transport: true, timers: true,
+  reconnect: true, servers: true, offlineQueueLimit: true, queueQoS0: true, store: true,
+  ca: true, cert: true, key: true, passphrase: true, servername: true, rejectUnauthorized: true, alpnProtocols: true,
+} satisfies Record<keyof ClientOptions, true>;
+
+const IN_THE_URL = 'put it in the broker URL (mqtt://host:1883, ws://host:8080/mqtt)';
+const MQTT5_ONLY = 'an MQTT 5 feature; mqttwire speaks MQTT 3.1.1 (and 3.1)';
+
+/** The options people bring from MQTT.js (and a few common slips), with what mqttwire takes instead. */
+const CLIENT_OPTIONS: KnownKeys = {
+  what: 'client',
+  keys: Object.keys(CLIENT_KEYS),
+  foreign: {
+    keepAlive: 'mqttwire calls it "keepalive" (seconds)',
+    reconnectPeriod: 'use reconnect: { initialDelay } (ms, the first delay of an exponential backoff), or reconnect: false',
+    reconnectOnConnackError: 'use reconnect: { retryRefused: true }',
+    protocolVersion: 'mqttwire speaks MQTT 3.1.1 (protocolLevel: 4, the default) and MQTT 3.1 (protocolLevel: 3); MQTT 5 is not supported',
+    protocolId: 'it follows protocolLevel (4 sends "MQTT", 3 sends "MQIsdp")',
+    queueQoSZero: 'mqttwire calls it "queueQoS0"',
+    incomingStore: 'use "store" (one Store keeps both directions)',
+    outgoingStore: 'use "store" (one Store keeps both directions)',
+    resubscribe: 'subscriptions are always subscribed again when the broker kept no session',
+    manualConnect: 'new MqttClient() never connects by itself: call connect()',
+    log: 'use "logger" (a function taking one line) or "debug: true"',
+    wsOptions: 'the TLS options (ca, cert, key, ...) are options of their own; for anything else pass options.transport',
+    transformWsUrl: 'pass the URL you want, or options.transport',
+    unixSocket: 'pass options.transport',
+    messageIdProvider: 'packet identifiers are the client\'s own business',
+    customHandleAcks: 'the client acknowledges QoS 1 and 2 messages itself',
+    host: IN_THE_URL,
+    hostname: IN_THE_URL,
+    port: IN_THE_URL,
+    protocol: IN_THE_URL,
+    path: IN_THE_URL,
+    properties: MQTT5_ONLY,
+    authPacket: MQTT5_ONLY,
+    topicAliasMaximum: MQTT5_ONLY,
+    autoUseTopicAlias: MQTT5_ONLY,
+    autoAssignTopicAlias: MQTT5_ONLY,
+  },
+};
+
+const RECONNECT_OPTIONS: KnownKeys = { what: 'reconnect', keys: ['initialDelay', 'maxDelay', 'resetAfter', 'retryRefused'] };
+const WILL_OPTIONS: KnownKeys = { what: 'will', keys: ['topic', 'payload', 'qos', 'retain'], foreign: { properties: MQTT5_ONLY } };
+
 export interface ResolvedOptions {
   session: SessionOptions;
   connectTimeout: number;
@@ -94,17 +159,73 @@ export interface ResolvedOptions {
 const MAX_PACKET = 268_435_455 + 5;
 const encoder = new TextEncoder();
 
-export function toBytes(payload: Payload | undefined): Uint8Array {
-  if (payload === undefined) return new Uint8Array(0);
+/**
+ * The bytes of a payload (publish, will) or password. An absent payload is refused: taken as empty,
+ * a retained publish would delete the broker's retained message. Empty is said with '' or
+ * `new Uint8Array(0)`.
+ */
+export function toBytes(payload: Payload, what = 'payload'): Uint8Array {
   if (typeof payload === 'string') return encoder.encode(payload);
   if (payload instanceof Uint8Array) return payload;
   if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
   if (ArrayBuffer.isView(payload)) return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
-  throw new InvalidArgumentError('payload must be a string, Uint8Array, ArrayBuffer or ArrayBufferView');
+  if (payload === undefined) throw new InvalidArgumentError(`${what} is missing: pass '' or new Uint8Array(0) for an empty one`);
+  throw new InvalidArgumentError(`${what} must be a string, Uint8Array, ArrayBuffer or ArrayBufferView, got ${describeValue(payload)}`);
+}
+
+/** A topic name the application gave (publish, will): valid, or InvalidArgumentError. */
+export function checkTopic(topic: unknown, what = 'topic'): string {
+  if (typeof topic !== 'string') throw new InvalidArgumentError(`${what} must be a string, got ${describeValue(topic)}`);
+  try {
+    checkTopicName(topic);
+  } catch (err) {
+    throw new InvalidArgumentError(`invalid ${what} ${quote(topic)}: ${(err as Error).message}`);
+  }
+  return topic;
+}
+
+/** A string field of CONNECT (client id, user name): UTF-8 encodable, no U+0000, at most 65535 bytes. */
+function checkMqttString(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string, got ${describeValue(value)}`);
+  const bytes = utf8Length(value);
+  if (bytes === HAS_NUL) throw new InvalidArgumentError(`${what} ${quote(value)} must not contain U+0000 (MQTT-1.5.3-2)`);
+  if (bytes === LONE_SURROGATE) throw new InvalidArgumentError(`${what} ${quote(value)} contains an unpaired surrogate (MQTT-1.5.3-1)`);
+  if (bytes > 0xffff) throw new InvalidArgumentError(`${what} is ${bytes} bytes in UTF-8; the limit is 65535`);
+  return value;
+}
+
+/** A binary field of CONNECT (will payload, password) has a two-byte length: at most 65535 bytes. */
+function checkShortBytes(bytes: Uint8Array, what: string): Uint8Array {
+  if (bytes.length > 0xffff) throw new InvalidArgumentError(`${what} is ${bytes.length} bytes; the limit is 65535`);
+  return bytes;
+}
+
+/**
+ * The will is application input like a publish, so it is checked when the client is made, before
+ * any socket opens, with the same rules; the encoder would otherwise find it bad only inside connect().
+ */
+function resolveWill(will: unknown): Will {
+  if (typeof will !== 'object' || will === null) throw new InvalidArgumentError(`will must be an object { topic, payload, qos, retain }, got ${describeValue(will)}`);
+  checkKeys(will, WILL_OPTIONS);
+  const w = will as Partial<WillOptions>;
+  const topic = checkTopic(w.topic, 'will.topic');
+  return {
+    topic,
+    payload: checkShortBytes(toBytes(w.payload as Payload, 'will.payload'), 'will.payload'),
+    qos: checkQos(w.qos ?? 0, 'will.qos'),
+    retain: checkFlag(w.retain, 'will.retain'),
+  };
+}
+
+/** An optional boolean option: true, false or absent (false); anything else is refused, not coerced. */
+export function checkFlag(value: unknown, what: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(`${what} must be true or false, got ${describeValue(value)}`);
+  return value;
 }
 
 export function checkQos(qos: unknown, what = 'qos'): QoS {
-  if (qos !== 0 && qos !== 1 && qos !== 2) throw new InvalidArgumentError(`${what} must be 0, 1 or 2, got ${String(qos)}`);
+  if (qos !== 0 && qos !== 1 && qos !== 2) throw new InvalidArgumentError(`${what} must be 0, 1 or 2, got ${describeValue(qos)}`);
   return qos;
 }
 
@@ -118,29 +239,72 @@ function randomClientId(): string {
   return id;
 }
 
-function nonNegative(value: number | undefined, fallback: number, name: string): number {
+export function nonNegative(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new InvalidArgumentError(`${name} must be a number >= 0`);
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, got ${describeValue(value)}`);
   return value;
 }
 
+const OVERFLOW_POLICIES: readonly OverflowPolicy[] = ['block', 'drop-oldest', 'drop-newest'];
+
+/** A subscription's buffer bound and overflow policy: the call's own, else the client's defaults. */
+export function subscriptionLimits(o: SubscriptionOptions, defaults: Required<SubscriptionOptions>): Required<SubscriptionOptions> {
+  const overflow = o.overflow ?? defaults.overflow;
+  if (!OVERFLOW_POLICIES.includes(overflow)) {
+    throw new InvalidArgumentError(`overflow must be ${OVERFLOW_POLICIES.map((p) => `'${p}'`).join(', ')}, got ${describeValue(overflow)}`);
+  }
+  return { highWaterMark: nonNegative(o.highWaterMark, defaults.highWaterMark, 'highWaterMark'), overflow };
+}
+
+/** The timeout of `end()`: the call's own (checked), else the endTimeout option. */
+export function endTimeout(o: { timeout?: number }, fallback: number): number {
+  return nonNegative(o.timeout, fallback, 'timeout');
+}
+
+/** The reconnect option: false (off), or the backoff settings (true or absent: the defaults). */
+function resolveReconnect(r: unknown): ReconnectOptions | undefined {
+  if (r === false) return undefined;
+  if (r === undefined || r === true) return {};
+  checkKeys(r, RECONNECT_OPTIONS);
+  const o = r as ReconnectOptions;
+  const out: ReconnectOptions = {};
+  for (const k of ['initialDelay', 'maxDelay', 'resetAfter'] as const) if (o[k] !== undefined) out[k] = nonNegative(o[k], 0, `reconnect.${k}`);
+  if (o.retryRefused !== undefined) out.retryRefused = checkFlag(o.retryRefused, 'reconnect.retryRefused');
+  return out;
+}
+
+/** The `servers` to try in turn after the first URL: broker URLs, like the first. */
+export function resolveServers(servers: unknown, anyScheme: boolean): URL[] {
+  if (servers === undefined) return [];
+  if (!Array.isArray(servers)) throw new InvalidArgumentError(`servers must be an array of broker URLs, got ${describeValue(servers)}`);
+  return servers.map((s: unknown, i) => {
+    if (typeof s === 'object' && s !== null && !(s instanceof URL)) {
+      throw new InvalidArgumentError("servers takes broker URLs ('mqtt://host:1883'), not { host, port } objects");
+    }
+    const url = parseUrl(s as string | URL, anyScheme);
+    // Only the first URL's user info becomes the credentials: here it would be ignored, and shown in events.
+    if (url.username !== '' || url.password !== '') {
+      throw new InvalidArgumentError(`servers[${i}] ${quote(redactUrl(url))} carries a user name or password: give credentials as the username and password options`);
+    }
+    return url;
+  });
+}
+
 export function resolveOptions(o: ClientOptions): ResolvedOptions {
+  checkKeys(o, CLIENT_OPTIONS);
   const keepalive = nonNegative(o.keepalive, 60, 'keepalive');
   if (keepalive > 65535 || !Number.isInteger(keepalive)) throw new InvalidArgumentError('keepalive must be an integer number of seconds, 0 to 65535');
   const protocolLevel = o.protocolLevel ?? 4;
   if (protocolLevel !== 3 && protocolLevel !== 4) throw new InvalidArgumentError('protocolLevel must be 4 (MQTT 3.1.1) or 3 (MQTT 3.1)');
   const inflightWindow = nonNegative(o.inflightWindow, 20, 'inflightWindow');
   if (inflightWindow < 1 || inflightWindow > 65535) throw new InvalidArgumentError('inflightWindow must be 1 to 65535');
-  const clean = o.clean ?? true;
-  const clientId = o.clientId ?? randomClientId();
+  const clean = o.clean === undefined || checkFlag(o.clean, 'clean');
+  const clientId = o.clientId === undefined ? randomClientId() : checkMqttString(o.clientId, 'clientId');
   if (clientId === '' && !clean) throw new InvalidArgumentError('an empty clientId needs clean: true (MQTT-3.1.3-7)');
   if (o.password !== undefined && o.username === undefined && protocolLevel === 4) {
     throw new InvalidArgumentError('a password needs a username in MQTT 3.1.1 (MQTT-3.1.2-22)');
   }
-  let will: Will | undefined;
-  if (o.will) {
-    will = { topic: o.will.topic, payload: toBytes(o.will.payload), qos: checkQos(o.will.qos ?? 0, 'will.qos'), retain: o.will.retain ?? false };
-  }
+  const will = o.will === undefined ? undefined : resolveWill(o.will);
   const session: SessionOptions = {
     clientId,
     clean,
@@ -150,19 +314,18 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     pingTimeout: nonNegative(o.pingTimeout, Math.min(30_000, Math.max(1000, keepalive * 1000)), 'pingTimeout'),
     inflightWindow,
   };
-  if (o.username !== undefined) session.username = o.username;
-  if (o.password !== undefined) session.password = toBytes(o.password);
+  if (o.username !== undefined) session.username = checkMqttString(o.username, 'username');
+  if (o.password !== undefined) session.password = checkShortBytes(toBytes(o.password), 'password');
   if (will) session.will = will;
   return {
     session,
     connectTimeout: nonNegative(o.connectTimeout, 30_000, 'connectTimeout'),
     endTimeout: nonNegative(o.endTimeout, 10_000, 'endTimeout'),
     maxPacketSize: Math.min(nonNegative(o.maxPacketSize, MAX_PACKET, 'maxPacketSize'), MAX_PACKET),
-    highWaterMark: nonNegative(o.highWaterMark, 1000, 'highWaterMark'),
-    overflow: o.overflow ?? 'block',
-    reconnect: o.reconnect === false ? undefined : { ...o.reconnect },
+    ...subscriptionLimits(o, { highWaterMark: 1000, overflow: 'block' }),
+    reconnect: resolveReconnect(o.reconnect),
     offlineQueueLimit: nonNegative(o.offlineQueueLimit, 10_000, 'offlineQueueLimit'),
-    queueQoS0: o.queueQoS0 ?? true,
+    queueQoS0: o.queueQoS0 === undefined || checkFlag(o.queueQoS0, 'queueQoS0'),
     tls: resolveTls(o),
   };
 }
@@ -180,15 +343,4 @@ function resolveTls(o: TlsOptions): TlsOptions {
     if (o[k] !== undefined) (tls as Record<string, unknown>)[k] = o[k];
   }
   return tls;
-}
-
-/** Parses a broker URL; a bare `host:port` or `host` is taken as mqtt://. */
-export function parseUrl(url: string | URL): URL {
-  if (url instanceof URL) return url;
-  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `mqtt://${url}`;
-  try {
-    return new URL(text);
-  } catch {
-    throw new InvalidArgumentError(`not a valid broker URL: ${JSON.stringify(url)}`);
-  }
 }

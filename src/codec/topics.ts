@@ -2,7 +2,7 @@
  * Topic names and topic filters (MQTT 3.1.1 section 4.7): validation and matching.
  * Works on JS strings with charCodeAt and no splitting, so matching allocates nothing.
  */
-import { MqttProtocolError } from '../errors.js';
+import { MqttProtocolError, quote } from '../errors.js';
 import { HAS_NUL, LONE_SURROGATE, utf8Length } from './utf8.js';
 
 const SLASH = 0x2f;
@@ -20,7 +20,7 @@ export function checkTopicName(topic: string, wildcardStatement = 'MQTT-4.7.1-1'
   for (let i = 0; i < topic.length; i++) {
     const c = topic.charCodeAt(i);
     if (c === PLUS || c === HASH) {
-      throw invalid(`topic name ${JSON.stringify(topic)} must not contain wildcards`, wildcardStatement);
+      throw invalid(`topic name ${quote(topic)} must not contain wildcards`, wildcardStatement);
     }
   }
   return bytes;
@@ -36,12 +36,12 @@ export function checkTopicFilter(filter: string): number {
     if (c === HASH) {
       // '#' on its own or after '/', and last [MQTT-4.7.1-2].
       if (i !== n - 1 || (i > 0 && filter.charCodeAt(i - 1) !== SLASH)) {
-        throw invalid(`'#' must be the last level of topic filter ${JSON.stringify(filter)}`, 'MQTT-4.7.1-2');
+        throw invalid(`'#' must be the last level of topic filter ${quote(filter)}`, 'MQTT-4.7.1-2');
       }
     } else if (c === PLUS) {
       // '+' occupies a whole level [MQTT-4.7.1-3].
       if ((i > 0 && filter.charCodeAt(i - 1) !== SLASH) || (i < n - 1 && filter.charCodeAt(i + 1) !== SLASH)) {
-        throw invalid(`'+' must occupy a whole level of topic filter ${JSON.stringify(filter)}`, 'MQTT-4.7.1-3');
+        throw invalid(`'+' must occupy a whole level of topic filter ${quote(filter)}`, 'MQTT-4.7.1-3');
       }
     }
   }

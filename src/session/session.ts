@@ -6,7 +6,7 @@ import type {
   Subscription,
   Will,
 } from '../codec/packets.js';
-import { MqttError, MqttProtocolError, TimeoutError, ConnectionClosedError, ConnectionRefusedError } from '../errors.js';
+import { MqttError, MqttProtocolError, TimeoutError, ConnectionClosedError, ConnectionRefusedError, quote } from '../errors.js';
 import { Deadline } from './deadline.js';
 import { Fifo } from './fifo.js';
 import { Keepalive } from './keepalive.js';
@@ -147,9 +147,12 @@ export class Session {
     if (o.username !== undefined) connect.username = o.username;
     if (o.password !== undefined) connect.password = o.password;
     if (o.will) connect.will = o.will;
+    // Written before the CONNACK promise exists: if CONNECT cannot be written (the encoder or a
+    // logger throws), start() throws and leaves no promise behind that a later suspend() or close()
+    // would reject with nobody listening (an unhandled rejection after the caller caught the error).
+    this.send(connect);
     // The caller owns the overall connect timeout (it also covers opening the transport).
     this.connack = new Deadline<ConnackPacket>(this.timers, () => new TimeoutError('no CONNACK'));
-    this.send(connect);
     return this.connack.promise;
   }
 
@@ -499,7 +502,7 @@ export class Session {
     // The flow stays in flight (its id and window slot stay taken) so a late ack still completes
     // it and a reconnect can re-send it; only the caller stops waiting.
     const next = flow.awaiting === 'queued' ? 'a slot' : flow.awaiting.toUpperCase();
-    return new TimeoutError(`no ${next} for QoS ${flow.packet.qos} publish to "${flow.packet.topic}" within ${this.options.ackTimeout} ms`);
+    return new TimeoutError(`no ${next} for QoS ${flow.packet.qos} publish to ${quote(flow.packet.topic)} within ${this.options.ackTimeout} ms`);
   }
 
   private send(packet: Packet): void {

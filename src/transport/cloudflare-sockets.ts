@@ -3,7 +3,7 @@
  * `cloudflare:sockets` module, TLS with `secureTransport: 'on'`. The module is imported on first use,
  * so only the workerd entry point ever names it, and nothing else needs Workers types.
  */
-import { InvalidArgumentError, TransportError } from '../errors.js';
+import { InvalidArgumentError, TransportError, type TransportErrorCode } from '../errors.js';
 import type { Transport, TransportFactory, TransportHandlers, TransportOptions } from './transport.js';
 
 /** The part of a `cloudflare:sockets` Socket used here. */
@@ -194,7 +194,7 @@ function abortError(signal: AbortSignal | undefined, what: string): Error {
   return signal?.reason instanceof Error ? signal.reason : new TransportError(`${what}: aborted`);
 }
 
-function refusedCode(err: unknown): string {
+function refusedCode(err: unknown): TransportErrorCode {
   return /refused/i.test(messageOf(err)) ? 'CONNECTION_REFUSED_BY_HOST' : 'TRANSPORT_ERROR';
 }
 

@@ -1,4 +1,4 @@
-import { TransportError } from '../errors.js';
+import { TransportError, type TransportErrorCode } from '../errors.js';
 import type { Transport, TransportFactory, TransportOptions } from './transport.js';
 
 // Event handler slots typed as methods, so they are checked bivariantly: the DOM WebSocket (whose
@@ -211,7 +211,7 @@ function describe(cause: unknown): string {
  * self signed certificate in certificate chain"): those are TLS_ERROR, which a reconnecting client
  * does not retry. A browser says nothing about why, so there it stays TRANSPORT_ERROR.
  */
-function errorCodeFor(cause: unknown): string {
+function errorCodeFor(cause: unknown): TransportErrorCode {
   if ((cause as { code?: unknown } | undefined)?.code === 'ECONNREFUSED') return 'CONNECTION_REFUSED_BY_HOST';
   return /certificate|TLS handshake/i.test(describe(cause)) ? 'TLS_ERROR' : 'TRANSPORT_ERROR';
 }

@@ -130,9 +130,13 @@ export function tick(): Promise<void> {
 
 /** A logger that keeps the lines; `out(kind)` / `in(kind)` list the packets sent / received of that kind. */
 export class PacketLog {
+  /** The lines without the client id each starts with. */
   readonly lines: string[] = [];
+  /** The lines as the logger got them. */
+  readonly raw: string[] = [];
   readonly logger = (line: string): void => {
-    this.lines.push(line);
+    this.raw.push(line);
+    this.lines.push(line.slice(line.indexOf(' ') + 1));
   };
   out(kind?: string): string[] {
     return this.lines.filter((l) => l.startsWith('> ') && (!kind || l.startsWith(`> ${kind}`)));
