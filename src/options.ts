@@ -305,6 +305,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     throw new InvalidArgumentError('a password needs a username in MQTT 3.1.1 (MQTT-3.1.2-22)');
   }
   const will = o.will === undefined ? undefined : resolveWill(o.will);
+  const maxPacketSize = Math.min(nonNegative(o.maxPacketSize, MAX_PACKET, 'maxPacketSize'), MAX_PACKET);
   const session: SessionOptions = {
     clientId,
     clean,
@@ -313,6 +314,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     ackTimeout: nonNegative(o.ackTimeout, 30_000, 'ackTimeout'),
     pingTimeout: nonNegative(o.pingTimeout, Math.min(30_000, Math.max(1000, keepalive * 1000)), 'pingTimeout'),
     inflightWindow,
+    maxPacketSize,
   };
   if (o.username !== undefined) session.username = checkMqttString(o.username, 'username');
   if (o.password !== undefined) session.password = checkShortBytes(toBytes(o.password), 'password');
@@ -321,7 +323,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     session,
     connectTimeout: nonNegative(o.connectTimeout, 30_000, 'connectTimeout'),
     endTimeout: nonNegative(o.endTimeout, 10_000, 'endTimeout'),
-    maxPacketSize: Math.min(nonNegative(o.maxPacketSize, MAX_PACKET, 'maxPacketSize'), MAX_PACKET),
+    maxPacketSize,
     ...subscriptionLimits(o, { highWaterMark: 1000, overflow: 'block' }),
     reconnect: resolveReconnect(o.reconnect),
     offlineQueueLimit: nonNegative(o.offlineQueueLimit, 10_000, 'offlineQueueLimit'),

@@ -186,7 +186,7 @@ describe('leaving a subscription while offline', () => {
     const sub = await subscribing;
     s.conn.destroy();
     await s.status.next('disconnected');
-    const leaving = track(sub.close()); // e.g. a for-await loop left with break while offline
+    const leaving = track(sub.unsubscribe()); // e.g. a for-await loop left with break while offline
     const conn = await reconnectFake(s, opts, connackPacket(0, true));
     // Without an UNSUBSCRIBE the broker keeps sending gone/# messages for the rest of the session.
     const p = await conn.nextPacket(300).catch(() => undefined);
@@ -194,7 +194,7 @@ describe('leaving a subscription while offline', () => {
     const id = packetIdOf(p as Uint8Array);
     expect(toHex(p as Uint8Array)).toBe(toHex(unsubscribePacket(id, ['gone/#'])));
     conn.write(ackPacket('unsuback', id));
-    await within(leaving.promise, 1000, 'sub.close()');
+    await within(leaving.promise, 1000, 'sub.unsubscribe()');
   });
 
   it('clean session: nothing to undo, and the left filter is not subscribed again', async () => {
@@ -205,7 +205,7 @@ describe('leaving a subscription while offline', () => {
     const sub = await subscribing;
     s.conn.destroy();
     await s.status.next('disconnected');
-    await within(sub.close(), 1000, 'sub.close()');
+    await within(sub.unsubscribe(), 1000, 'sub.unsubscribe()');
     const conn = await reconnectFake(s);
     await conn.expectNoPacket(50);
   });
