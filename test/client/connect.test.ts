@@ -9,6 +9,7 @@ import {
   TransportError,
   connect,
 } from '../../src/index.js';
+import { openTcp } from '../../src/transport/node-tcp.js';
 import { getFreePort } from '../helpers/mosquitto-process.js';
 import { PacketType, hex } from '../helpers/fake-broker.js';
 import { FAST, ManualTimers, PacketLog, rejection, tick, track, useHarness, watchProcessErrors, within } from './helpers.js';
@@ -252,13 +253,18 @@ describe('connect() failures', () => {
     const watch = watchProcessErrors();
     h.defer(() => watch.stop());
     const fake = await h.fake();
-    const c = h.client(fake.url);
+    let opened = 0;
+    const timers = new ManualTimers();
+    const c = h.client(fake.url, { timers, transport: (url, handlers, options) => (opened++, openTcp(url, handlers, options)) });
     const err = await rejection(c.connect({ signal: AbortSignal.abort('nope') }), 500);
     expect(err).toBeInstanceOf(AbortError);
     expect(err).toMatchObject({ code: 'ABORTED' });
     await expect(c.closed).rejects.toBe(err);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(fake.connections.filter((x) => x.isOpen)).toEqual([]);
+    // No transport was asked for, and none can be later: the closed client has no timer left.
+    expect(opened).toBe(0);
+    expect(timers.count).toBe(0);
+    expect(fake.connections).toEqual([]);
+    await tick();
     expect(watch.errors).toEqual([]);
   });
 
