@@ -83,7 +83,8 @@ export abstract class MqttClientBase implements AsyncDisposable {
     let supervisor!: Supervisor;
     // eslint-disable-next-line prefer-const
     let subscriptions!: Subscriptions;
-    const router = new Router(o, { pause: () => supervisor.pause(), resume: () => supervisor.resume() }, this.#counters, timers);
+    const status = this.#status;
+    const router = new Router(o, { pause: () => supervisor.pause(), resume: () => supervisor.resume() }, this.#counters, timers, (e) => status.emit(e), log);
     const session = new Session(o.session, {
       write: (p) => supervisor.connection?.writer?.write(p),
       whenWritten: () => supervisor.connection?.writer?.whenWritten() ?? Promise.reject(new ConnectionClosedError('not connected')),

@@ -26,6 +26,7 @@ export {
   ClientClosedError,
   AbortError,
   QueueFullError,
+  AbandonedSubscriptionError,
   TransportError,
 } from './errors.js';
 export type { ErrorCode, ProtocolErrorCode, TransportErrorCode } from './errors.js';

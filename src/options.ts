@@ -64,6 +64,12 @@ export interface ClientOptions extends TlsOptions {
   highWaterMark?: number;
   /** Default overflow policy of each subscription (default 'block'). */
   overflow?: OverflowPolicy;
+  /**
+   * Milliseconds a full subscription may keep the client from reading before it is reported (a
+   * status 'stalled' event and a debug line, again every stallTimeout while it lasts); a subscription
+   * never read at all is then set aside (see docs/client.md). Default 10,000; 0 turns this off.
+   */
+  stallTimeout?: number;
   /** Aborting it destroys the client. */
   signal?: AbortSignal;
   /** Receives one line per packet in and out, and per connection event, each starting with the client id. */
@@ -97,7 +103,7 @@ export interface ClientOptions extends TlsOptions {
 const CLIENT_KEYS = {
   clientId: true, clean: true, keepalive: true, username: true, password: true, will: true, connectTimeout: true,
   ackTimeout: true, pingTimeout: true, endTimeout: true, maxPacketSize: true, protocolLevel: true, inflightWindow: true,
-  highWaterMark: true, overflow: true, signal: true, logger: true, debug: true, transport: true, timers: true,
+  highWaterMark: true, overflow: true, stallTimeout: true, signal: true, logger: true, debug: true, transport: true, timers: true,
   reconnect: true, servers: true, offlineQueueLimit: true, queueQoS0: true, store: true,
   ca: true, cert: true, key: true, passphrase: true, servername: true, rejectUnauthorized: true, alpnProtocols: true,
 } satisfies Record<keyof ClientOptions, true>;
@@ -149,6 +155,7 @@ export interface ResolvedOptions {
   maxPacketSize: number;
   highWaterMark: number;
   overflow: OverflowPolicy;
+  stallTimeout: number;
   reconnect: ReconnectOptions | undefined;
   offlineQueueLimit: number;
   queueQoS0: boolean;
@@ -325,6 +332,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     endTimeout: nonNegative(o.endTimeout, 10_000, 'endTimeout'),
     maxPacketSize,
     ...subscriptionLimits(o, { highWaterMark: 1000, overflow: 'block' }),
+    stallTimeout: nonNegative(o.stallTimeout, 10_000, 'stallTimeout'),
     reconnect: resolveReconnect(o.reconnect),
     offlineQueueLimit: nonNegative(o.offlineQueueLimit, 10_000, 'offlineQueueLimit'),
     queueQoS0: o.queueQoS0 === undefined || checkFlag(o.queueQoS0, 'queueQoS0'),

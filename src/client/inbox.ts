@@ -34,13 +34,15 @@ export class Inbox extends AsyncQueue<Message> {
   isBlocked = false;
   /** When it last filled up (the client's clock, ms). */
   fullSince = 0;
+  /** When the router next reports it stalled, while it stays full. */
+  stallDue = 0;
   /** Settles when it stops receiving: resolves when left or ended normally, rejects with the error that ended it. */
   readonly closed: Promise<void>;
   private settleClosed!: { resolve(): void; reject(err: unknown): void };
   /** Filters with any `$share/group/` prefix removed: what incoming topics are matched against. */
   private matchFilters: string[];
   /** QoS 1/2 messages in the buffer: the ones no policy may drop. */
-  private reliable = 0;
+  reliable = 0;
   private leaving: Promise<void> | undefined;
 
   constructor(

@@ -93,7 +93,7 @@ export class Subscriptions {
     checkKeys(options, CALL_OPTIONS);
     const signal = options.signal;
     await p.whenConnected('unsubscribe', signal);
-    for (const inbox of [...p.router.live()]) {
+    for (const inbox of p.router.subscribed()) {
       if (inbox.removeFilters(filters)) {
         p.router.remove(inbox);
         inbox.end();
@@ -113,7 +113,7 @@ export class Subscriptions {
       return;
     }
     this.leftOffline.clear(); // the broker has no session, so nothing of it to undo
-    for (const inbox of p.router.live()) {
+    for (const inbox of p.router.subscribed()) {
       if (inbox.granted.length === 0) continue; // its own SUBSCRIBE is still on the way
       const filters = inbox.filters;
       p.session.subscribe([...filters]).then(

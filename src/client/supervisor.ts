@@ -117,16 +117,19 @@ export class Supervisor implements ReadControl {
     this.teardown(err, err ?? new ClientClosedError('the client was destroyed'));
   }
 
-  // ReadControl: the router stops and restarts reading for a full subscription.
+  // ReadControl: the router stops and restarts reading for a full subscription. While we do not
+  // read, the session holds its deadlines for the broker's answers: our backpressure is not a dead broker.
 
   pause(): void {
     this.readPaused = true;
     this.connection?.pause();
+    this.p.session.holdReading(true);
   }
 
   resume(): void {
     this.readPaused = false;
     this.connection?.resume();
+    this.p.session.holdReading(false);
   }
 
   /** The session's CONNACK 0 (called before it re-sends in-flight messages and moves its queue). */
@@ -143,7 +146,7 @@ export class Supervisor implements ReadControl {
     this.readyWaiters.clear();
     p.status.emit({ type: 'connected', sessionPresent: connack.sessionPresent, url: (this.attemptUrl ?? p.policy.first).href });
     // Still full from before: the new connection is read no further than its CONNACK.
-    if (this.readPaused) this.connection?.pause();
+    if (this.readPaused) this.pause();
     this.first?.resolve({ sessionPresent: connack.sessionPresent });
   }
 

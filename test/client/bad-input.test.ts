@@ -275,7 +275,7 @@ describe('bad input is refused at once and nothing is sent', () => {
     const every: Required<ClientOptions> = {
       clientId: 'all', clean: true, keepalive: 30, username: 'u', password: 'p', will: { topic: 'w', payload: '' },
       connectTimeout: 1000, ackTimeout: 1000, pingTimeout: 1000, endTimeout: 1000, maxPacketSize: 1024, protocolLevel: 4,
-      inflightWindow: 5, highWaterMark: 10, overflow: 'drop-oldest', signal: new AbortController().signal, logger: () => {},
+      inflightWindow: 5, highWaterMark: 10, overflow: 'drop-oldest', stallTimeout: 5000, signal: new AbortController().signal, logger: () => {},
       debug: false, transport: () => Promise.reject(new Error('unused')), timers: new ManualTimers(),
       reconnect: { initialDelay: 10, maxDelay: 100, resetAfter: 1000, retryRefused: true }, servers: ['mqtt://127.0.0.1:2', new URL('mqtt://127.0.0.1:3')],
       offlineQueueLimit: 10, queueQoS0: false, store: new MemoryStore(),

@@ -218,3 +218,76 @@ describe('Keepalive on its own', () => {
     ka.stop();
   });
 });
+
+describe('while the client does not read (holdReading): our backpressure is not a dead broker', () => {
+  it('no PINGRESP deadline runs while held; PINGREQs still go out every interval; reading again gives a full pingTimeout', async () => {
+    const { session, host } = await connectedSession({ keepalive: 10, pingTimeout: 3000 });
+    clock.advance(10_000);
+    expect(host.take()).toStrictEqual([PINGREQ]);
+    session.holdReading(true);
+    // Long past the PINGRESP deadline: the answer may be sitting unread in our own socket buffer.
+    clock.advance(2_999);
+    clock.advance(1);
+    expect(host.failures).toEqual([]);
+    clock.advance(6_999);
+    expect(host.take()).toEqual([]);
+    clock.advance(1); // 10 s after the first PINGREQ: the broker must keep hearing from us (MQTT-3.1.2-24)
+    expect(host.take()).toStrictEqual([PINGREQ]);
+    clock.advance(25_000);
+    expect(host.take()).toStrictEqual([PINGREQ, PINGREQ]);
+    expect(host.failures).toEqual([]);
+    session.holdReading(false);
+    clock.advance(2_999);
+    expect(host.failures).toEqual([]);
+    clock.advance(1);
+    expect(host.failures.map((f) => f.message)).toEqual(['no PINGRESP within 3000 ms: the connection is dead']);
+    session.close();
+  });
+
+  it('after reading again, the PINGRESPs owed for every PINGREQ sent while held clear the deadline; a round trip measured across the hold is not recorded', async () => {
+    const { session, host } = await connectedSession({ keepalive: 10, pingTimeout: 3000 });
+    clock.advance(10_000);
+    session.holdReading(true);
+    clock.advance(10_000);
+    expect(host.take()).toStrictEqual([PINGREQ, PINGREQ]);
+    session.holdReading(false);
+    session.receive({ type: 'pingresp' });
+    clock.advance(2_999);
+    session.receive({ type: 'pingresp' }); // the second is answered too: nothing is owed any more
+    clock.advance(1); // past the 3000 ms the first answer would otherwise have been given
+    expect(host.failures).toEqual([]);
+    expect(session.lastPingRoundTrip).toBeUndefined();
+    // The next PINGREQ (10 s after the last one, at t = 30 s) is measured again.
+    clock.advance(7_000);
+    expect(host.take()).toStrictEqual([PINGREQ]);
+    clock.advance(2_001);
+    session.receive({ type: 'pingresp' });
+    expect(session.lastPingRoundTrip).toBe(2_001);
+    expect(host.failures).toEqual([]);
+    session.close();
+  });
+
+  it('acknowledgement deadlines (PUBACK, SUBACK) are held too, and restart in full when reading resumes', async () => {
+    const { session } = await connectedSession({ ackTimeout: 1000 });
+    const a = publishTracked(session, pub('a', 1));
+    const s = track(session.subscribe([{ topicFilter: 's', qos: 1 }]));
+    clock.advance(500);
+    session.holdReading(true);
+    const queuedWhileHeld = publishTracked(session, pub('b', 2));
+    clock.advance(10_000);
+    await settle();
+    expect([a.status, s.status, queuedWhileHeld.status]).toEqual(['pending', 'pending', 'pending']);
+    session.holdReading(false);
+    clock.advance(999);
+    await settle();
+    expect([a.status, s.status, queuedWhileHeld.status]).toEqual(['pending', 'pending', 'pending']);
+    clock.advance(1);
+    await settle();
+    expect([a.error, s.error, queuedWhileHeld.error].map((e) => (e as Error).message)).toEqual([
+      'no PUBACK for QoS 1 publish to "a" within 1000 ms',
+      'no SUBACK for packet 2 within 1000 ms',
+      'no PUBREC for QoS 2 publish to "b" within 1000 ms',
+    ]);
+    session.close();
+  });
+});
