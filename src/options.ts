@@ -18,6 +18,13 @@ export interface ReconnectOptions extends BackoffOptions {
    * 2 identifier rejected, 4 bad credentials, 5 not authorized). Default false: they end the client.
    */
   retryRefused?: boolean;
+  /**
+   * Let the first connect() wait for the broker: a failed attempt is retried with the same backoff
+   * and servers as a reconnect, and connect() resolves on the first CONNACK 0 (bound the wait with
+   * its `signal`). Errors retrying cannot heal still reject at once. Default false: the first
+   * connect() makes one attempt, and a failure rejects it and closes the client.
+   */
+  retryFirstConnect?: boolean;
 }
 
 export interface WillOptions {
@@ -145,7 +152,7 @@ const CLIENT_OPTIONS: KnownKeys = {
   },
 };
 
-const RECONNECT_OPTIONS: KnownKeys = { what: 'reconnect', keys: ['initialDelay', 'maxDelay', 'resetAfter', 'retryRefused'] };
+const RECONNECT_OPTIONS: KnownKeys = { what: 'reconnect', keys: ['initialDelay', 'maxDelay', 'resetAfter', 'retryRefused', 'retryFirstConnect'] };
 const WILL_OPTIONS: KnownKeys = { what: 'will', keys: ['topic', 'payload', 'qos', 'retain'], foreign: { properties: MQTT5_ONLY } };
 
 export interface ResolvedOptions {
@@ -277,6 +284,7 @@ function resolveReconnect(r: unknown): ReconnectOptions | undefined {
   const out: ReconnectOptions = {};
   for (const k of ['initialDelay', 'maxDelay', 'resetAfter'] as const) if (o[k] !== undefined) out[k] = nonNegative(o[k], 0, `reconnect.${k}`);
   if (o.retryRefused !== undefined) out.retryRefused = checkFlag(o.retryRefused, 'reconnect.retryRefused');
+  if (o.retryFirstConnect !== undefined) out.retryFirstConnect = checkFlag(o.retryFirstConnect, 'reconnect.retryFirstConnect');
   return out;
 }
 

@@ -28,11 +28,13 @@ export class ReconnectPolicy {
 
   /**
    * Whether to try again after `err`. A loss is always retried (when reconnect is on), a failed
-   * reconnect attempt unless retrying cannot heal it; the first connect() never is.
+   * reconnect attempt unless retrying cannot heal it, a failed first connect() likewise but only with
+   * retryFirstConnect.
    */
   retries(failure: Failure, err: Error): boolean {
-    if (!this.backoff || failure === 'first') return false;
+    if (!this.backoff) return false;
     if (failure === 'lost') return true;
+    if (failure === 'first' && !this.options?.retryFirstConnect) return false;
     return !this.isPermanent(err);
   }
 

@@ -286,6 +286,14 @@ export class Supervisor implements ReadControl {
 
   private closedWhy(what: string): string {
     const state = this.p.lifecycle.state;
+    if (state === 'closed' && this.first && !this.connectedOnce) {
+      const why = this.closeReason instanceof Error ? this.closeReason.message : String(this.closeReason);
+      return (
+        `cannot ${what}: the client closed when its first connect() failed (${why}). A closed client stays closed ` +
+        '(its `closed` promise has settled and its status streams have ended): make a new client, or set ' +
+        'reconnect.retryFirstConnect to let connect() wait for the broker'
+      );
+    }
     return `cannot ${what}: the client is ${state}`;
   }
 }

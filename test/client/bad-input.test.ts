@@ -254,7 +254,7 @@ describe('bad input is refused at once and nothing is sent', () => {
       // Nothing near: the known names are listed.
       [{ frobnicate: true }, /^unknown client option "frobnicate" \(known: clientId, clean, keepalive, .*alpnProtocols\)$/],
       // The nested objects are checked the same way.
-      [{ reconnect: { period: 1000 } }, /^unknown reconnect option "period" \(known: initialDelay, maxDelay, resetAfter, retryRefused\)$/],
+      [{ reconnect: { period: 1000 } }, /^unknown reconnect option "period" \(known: initialDelay, maxDelay, resetAfter, retryRefused, retryFirstConnect\)$/],
       [{ reconnect: { initialDelay: -1 } }, /^reconnect\.initialDelay must be a number >= 0, got -1$/],
       [{ reconnect: { retryRefused: 'yes' } }, /^reconnect\.retryRefused must be true or false, got the string "yes"$/],
       [{ will: { topic: 'w', payload: '', properties: {} } }, /^unknown will option "properties": an MQTT 5 feature/],
@@ -277,7 +277,7 @@ describe('bad input is refused at once and nothing is sent', () => {
       connectTimeout: 1000, ackTimeout: 1000, pingTimeout: 1000, endTimeout: 1000, maxPacketSize: 1024, protocolLevel: 4,
       inflightWindow: 5, highWaterMark: 10, overflow: 'drop-oldest', stallTimeout: 5000, signal: new AbortController().signal, logger: () => {},
       debug: false, transport: () => Promise.reject(new Error('unused')), timers: new ManualTimers(),
-      reconnect: { initialDelay: 10, maxDelay: 100, resetAfter: 1000, retryRefused: true }, servers: ['mqtt://127.0.0.1:2', new URL('mqtt://127.0.0.1:3')],
+      reconnect: { initialDelay: 10, maxDelay: 100, resetAfter: 1000, retryRefused: true, retryFirstConnect: true }, servers: ['mqtt://127.0.0.1:2', new URL('mqtt://127.0.0.1:3')],
       offlineQueueLimit: 10, queueQoS0: false, store: new MemoryStore(),
       ca: 'x', cert: 'x', key: 'x', passphrase: 'x', servername: 'x', rejectUnauthorized: true, alpnProtocols: ['mqtt'],
     };
