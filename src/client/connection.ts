@@ -42,12 +42,16 @@ export class Connection {
   private dropped = false;
   /** Whether a whole packet has arrived: until then, what arrives must be a CONNACK (MQTT-3.2.0-1). */
   private answered = false;
+  /** The server's first bytes, kept until its first packet is understood, to say what it sent instead. */
+  private firstBytes: Uint8Array | undefined;
   private markClosed!: () => void;
 
+  /** `server` names the other end in errors (host:port, never credentials). */
   constructor(
     private readonly settings: ConnectionSettings,
     private readonly receiver: PacketReceiver,
     private readonly onLost: OnLost,
+    private readonly server: string,
   ) {
     this.decoder = new FrameDecoder({ maxPacketSize: settings.maxPacketSize, protocolLevel: settings.protocolLevel }, parseFromServer);
     this.closed = new Promise<void>((resolve) => (this.markClosed = resolve));
@@ -105,6 +109,7 @@ export class Connection {
   private onData(chunk: Uint8Array): void {
     if (this.dropped) return;
     this.bytesIn += chunk.length;
+    if (!this.answered) this.keepFirstBytes(chunk);
     try {
       const packets = this.decoder.push(chunk);
       for (const p of packets) {
@@ -115,8 +120,29 @@ export class Connection {
       }
     } catch (err) {
       if (this.dropped) return;
-      this.onLost(err instanceof MqttError ? err : new MqttProtocolError('DECODER_FAILED', String(err)), this);
+      const error = err instanceof MqttError ? err : new MqttProtocolError('DECODER_FAILED', String(err));
+      this.onLost(this.answered ? error : this.notAConnack(error), this);
     }
+  }
+
+  private keepFirstBytes(chunk: Uint8Array): void {
+    const kept = this.firstBytes ?? new Uint8Array(0);
+    if (kept.length >= FIRST_BYTES) return;
+    const more = new Uint8Array(Math.min(FIRST_BYTES, kept.length + chunk.length));
+    more.set(kept);
+    more.set(chunk.subarray(0, more.length - kept.length), kept.length);
+    this.firstBytes = more;
+  }
+
+  /**
+   * The server's first bytes were not understood. If they do not even start a CONNACK, it is most
+   * likely not an MQTT server at all (an HTTP server, a TLS port): say what it sent, which a
+   * protocol error about some other packet's flags would only hide.
+   */
+  private notAConnack(error: MqttError): MqttError {
+    const first = this.firstBytes;
+    if (!first || first[0]! >> 4 === 2) return error; // a CONNACK, if a malformed one: its own error says more
+    return new MqttProtocolError('UNEXPECTED_PACKET', `the server at ${this.server} did not answer with an MQTT CONNACK; it sent ${showBytes(first)}`, 'MQTT-3.2.0-1');
   }
 
   private onClose(err: Error | undefined): void {
@@ -127,4 +153,19 @@ export class Connection {
     if (!this.answered && err instanceof MqttError && err.code === 'TLS_ERROR') return this.onLost(err, this);
     this.onLost(new ConnectionClosedError(err ? `connection lost: ${err.message}` : 'the broker closed the connection', { cause: err }), this);
   }
+}
+
+/** How many of the server's first bytes an error quotes, at most. */
+const FIRST_BYTES = 64;
+
+/** Printable ASCII as text (its first line, quoted), anything else as hex. */
+function showBytes(bytes: Uint8Array): string {
+  const printable = bytes.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x0d || b === 0x0a || b === 0x09);
+  if (printable) {
+    const text = String.fromCharCode(...bytes);
+    const line = text.split(/\r?\n/, 1)[0] as string;
+    return JSON.stringify(line.length < text.length || bytes.length < FIRST_BYTES ? line : `${line}...`);
+  }
+  const hex = Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  return `the bytes ${hex}${bytes.length > 16 ? ' ...' : ''}`;
 }

@@ -43,7 +43,7 @@ export class Connector {
     const ms = this.settings.connectTimeout;
     const bound = new Deadline<void>(this.timers, () => new TimeoutError(`no CONNACK from ${url.host} within ${ms} ms`)).arm(ms);
     this.bound = bound;
-    const connection = new Connection(this.settings.connection, session, onLost);
+    const connection = new Connection(this.settings.connection, session, onLost, url.host);
     try {
       const factory = await bound.within(this.choose(url));
       this.log?.(`connecting to ${url.protocol}//${url.host}`);
