@@ -85,7 +85,7 @@ export interface ClientOptions extends TlsOptions {
   debug?: boolean;
   /** Open the byte stream yourself (for runtimes mqttwire does not know). */
   transport?: TransportFactory;
-  /** Replaces the global timers (tests, custom event loops). */
+  /** @internal Replaces the global timers (the tests' hand-driven clock); not part of the published API. */
   timers?: Timers;
   /**
    * Reconnect after a connection loss the application did not ask for, with exponential backoff
