@@ -131,7 +131,15 @@ export abstract class MqttClientBase implements AsyncDisposable {
     this.#router = router;
     this.#subscriptions = subscriptions;
     this.closed = supervisor.closed;
-    supervisor.watch(options.signal);
+    // Aborting the client's own signal destroys it; the listener goes when the client closes, so a
+    // long-lived signal keeps no closed client reachable.
+    const signal = options.signal;
+    if (signal?.aborted) supervisor.destroy(new AbortError(signal.reason));
+    else if (signal) {
+      const abort = (): void => supervisor.destroy(new AbortError(signal.reason));
+      signal.addEventListener('abort', abort, { once: true });
+      void this.closed.catch(() => {}).then(() => signal.removeEventListener('abort', abort));
+    }
   }
 
   /** Where the client stands: new, connecting, connected, reconnecting, closing or closed. */

@@ -45,3 +45,16 @@ export class Lifecycle {
     return this.current === 'closing' || this.current === 'closed';
   }
 }
+
+/**
+ * Why a call cannot proceed in `state`. A client whose first connect() failed (`firstFailure`) says
+ * so, and why it stays closed.
+ */
+export function refusal(what: string, state: ConnectionState, firstFailure?: Error): string {
+  if (state !== 'closed' || firstFailure === undefined) return `cannot ${what}: the client is ${state}`;
+  return (
+    `cannot ${what}: the client closed when its first connect() failed (${firstFailure.message}). A closed client stays closed ` +
+    '(its `closed` promise has settled and its status streams have ended): make a new client, or set ' +
+    'reconnect.retryFirstConnect to let connect() wait for the broker'
+  );
+}

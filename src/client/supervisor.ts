@@ -1,5 +1,5 @@
 import type { ConnackPacket } from '../codec/packets.js';
-import { AbortError, ClientClosedError, ConnectionClosedError, type MqttError, TimeoutError } from '../errors.js';
+import { AbortError, ClientClosedError, ConnectionClosedError, type MqttError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Deadline } from '../session/deadline.js';
 import type { Session } from '../session/session.js';
@@ -8,10 +8,11 @@ import type { StatusBroadcaster } from '../status.js';
 import type { Store } from '../store/store.js';
 import type { Connection } from './connection.js';
 import type { Connector } from './connector.js';
+import { ReadyWaiters } from './ready.js';
 import type { Failure, ReconnectPolicy } from './reconnect-policy.js';
 import type { ReadControl, Router } from './router.js';
 import { countClosed, type Counters } from './stats.js';
-import type { Lifecycle } from './states.js';
+import { refusal, type Lifecycle } from './states.js';
 
 /** How long a DISCONNECTed socket gets to close cleanly before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
@@ -51,27 +52,17 @@ export class Supervisor implements ReadControl {
   private attemptUrl: URL | undefined;
   private reconnectTimer: unknown;
   private ending: Promise<void> | undefined;
-  /** subscribe/unsubscribe calls made while (re)connecting, waiting (bounded) for the next CONNACK. */
-  private readonly readyWaiters = new Set<Deadline<void>>();
-  /** Why the client closed, for calls made afterwards. */
-  private closeReason: unknown;
-  private unwatch: (() => void) | undefined;
+  private readonly ready: ReadyWaiters;
+  /** Why the first connect() failed, when that closed the client (for calls made afterwards). */
+  private firstFailure: Error | undefined;
   private readPaused = false;
   private readonly onLost = (err: MqttError, connection: Connection): void => this.lost(err, connection);
 
   constructor(private readonly p: SupervisorParts) {
+    this.ready = new ReadyWaiters(p.timers, p.readyTimeout);
     this.closed = new Promise<void>((resolve, reject) => (this.settleClosed = { resolve, reject }));
     // Nobody has to await `closed`: an error that ends the client must not become an unhandled rejection.
     this.closed.catch(() => {});
-  }
-
-  /** Aborting `signal` (the client's `signal` option) destroys the client; the listener goes with it. */
-  watch(signal: AbortSignal | undefined): void {
-    if (!signal) return;
-    const abort = (): void => this.destroy(new AbortError(signal.reason));
-    if (signal.aborted) return abort();
-    signal.addEventListener('abort', abort, { once: true });
-    this.unwatch = () => signal.removeEventListener('abort', abort);
   }
 
   /** Resolves on the first CONNACK 0 with whether the broker kept a session. */
@@ -89,16 +80,7 @@ export class Supervisor implements ReadControl {
   /** Waits (bounded) for the connection when the client is (re)connecting; throws unless connected. */
   async whenConnected(what: string, signal: AbortSignal | undefined): Promise<void> {
     const state = this.p.lifecycle.state;
-    if (state === 'connecting' || state === 'reconnecting') {
-      const ms = this.p.readyTimeout;
-      const waiter = new Deadline<void>(this.p.timers, () => new TimeoutError(`cannot ${what}: not connected within ${ms} ms`)).arm(ms).abortOn(signal);
-      this.readyWaiters.add(waiter);
-      try {
-        await waiter.promise;
-      } finally {
-        this.readyWaiters.delete(waiter);
-      }
-    }
+    if (state === 'connecting' || state === 'reconnecting') await this.ready.wait(what, signal);
     if (signal?.aborted) throw new AbortError(signal.reason);
     if (this.p.lifecycle.state !== 'connected') throw new ClientClosedError(this.closedWhy(what));
   }
@@ -142,8 +124,7 @@ export class Supervisor implements ReadControl {
     p.policy.connected(p.timers.now());
     p.log?.(`connected (sessionPresent=${connack.sessionPresent})`);
     p.resubscribe(connack);
-    for (const w of this.readyWaiters) w.resolve();
-    this.readyWaiters.clear();
+    this.ready.release();
     p.status.emit({ type: 'connected', sessionPresent: connack.sessionPresent, url: (this.attemptUrl ?? p.policy.first).href });
     // Still full from before: the new connection is read no further than its CONNACK.
     if (this.readPaused) this.pause();
@@ -202,7 +183,10 @@ export class Supervisor implements ReadControl {
       const retry = p.policy.retries(failure, error);
       // A failed first connect() that will not be retried is its caller's to report, not a status event.
       if (retry || failure !== 'first') p.status.emit({ type: 'error', error });
-      if (!retry) return this.teardown(error);
+      if (!retry) {
+        if (!this.connectedOnce) this.firstFailure = error;
+        return this.teardown(error);
+      }
       p.lifecycle.to('reconnecting');
       this.schedule();
     }
@@ -255,22 +239,18 @@ export class Supervisor implements ReadControl {
     if (p.lifecycle.state === 'closed') return;
     if (err) p.log?.(`closing: ${err instanceof Error ? err.message : String(err)}`);
     const settleError = pendingError instanceof Error ? pendingError : new ClientClosedError();
-    this.closeReason = err ?? settleError;
     p.lifecycle.to('closed');
     p.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     p.connector.abort(settleError);
     this.dropConnection(settleError);
     p.session.close(settleError);
-    for (const w of this.readyWaiters) w.reject(settleError);
-    this.readyWaiters.clear();
+    this.ready.fail(settleError);
     this.first?.reject(settleError);
     p.router.end(err);
     p.status.emit(err instanceof Error ? { type: 'closed', error: err } : { type: 'closed' });
     p.status.end();
     void p.store.close().catch((e: unknown) => p.log?.(`closing the store failed: ${String(e)}`));
-    this.unwatch?.();
-    this.unwatch = undefined;
     if (err !== undefined) this.settleClosed.reject(err);
     else this.settleClosed.resolve();
   }
@@ -285,15 +265,7 @@ export class Supervisor implements ReadControl {
   }
 
   private closedWhy(what: string): string {
-    const state = this.p.lifecycle.state;
-    if (state === 'closed' && this.first && !this.connectedOnce) {
-      const why = this.closeReason instanceof Error ? this.closeReason.message : String(this.closeReason);
-      return (
-        `cannot ${what}: the client closed when its first connect() failed (${why}). A closed client stays closed ` +
-        '(its `closed` promise has settled and its status streams have ended): make a new client, or set ' +
-        'reconnect.retryFirstConnect to let connect() wait for the broker'
-      );
-    }
-    return `cannot ${what}: the client is ${state}`;
+    return refusal(what, this.p.lifecycle.state, this.firstFailure);
   }
+
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientClosedError, ConnectionClosedError } from '../../src/index.js';
 import { PacketType } from '../helpers/fake-broker.js';
 import { expectQuiet, ManualTimers, rejection, take, tcpHandles, tick, track, until, useHarness, within, type Tracked } from './helpers.js';
@@ -174,6 +174,30 @@ describe('nothing is left running', () => {
     expect(timers.count).toBe(0);
     await b.waitFor('socketClose');
     await until(() => tcpHandles() === baseline, 1000, () => `TCP handles back to ${baseline} (now ${tcpHandles()})`);
+  });
+
+  it('a long-lived AbortSignal keeps nothing reachable: every listener the client and its calls add is removed when they settle or the client closes', async () => {
+    const b = await h.aedes();
+    const ac = new AbortController();
+    const live = new Set<unknown>();
+    const add = vi.spyOn(ac.signal, 'addEventListener').mockImplementation(function (this: AbortSignal, _type: string, fn: unknown) {
+      live.add(fn);
+    } as never);
+    const remove = vi.spyOn(ac.signal, 'removeEventListener').mockImplementation(function (this: AbortSignal, _type: string, fn: unknown) {
+      live.delete(fn);
+    } as never);
+    h.defer(() => (add.mockRestore(), remove.mockRestore()));
+    const c = h.client(b.url, { signal: ac.signal });
+    await c.connect({ signal: ac.signal });
+    const sub = await c.subscribe('keep/#', { qos: 1, signal: ac.signal });
+    await c.publish('keep/x', 'one', { qos: 1, signal: ac.signal });
+    await c.publish('keep/x', 'zero', { qos: 0, signal: ac.signal });
+    await c.unsubscribe('other', { signal: ac.signal });
+    expect(add.mock.calls.length).toBe(6); // the client's own, connect, subscribe, two publishes, unsubscribe
+    expect(live.size).toBe(1); // each call's listener went when the call settled; the client's stays while it lives
+    await within(c.end({ signal: ac.signal }), 2000, 'end()');
+    expect(live.size).toBe(0);
+    await sub.unsubscribe();
   });
 
   it('after destroy(), after a refused connect and after a connect timeout: no client timer', async () => {
