@@ -95,7 +95,7 @@ async function subMqttwire(url: string, topic: string, qos: QoS, count: number):
   const cpu0 = process.cpuUsage();
   const stopWatch = idleWatch(tally, () => {
     timedOut = true;
-    void sub.close();
+    void sub.unsubscribe();
   });
   for await (const msg of sub) {
     if (tally.add(payloadSeq(msg.payload), performance.now())) break;

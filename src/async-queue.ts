@@ -8,10 +8,11 @@ import { Fifo } from './session/fifo.js';
 export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   protected readonly buffer = new Fifo<T>();
   private waiter: { resolve(r: IteratorResult<T>): void; reject(e: unknown): void } | undefined;
-  private ended = false;
+  protected ended = false;
   private endError: unknown;
 
-  get closed(): boolean {
+  /** Whether end() was called (what is buffered may still be read). */
+  get hasEnded(): boolean {
     return this.ended;
   }
 

@@ -55,6 +55,7 @@ export type ErrorCode =
   | 'ABORTED'
   | 'QUEUE_FULL'
   | 'NO_PACKET_ID'
+  | 'SUBSCRIPTION_ABANDONED'
   | TransportErrorCode;
 
 /** A socket that could not be opened or broke; TLS_ERROR is never retried. */
@@ -176,6 +177,32 @@ export class AbortError extends MqttError {
   declare readonly code: 'ABORTED';
   constructor(reason?: unknown) {
     super('ABORTED', 'the operation was aborted', { cause: reason });
+  }
+}
+
+/**
+ * A subscription the application never read held the client up for stallTimeout ms, so the client
+ * set it aside: it receives nothing more (its filters stay subscribed on the broker; what arrives for
+ * them is unrouted), and what it had buffered can still be read before its iterator throws this.
+ */
+export class AbandonedSubscriptionError extends MqttError {
+  static override readonly [BRAND]: string = 'AbandonedSubscriptionError';
+  declare readonly code: 'SUBSCRIPTION_ABANDONED';
+  /** Its topic filters. */
+  readonly filters: string[];
+  /** Messages it held when set aside, and how many of those were QoS 1 or 2 (already acknowledged to the broker). */
+  readonly buffered: number;
+  readonly reliable: number;
+  constructor(filters: string[], buffered: number, reliable: number, fullFor: number) {
+    super(
+      'SUBSCRIPTION_ABANDONED',
+      `subscription ${JSON.stringify(filters)} was never read and kept the client from reading for ${fullFor} ms: ` +
+        `set aside with ${buffered} messages (${reliable} at QoS 1/2) that can still be read from it; ` +
+        `messages for its filters now count as unrouted (client.messages())`,
+    );
+    this.filters = filters;
+    this.buffered = buffered;
+    this.reliable = reliable;
   }
 }
 

@@ -8,7 +8,7 @@ export type { BackoffOptions } from './session/backoff.js';
 export { Message } from './message.js';
 export { Subscription } from './subscription.js';
 export type { OverflowPolicy, SubscriptionOptions } from './subscription.js';
-export type { ConnectionState } from './session/session.js';
+export type { ConnectionState } from './client/states.js';
 export type { Logger } from './logger.js';
 export type { Transport, TransportFactory, TransportHandlers, TransportOptions, TlsOptions, TlsData } from './transport/transport.js';
 export { webSocketTransport } from './transport/websocket.js';
@@ -26,6 +26,7 @@ export {
   ClientClosedError,
   AbortError,
   QueueFullError,
+  AbandonedSubscriptionError,
   TransportError,
 } from './errors.js';
 export type { ErrorCode, ProtocolErrorCode, TransportErrorCode } from './errors.js';

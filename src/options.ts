@@ -18,6 +18,13 @@ export interface ReconnectOptions extends BackoffOptions {
    * 2 identifier rejected, 4 bad credentials, 5 not authorized). Default false: they end the client.
    */
   retryRefused?: boolean;
+  /**
+   * Let the first connect() wait for the broker: a failed attempt is retried with the same backoff
+   * and servers as a reconnect, and connect() resolves on the first CONNACK 0 (bound the wait with
+   * its `signal`). Errors retrying cannot heal still reject at once. Default false: the first
+   * connect() makes one attempt, and a failure rejects it and closes the client.
+   */
+  retryFirstConnect?: boolean;
 }
 
 export interface WillOptions {
@@ -64,6 +71,12 @@ export interface ClientOptions extends TlsOptions {
   highWaterMark?: number;
   /** Default overflow policy of each subscription (default 'block'). */
   overflow?: OverflowPolicy;
+  /**
+   * Milliseconds a full subscription may keep the client from reading before it is reported (a
+   * status 'stalled' event and a debug line, again every stallTimeout while it lasts); a subscription
+   * never read at all is then set aside (see docs/client.md). Default 10,000; 0 turns this off.
+   */
+  stallTimeout?: number;
   /** Aborting it destroys the client. */
   signal?: AbortSignal;
   /** Receives one line per packet in and out, and per connection event, each starting with the client id. */
@@ -72,7 +85,7 @@ export interface ClientOptions extends TlsOptions {
   debug?: boolean;
   /** Open the byte stream yourself (for runtimes mqttwire does not know). */
   transport?: TransportFactory;
-  /** Replaces the global timers (tests, custom event loops). */
+  /** @internal Replaces the global timers (the tests' hand-driven clock); not part of the published API. */
   timers?: Timers;
   /**
    * Reconnect after a connection loss the application did not ask for, with exponential backoff
@@ -97,7 +110,7 @@ export interface ClientOptions extends TlsOptions {
 const CLIENT_KEYS = {
   clientId: true, clean: true, keepalive: true, username: true, password: true, will: true, connectTimeout: true,
   ackTimeout: true, pingTimeout: true, endTimeout: true, maxPacketSize: true, protocolLevel: true, inflightWindow: true,
-  highWaterMark: true, overflow: true, signal: true, logger: true, debug: true, transport: true, timers: true,
+  highWaterMark: true, overflow: true, stallTimeout: true, signal: true, logger: true, debug: true, transport: true, timers: true,
   reconnect: true, servers: true, offlineQueueLimit: true, queueQoS0: true, store: true,
   ca: true, cert: true, key: true, passphrase: true, servername: true, rejectUnauthorized: true, alpnProtocols: true,
 } satisfies Record<keyof ClientOptions, true>;
@@ -139,7 +152,7 @@ const CLIENT_OPTIONS: KnownKeys = {
   },
 };
 
-const RECONNECT_OPTIONS: KnownKeys = { what: 'reconnect', keys: ['initialDelay', 'maxDelay', 'resetAfter', 'retryRefused'] };
+const RECONNECT_OPTIONS: KnownKeys = { what: 'reconnect', keys: ['initialDelay', 'maxDelay', 'resetAfter', 'retryRefused', 'retryFirstConnect'] };
 const WILL_OPTIONS: KnownKeys = { what: 'will', keys: ['topic', 'payload', 'qos', 'retain'], foreign: { properties: MQTT5_ONLY } };
 
 export interface ResolvedOptions {
@@ -149,6 +162,7 @@ export interface ResolvedOptions {
   maxPacketSize: number;
   highWaterMark: number;
   overflow: OverflowPolicy;
+  stallTimeout: number;
   reconnect: ReconnectOptions | undefined;
   offlineQueueLimit: number;
   queueQoS0: boolean;
@@ -270,6 +284,7 @@ function resolveReconnect(r: unknown): ReconnectOptions | undefined {
   const out: ReconnectOptions = {};
   for (const k of ['initialDelay', 'maxDelay', 'resetAfter'] as const) if (o[k] !== undefined) out[k] = nonNegative(o[k], 0, `reconnect.${k}`);
   if (o.retryRefused !== undefined) out.retryRefused = checkFlag(o.retryRefused, 'reconnect.retryRefused');
+  if (o.retryFirstConnect !== undefined) out.retryFirstConnect = checkFlag(o.retryFirstConnect, 'reconnect.retryFirstConnect');
   return out;
 }
 
@@ -305,6 +320,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     throw new InvalidArgumentError('a password needs a username in MQTT 3.1.1 (MQTT-3.1.2-22)');
   }
   const will = o.will === undefined ? undefined : resolveWill(o.will);
+  const maxPacketSize = Math.min(nonNegative(o.maxPacketSize, MAX_PACKET, 'maxPacketSize'), MAX_PACKET);
   const session: SessionOptions = {
     clientId,
     clean,
@@ -313,6 +329,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     ackTimeout: nonNegative(o.ackTimeout, 30_000, 'ackTimeout'),
     pingTimeout: nonNegative(o.pingTimeout, Math.min(30_000, Math.max(1000, keepalive * 1000)), 'pingTimeout'),
     inflightWindow,
+    maxPacketSize,
   };
   if (o.username !== undefined) session.username = checkMqttString(o.username, 'username');
   if (o.password !== undefined) session.password = checkShortBytes(toBytes(o.password), 'password');
@@ -321,8 +338,9 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     session,
     connectTimeout: nonNegative(o.connectTimeout, 30_000, 'connectTimeout'),
     endTimeout: nonNegative(o.endTimeout, 10_000, 'endTimeout'),
-    maxPacketSize: Math.min(nonNegative(o.maxPacketSize, MAX_PACKET, 'maxPacketSize'), MAX_PACKET),
+    maxPacketSize,
     ...subscriptionLimits(o, { highWaterMark: 1000, overflow: 'block' }),
+    stallTimeout: nonNegative(o.stallTimeout, 10_000, 'stallTimeout'),
     reconnect: resolveReconnect(o.reconnect),
     offlineQueueLimit: nonNegative(o.offlineQueueLimit, 10_000, 'offlineQueueLimit'),
     queueQoS0: o.queueQoS0 === undefined || checkFlag(o.queueQoS0, 'queueQoS0'),

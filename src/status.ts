@@ -7,6 +7,11 @@ export type StatusEvent =
   | { type: 'offline'; queued: number }
   | { type: 'reconnecting'; attempt: number; delay: number; url: string }
   | { type: 'error'; error: Error }
+  /**
+   * A full subscription has kept the client from reading for `fullFor` ms (stallTimeout, then again
+   * every stallTimeout while it lasts): nothing from the broker is read until it is.
+   */
+  | { type: 'stalled'; filters: string[]; buffered: number; fullFor: number }
   | { type: 'closed'; error?: Error };
 
 /** Each status() call gets its own stream; a reader that falls this far behind loses the oldest events. */

@@ -1,7 +1,6 @@
-import { topicMatches } from './codec/index.js';
 import type { QoS } from './codec/packets.js';
+import type { Inbox } from './client/inbox.js';
 import type { Message } from './message.js';
-import { AsyncQueue } from './async-queue.js';
 
 /**
  * What happens when a subscription's buffer holds `highWaterMark` messages:
@@ -18,124 +17,93 @@ export interface SubscriptionOptions {
   overflow?: OverflowPolicy;
 }
 
-/** The client side of a subscription, as the Subscription sees it. */
-export interface SubscriptionOwner {
-  /** The application is done with `sub`: unsubscribe the filters no other live subscription uses. */
-  release(sub: Subscription): Promise<void>;
-  /** A message left a buffer: reading may resume. */
-  consumed(): void;
-}
-
-const SHARE_PREFIX = /^\$share\/[^/]+\//;
-
 /**
  * A live subscription: an async iterator over the messages matching its filters, with a bounded
- * buffer. Leaving a `for await` loop (break, return, throw) ends it and unsubscribes the filters
- * no other live subscription shares.
+ * buffer. There is one way to leave it: leaving a `for await` loop (break, return, throw) or
+ * calling `unsubscribe()` ends it and unsubscribes the filters no other live subscription shares
+ * (`await using` does the same). Made by `client.subscribe()` and `client.messages()`.
  */
-export class Subscription extends AsyncQueue<Message> implements AsyncDisposable {
-  /** The SUBACK return code per filter, in request order. */
-  granted: number[] = [];
-  /** QoS 0 messages dropped by the overflow policy. */
-  dropped = 0;
-  readonly highWaterMark: number;
-  readonly overflow: OverflowPolicy;
-  private releasing: Promise<void> | undefined;
-  /** Filters with any `$share/group/` prefix removed: what incoming topics are matched against. */
-  private matchFilters: string[];
+export class Subscription implements AsyncIterableIterator<Message>, AsyncDisposable {
+  readonly #inbox: Inbox;
 
-  constructor(
-    private readonly owner: SubscriptionOwner,
-    public filters: { topicFilter: string; qos: QoS }[],
-    options: SubscriptionOptions = {},
-  ) {
-    super();
-    this.highWaterMark = Math.max(1, options.highWaterMark ?? 1000);
-    this.overflow = options.overflow ?? 'block';
-    this.matchFilters = filters.map((f) => f.topicFilter.replace(SHARE_PREFIX, ''));
+  private constructor(inbox: Inbox) {
+    this.#inbox = inbox;
+  }
+
+  /** @internal The client's side of it lives in `inbox`; the application sees it read-only. */
+  static of(inbox: Inbox): Subscription {
+    return new Subscription(inbox);
+  }
+
+  /** The SUBACK return code per filter, in request order (0x80: refused). */
+  get granted(): readonly number[] {
+    return this.#inbox.granted;
+  }
+
+  /** The filters it receives, with the QoS requested. */
+  get filters(): readonly { readonly topicFilter: string; readonly qos: QoS }[] {
+    return this.#inbox.filters;
   }
 
   get topicFilters(): string[] {
-    return this.filters.map((f) => f.topicFilter);
+    return this.#inbox.topicFilters;
   }
 
-  /** QoS 1/2 messages in the buffer: the ones no policy may drop. */
-  private reliable = 0;
+  /** QoS 0 messages dropped by the overflow policy. */
+  get dropped(): number {
+    return this.#inbox.dropped;
+  }
+
+  /** Messages waiting to be read. */
+  get buffered(): number {
+    return this.#inbox.buffered;
+  }
+
+  get highWaterMark(): number {
+    return this.#inbox.highWaterMark;
+  }
+
+  get overflow(): OverflowPolicy {
+    return this.#inbox.overflow;
+  }
 
   /**
-   * True when the client should stop reading: the buffer is at its high-water mark and the policy
-   * cannot make room (always for 'block'; for the drop policies only when QoS 1/2 messages alone
-   * fill it, since those are never dropped).
+   * Settles when the subscription stops receiving: resolves when it was left or the client ended,
+   * rejects with the error that ended it otherwise (the client destroyed with an error, a lost
+   * connection with no reconnect, a filter refused on re-subscription). Buffered messages can
+   * still be read after it settles.
    */
-  get blocked(): boolean {
-    if (this.closed) return false;
-    const held = this.overflow === 'block' ? this.buffer.length : this.reliable;
-    return held >= this.highWaterMark;
+  get closed(): Promise<void> {
+    return this.#inbox.closed;
   }
 
-  matches(topic: string): boolean {
-    for (const f of this.matchFilters) if (topicMatches(f, topic)) return true;
-    return false;
+  next(): Promise<IteratorResult<Message>> {
+    const inbox = this.#inbox;
+    inbox.read = true;
+    return inbox.next();
   }
 
-  /** Drops filters the application unsubscribed; returns true when none are left. */
-  removeFilters(topicFilters: string[]): boolean {
-    this.filters = this.filters.filter((f) => !topicFilters.includes(f.topicFilter));
-    this.matchFilters = this.filters.map((f) => f.topicFilter.replace(SHARE_PREFIX, ''));
-    return this.filters.length === 0;
-  }
-
-  /** Called by the router for each matching message; applies the overflow policy to QoS 0. */
-  override push(msg: Message): void {
-    if (this.buffer.length >= this.highWaterMark && msg.qos === 0 && !this.closed) {
-      if (this.overflow === 'drop-newest') {
-        this.dropped++;
-        return;
-      }
-      if (this.overflow === 'drop-oldest' && this.buffer.peek()?.qos === 0) {
-        this.buffer.shift();
-        this.dropped++;
-      }
-    }
-    const before = this.buffer.length;
-    super.push(msg);
-    if (msg.qos > 0 && this.buffer.length > before) this.reliable++;
-  }
-
-  /** Leaving a for-await loop lands here. */
-  override async return(): Promise<IteratorResult<Message>> {
-    await this.close();
+  /** Leaves the subscription (what `break` in a `for await` loop calls): see unsubscribe(). */
+  async return(): Promise<IteratorResult<Message>> {
+    await this.unsubscribe();
     return { value: undefined, done: true };
   }
 
+  /**
+   * Leaves the subscription: it receives nothing more (what is buffered can still be read), and
+   * its filters that no other live subscription uses are unsubscribed; resolves after the UNSUBACK.
+   * For `client.messages()` it only stops the stream.
+   */
+  unsubscribe(): Promise<void> {
+    return this.#inbox.leave();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** `await using sub = await client.subscribe(...)`: the same as unsubscribe(). */
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
-  /** Ends the subscription and unsubscribes the filters no other live subscription uses. */
-  close(): Promise<void> {
-    if (!this.releasing) {
-      this.end();
-      this.releasing = this.owner.release(this);
-    }
-    return this.releasing;
-  }
-
-  override end(err?: unknown): void {
-    if (this.closed) return;
-    super.end(err);
-    this.owner.consumed();
-  }
-
-  /** Discards the buffer (the client dropped this subscription before anyone could read it). */
-  discard(): void {
-    this.buffer.drain();
-    this.reliable = 0;
-    this.end();
-  }
-
-  protected override taken(msg: Message): void {
-    if (msg.qos > 0) this.reliable--;
-    if (!this.blocked) this.owner.consumed();
+    await this.unsubscribe();
   }
 }

@@ -46,6 +46,8 @@ function describe(ev: StatusEvent): string {
       return `offline, ${ev.queued} readings waiting`;
     case 'reconnecting':
       return `reconnecting to ${ev.url} in ${ev.delay} ms (attempt ${ev.attempt})`;
+    case 'stalled':
+      return `subscription ${ev.filters.join(', ')} full for ${ev.fullFor} ms`;
     case 'error':
       return `error: ${ev.error.message}`;
     case 'closed':

@@ -258,6 +258,10 @@ function connectFailure(err: unknown, config: ConnectionConfig): string {
     return `cannot connect to ${where}: ${err.message}`;
   }
   if (err instanceof ConnectionClosedError) return `cannot connect to ${where}: the broker closed the connection before CONNACK`;
+  if (err instanceof MqttProtocolError && err.statement === 'MQTT-3.2.0-1' && err.message.startsWith('the server at ')) {
+    // Not an MQTT server at all: the library says what it sent; name the URL as given, and the likely cause.
+    return `${err.message.replace(/^the server at \S+/, `the server at ${where}`).replace(/ \[MQTT-3\.2\.0-1\]$/, '')} (is that the broker's MQTT port?)`;
+  }
   return `cannot connect to ${where}: ${err instanceof Error ? err.message : String(err)}`;
 }
 

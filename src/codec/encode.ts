@@ -28,6 +28,17 @@ export function encodedLength(packet: Packet): number {
 }
 
 /**
+ * Bytes of a PUBLISH of `topic` at `qos` with a payload of `payloadLength` bytes, fixed header included,
+ * before it has a packet identifier (a client checks this against the largest packet it may send).
+ * Validates the topic as `encode` does (MqttProtocolError INVALID_TOPIC), through the same one-topic
+ * cache, so encoding the PUBLISH right after does not check the topic again.
+ */
+export function publishSize(topic: string, qos: QoS, payloadLength: number): number {
+  const remaining = 2 + publishTopicBytes(topic).length + (qos === 0 ? 0 : 2) + payloadLength;
+  return headerLength(remaining) + remaining;
+}
+
+/**
  * Encodes `packet` into `buf` at `offset` and returns the offset just past it, so several packets can be
  * packed into one write buffer without intermediate arrays. Throws RangeError if it does not fit (nothing is
  * written then).

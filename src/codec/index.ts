@@ -17,7 +17,7 @@
  */
 export * from './packets.js';
 export { MqttProtocolError, type ProtocolErrorCode } from '../errors.js';
-export { encode, encodedLength, encodeInto } from './encode.js';
+export { encode, encodedLength, encodeInto, publishSize } from './encode.js';
 export { PacketDecoder, type PacketDecoderOptions } from './decoder.js';
 export { MAX_PACKET_SIZE, MAX_REMAINING_LENGTH } from './fixed-header.js';
 export {

@@ -1,35 +1,46 @@
 import type { Timers } from './timers.js';
 
 /**
- * Keepalive without a pump (MQTT-3.1.2-23): when the client has sent nothing for `intervalMs`
+ * Keepalive without a pump (MQTT-3.1.2-23): when the client has sent nothing for the interval
  * it sends PINGREQ, and a PINGRESP that does not come within `pingTimeoutMs` means the
  * connection is dead. One timer at a time; sending a packet only records the time, so the
  * publish path never touches a timer.
+ *
+ * While the client itself has stopped reading (`hold()`: a subscription is full), a missing
+ * PINGRESP proves nothing: it may be sitting unread in our own socket buffer. Then no PINGRESP
+ * deadline runs, but PINGREQs still go out at the interval (the broker must keep hearing from us,
+ * MQTT-3.1.2-24), and `release()` gives the broker a fresh pingTimeout from the moment we read again.
  */
 export class Keepalive {
   /** When the last packet went out; CONNECT counts, so the first PINGREQ is due K after CONNECT (MQTT-3.1.2-23). */
   private lastSent: number | undefined;
+  private intervalMs = 0;
   private checkTimer: unknown;
   private pongTimer: unknown;
+  /** PINGREQs written and not yet answered (a broker answers them in order). */
+  private outstanding = 0;
+  /** When the oldest unanswered PINGREQ went out, or -1 when its round trip is not worth recording. */
   private pingSentAt = -1;
   private running = false;
+  private held = false;
   /** Round trip of the last PINGREQ/PINGRESP in ms, or undefined before the first. */
   lastRoundTrip: number | undefined;
 
   constructor(
     private readonly timers: Timers,
-    private readonly intervalMs: number,
     private readonly pingTimeoutMs: number,
     private readonly sendPing: () => void,
     private readonly onDead: () => void,
   ) {}
 
-  start(): void {
-    if (this.intervalMs <= 0 || this.running) return;
+  /** Starts with the interval in force on this connection (ms; 0 turns keepalive off). */
+  start(intervalMs: number): void {
+    if (intervalMs <= 0 || this.running) return;
+    this.intervalMs = intervalMs;
     this.running = true;
     const now = this.timers.now();
     this.lastSent ??= now;
-    this.schedule(Math.max(0, this.intervalMs - (now - this.lastSent)));
+    this.schedule(Math.max(0, intervalMs - (now - this.lastSent)));
   }
 
   stop(): void {
@@ -37,6 +48,7 @@ export class Keepalive {
     this.timers.clearTimeout(this.checkTimer);
     this.timers.clearTimeout(this.pongTimer);
     this.checkTimer = this.pongTimer = undefined;
+    this.outstanding = 0;
     this.pingSentAt = -1;
     this.lastSent = undefined;
   }
@@ -47,15 +59,40 @@ export class Keepalive {
   }
 
   pingResponse(): void {
-    if (this.pingSentAt < 0) return;
-    this.lastRoundTrip = this.timers.now() - this.pingSentAt;
+    if (this.outstanding === 0) return;
+    this.outstanding--;
+    if (this.pingSentAt >= 0) this.lastRoundTrip = this.timers.now() - this.pingSentAt;
     this.pingSentAt = -1;
+    if (this.outstanding > 0) return;
     this.timers.clearTimeout(this.pongTimer);
     this.pongTimer = undefined;
   }
 
+  /** We stopped reading: an unread PINGRESP is not a dead broker. */
+  hold(): void {
+    if (this.held) return;
+    this.held = true;
+    this.timers.clearTimeout(this.pongTimer);
+    this.pongTimer = undefined;
+    // The answer will be read late: its round trip would measure our pause, not the network.
+    this.pingSentAt = -1;
+  }
+
+  /** We read again: what is still unanswered gets a full pingTimeout from now. */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    if (this.running && this.outstanding > 0) this.armPong();
+  }
+
   private schedule(ms: number): void {
     this.checkTimer = this.timers.setTimeout(() => this.check(), ms);
+  }
+
+  private armPong(): void {
+    this.pongTimer = this.timers.setTimeout(() => {
+      if (this.running) this.onDead();
+    }, this.pingTimeoutMs);
   }
 
   private check(): void {
@@ -65,11 +102,13 @@ export class Keepalive {
       this.schedule(this.intervalMs - idle);
       return;
     }
-    if (this.pingSentAt < 0) {
-      this.pingSentAt = this.timers.now();
-      this.pongTimer = this.timers.setTimeout(() => {
-        if (this.running) this.onDead();
-      }, this.pingTimeoutMs);
+    // One PINGREQ at a time while reading; while held, one per interval so the broker keeps hearing from us.
+    if (this.outstanding === 0 || this.held) {
+      if (this.outstanding === 0 && !this.held) {
+        this.pingSentAt = this.timers.now();
+        this.armPong();
+      }
+      this.outstanding++;
       this.sendPing();
     }
     this.schedule(this.intervalMs);

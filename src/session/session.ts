@@ -6,7 +6,7 @@ import type {
   Subscription,
   Will,
 } from '../codec/packets.js';
-import { MqttError, MqttProtocolError, TimeoutError, ConnectionClosedError, ConnectionRefusedError, quote } from '../errors.js';
+import { ClientClosedError, MqttError, MqttProtocolError, TimeoutError, ConnectionClosedError, ConnectionRefusedError, quote } from '../errors.js';
 import { Deadline } from './deadline.js';
 import { Fifo } from './fifo.js';
 import { Keepalive } from './keepalive.js';
@@ -14,8 +14,17 @@ import { PacketIdAllocator } from './packet-ids.js';
 import { globalTimers, type Timers } from './timers.js';
 import { MemoryStore, type OutgoingRecord, type Store, type StoreSnapshot } from '../store/store.js';
 
-/** The one place that says where the connection stands; everything else asks. */
-export type ConnectionState = 'new' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
+/**
+ * Where the protocol stands on the current connection, and nothing else: whether to connect, retry
+ * or end is the client's policy (src/client/states.ts), which the session never sees.
+ * - offline: no connection (before the first, or between two); publishes queue up
+ * - connecting: CONNECT written, CONNACK awaited
+ * - refused: a CONNACK refused us; nothing may follow on this connection (MQTT-3.2.2-5)
+ * - connected: CONNACK 0 received; the queue moves
+ * - disconnected: DISCONNECT written; nothing more is written on this connection (MQTT-3.14.4-2)
+ * - closed: for good; everything pending has been settled
+ */
+export type SessionPhase = 'offline' | 'connecting' | 'refused' | 'connected' | 'disconnected' | 'closed';
 
 export interface SessionOptions {
   clientId: string;
@@ -32,6 +41,22 @@ export interface SessionOptions {
   pingTimeout: number;
   /** The most QoS 1/2 publishes awaiting acknowledgement at once. */
   inflightWindow: number;
+  /** The largest packet we send, in bytes, fixed header included. */
+  maxPacketSize: number;
+}
+
+/**
+ * What the current connection allows. MQTT 3.1.1 takes them from our own options; MQTT 5 will
+ * lower them from CONNACK (Receive Maximum, Maximum Packet Size, Server Keep Alive), so everything
+ * that depends on one reads it here, never from the options.
+ */
+export interface Limits {
+  /** QoS 1/2 publishes in flight at once. */
+  inflight: number;
+  /** Largest packet we may send, fixed header included. */
+  maxPacketSize: number;
+  /** Keepalive interval in seconds (0: off). */
+  keepalive: number;
 }
 
 /** What the session needs from whoever owns the connection. */
@@ -79,7 +104,8 @@ export interface SessionStats {
  * out through `host.write()`. Time comes only from the injected `Timers`.
  */
 export class Session {
-  state: ConnectionState = 'new';
+  private current: SessionPhase = 'offline';
+  private inForce: Limits;
   private readonly ids = new PacketIdAllocator();
   private readonly queue = new Fifo<OutgoingFlow>();
   /** Sent, unacknowledged publishes in send order (Map keeps insertion order for retransmission). */
@@ -88,11 +114,9 @@ export class Session {
   private readonly incomingQos2 = new Set<number>();
   private readonly requests = new Map<number, PendingRequest>();
   private connack: Deadline<ConnackPacket> | undefined;
-  /** A refused CONNACK ends the connection: nothing after it may bring it up (MQTT-3.2.2-5). */
-  private refused = false;
-  /** DISCONNECT must be the last packet the client sends on a connection (MQTT-3.14.4-2). */
-  private disconnectSent = false;
   private readonly keepalive: Keepalive;
+  /** The client stopped reading (a full subscription): deadlines for what the broker sends are on hold. */
+  private readingHeld = false;
   private drainWaiters: (() => void)[] = [];
   private seq = 0;
   /**
@@ -107,14 +131,22 @@ export class Session {
     private readonly timers: Timers = globalTimers,
     private readonly store: Store = new MemoryStore(),
   ) {
-    const keepaliveMs = options.keepalive * 1000;
+    this.inForce = limitsFrom(options);
     this.keepalive = new Keepalive(
       timers,
-      keepaliveMs,
       options.pingTimeout,
       () => this.send({ type: 'pingreq' }),
       () => this.host.fail(new TimeoutError(`no PINGRESP within ${options.pingTimeout} ms: the connection is dead`)),
     );
+  }
+
+  get phase(): SessionPhase {
+    return this.current;
+  }
+
+  /** The limits of the current connection (see Limits). */
+  get limits(): Readonly<Limits> {
+    return this.inForce;
   }
 
   get stats(): SessionStats {
@@ -125,16 +157,11 @@ export class Session {
     return this.keepalive.lastRoundTrip;
   }
 
-  /** The client starts opening a transport. */
-  opening(): void {
-    this.state = 'connecting';
-  }
-
   /** The transport is open: send CONNECT. Resolves on CONNACK 0, rejects on a refusal. */
   start(): Promise<ConnackPacket> {
-    this.state = 'connecting';
-    this.refused = false;
-    this.disconnectSent = false;
+    if (this.current === 'closed') return Promise.reject(new ClientClosedError('cannot connect: the session is closed'));
+    this.current = 'connecting';
+    this.readingHeld = false;
     const o = this.options;
     const connect: ConnectPacket = {
       type: 'connect',
@@ -158,11 +185,12 @@ export class Session {
 
   /** Every packet the decoder produced, in order. */
   receive(packet: Packet): void {
-    if (this.state === 'closed' || this.state === 'new') return;
-    if (this.refused) {
+    const phase = this.current;
+    if (phase === 'closed' || phase === 'offline') return;
+    if (phase === 'refused') {
       throw new MqttProtocolError('UNEXPECTED_PACKET', `${packet.type.toUpperCase()} after a refused CONNACK`, 'MQTT-3.2.2-5');
     }
-    if (this.state === 'connecting') {
+    if (phase === 'connecting') {
       if (packet.type !== 'connack') {
         throw new MqttProtocolError('UNEXPECTED_PACKET', `expected CONNACK first, got ${packet.type.toUpperCase()}`, 'MQTT-3.2.0-1');
       }
@@ -225,29 +253,25 @@ export class Session {
     }
   }
 
-  /** Queue a PUBLISH (without packetId); resolves when its QoS flow completes. */
-  publish(packet: PublishPacket): { promise: Promise<void>; cancel: (err: unknown) => void } {
-    if (packet.qos === 0 && this.queue.length === 0 && this.state === 'connected') {
+  /**
+   * Queue a PUBLISH (without packetId); resolves when its QoS flow completes. Aborting `signal`
+   * withdraws a publish still queued (it is never sent); one already sent stays in flight and only
+   * its promise rejects (with AbortError).
+   */
+  publish(packet: PublishPacket, signal?: AbortSignal): Promise<void> {
+    if (packet.qos === 0 && this.current === 'connected' && this.queue.length === 0 && !signal) {
       // The common QoS 0 case needs no flow: nothing to queue, store, time or withdraw. Its
       // promise is the batch's, shared by every QoS 0 publish written in the same tick.
       this.send(packet);
-      return { promise: this.host.whenWritten(), cancel: noCancel };
+      return this.host.whenWritten();
     }
+    if (this.current === 'closed') return Promise.reject(new ClientClosedError('cannot publish: the session is closed'));
     const flow = this.newFlow(packet, ++this.seq);
     if (packet.qos > 0 && this.storeOpen) this.store.putOutgoing(this.record(flow));
     this.queue.push(flow);
     this.pump();
-    const cancel = (err: unknown): void => {
-      // A queued publish can be withdrawn; one already sent cannot, so only its promise settles.
-      if (flow.awaiting === 'queued' && this.queue.remove(flow)) {
-        if (packet.qos > 0) this.store.deleteOutgoing(flow.seq);
-        flow.done.reject(err);
-        this.notifyIdle();
-        return;
-      }
-      flow.done.reject(err);
-    };
-    return { promise: flow.done.promise, cancel };
+    flow.done.abortOn(signal, () => this.withdraw(flow));
+    return flow.done.promise;
   }
 
   subscribe(subscriptions: Subscription[]): Promise<number[]> {
@@ -264,20 +288,34 @@ export class Session {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /**
-   * A graceful end begins: no new work is accepted by the client, but what is queued still goes
-   * out and in-flight flows complete (see whenIdle).
-   */
-  beginEnd(): void {
-    if (this.state === 'connected' || this.state === 'connecting') this.state = 'closing';
-  }
-
   /** DISCONNECT is the last packet of the connection: nothing is written after it. */
   disconnect(): void {
-    this.state = 'closing';
+    if (this.current !== 'connected') return;
     this.keepalive.stop();
     this.send({ type: 'disconnect' });
-    this.disconnectSent = true;
+    this.current = 'disconnected';
+  }
+
+  /**
+   * The client stopped reading the connection (a subscription is full) or reads again. While it
+   * does not read, an answer the broker owes us may sit unread in our own socket buffer, so no
+   * deadline for one runs (PINGRESP, PUBACK/PUBREC/PUBCOMP, SUBACK/UNSUBACK); reading again gives
+   * each a full timeout from then. Our own backpressure must never look like a dead broker.
+   */
+  holdReading(held: boolean): void {
+    if (held === this.readingHeld) return;
+    this.readingHeld = held;
+    if (held) this.keepalive.hold();
+    else this.keepalive.release();
+    const ackTimeout = this.options.ackTimeout;
+    for (const flow of this.inflight.values()) {
+      if (held) flow.done.disarm();
+      else flow.done.arm(ackTimeout);
+    }
+    for (const req of this.requests.values()) {
+      if (held) req.done.disarm();
+      else req.done.arm(ackTimeout);
+    }
   }
 
   /**
@@ -286,7 +324,9 @@ export class Session {
    * until they are re-sent.
    */
   suspend(err: Error): void {
-    this.state = 'reconnecting';
+    if (this.current === 'closed') return;
+    this.current = 'offline';
+    this.readingHeld = false;
     this.keepalive.stop();
     this.connack?.reject(err);
     this.connack = undefined;
@@ -300,7 +340,7 @@ export class Session {
 
   /** The connection is gone for good: settle everything still waiting, exactly once, with `err`. */
   close(err: Error = new ConnectionClosedError('the connection closed')): void {
-    this.state = 'closed';
+    this.current = 'closed';
     this.keepalive.stop();
     this.connack?.reject(err);
     for (const flow of this.queue.drain()) flow.done.reject(err);
@@ -316,17 +356,18 @@ export class Session {
     const connack = this.connack;
     this.connack = undefined;
     if (packet.returnCode !== 0) {
-      this.refused = true;
+      this.current = 'refused';
       connack?.reject(new ConnectionRefusedError(packet.returnCode));
       return;
     }
-    this.state = 'connected';
+    this.current = 'connected';
+    this.inForce = limitsFrom(this.options);
     if (!packet.sessionPresent) {
       // A new session on the broker: it has forgotten the QoS 2 messages it was sending us.
       this.incomingQos2.clear();
       this.store.clearIncoming();
     }
-    this.keepalive.start();
+    this.keepalive.start(this.inForce.keepalive * 1000);
     this.host.connected?.(packet);
     this.retransmit();
     connack?.resolve(packet);
@@ -347,7 +388,7 @@ export class Session {
         flow.packet.dup = true;
         this.send(flow.packet);
       }
-      flow.done.arm(this.options.ackTimeout);
+      if (!this.readingHeld) flow.done.arm(this.options.ackTimeout);
     }
   }
 
@@ -388,7 +429,7 @@ export class Session {
         flow.awaiting = 'pubcomp';
         this.store.putOutgoing(this.record(flow));
       }
-      flow.done.arm(this.options.ackTimeout);
+      if (!this.readingHeld) flow.done.arm(this.options.ackTimeout);
     }
     // Unknown id: still release it, so the broker can forget a flow we no longer hold.
     this.send({ type: 'pubrel', packetId });
@@ -437,9 +478,16 @@ export class Session {
     this.notifyIdle();
   }
 
+  /** A publish still queued leaves the queue (and the store) without ever being sent. */
+  private withdraw(flow: OutgoingFlow): void {
+    if (flow.awaiting !== 'queued' || !this.queue.remove(flow)) return;
+    if (flow.packet.qos > 0) this.store.deleteOutgoing(flow.seq);
+    this.notifyIdle();
+  }
+
   /** Moves queued publishes onto the wire while connected and the in-flight window has room. */
   private pump(): void {
-    if (!(this.state === 'connected' || (this.state === 'closing' && !this.disconnectSent))) return;
+    if (this.current !== 'connected') return;
     while (this.queue.length > 0) {
       const flow = this.queue.peek() as OutgoingFlow;
       if (flow.packet.qos === 0) {
@@ -449,7 +497,7 @@ export class Session {
         this.host.whenWritten().then(() => flow.done.resolve(), (err: unknown) => flow.done.reject(err));
         continue;
       }
-      if (this.inflight.size >= this.options.inflightWindow) break;
+      if (this.inflight.size >= this.inForce.inflight) break;
       const packetId = this.ids.allocate();
       if (packetId === undefined) break;
       this.queue.shift();
@@ -457,15 +505,16 @@ export class Session {
       flow.awaiting = flow.packet.qos === 1 ? 'puback' : 'pubrec';
       this.inflight.set(packetId, flow);
       this.store.putOutgoing(this.record(flow));
-      flow.done.arm(this.options.ackTimeout);
+      if (!this.readingHeld) flow.done.arm(this.options.ackTimeout);
       this.send(flow.packet);
     }
     this.notifyIdle();
   }
 
   private request(kind: PendingRequest['kind'], count: number, build: (packetId: number) => Packet): Promise<number[]> {
-    if (this.state !== 'connected') {
-      return Promise.reject(new ConnectionClosedError(`cannot ${kind} while ${this.state}`));
+    if (this.current === 'closed') return Promise.reject(new ClientClosedError(`cannot ${kind}: the session is closed`));
+    if (this.current !== 'connected') {
+      return Promise.reject(new ConnectionClosedError(`cannot ${kind} while ${this.current}`));
     }
     const packetId = this.ids.allocate();
     if (packetId === undefined) return Promise.reject(new MqttError('NO_PACKET_ID', 'all 65535 packet identifiers are in use'));
@@ -474,7 +523,7 @@ export class Session {
     // newer request can be matched with it meanwhile.
     const done = new Deadline<number[]>(this.timers, () => {
       return new TimeoutError(`no ${upper === 'SUBSCRIBE' ? 'SUBACK' : 'UNSUBACK'} for packet ${packetId} within ${this.options.ackTimeout} ms`);
-    }).arm(this.options.ackTimeout);
+    }).arm(this.readingHeld ? 0 : this.options.ackTimeout);
     this.requests.set(packetId, { kind, count, done });
     this.send(build(packetId));
     return done.promise;
@@ -506,7 +555,7 @@ export class Session {
   }
 
   private send(packet: Packet): void {
-    if (this.disconnectSent) return;
+    if (this.current === 'disconnected') return;
     this.host.write(packet);
     this.keepalive.packetSent();
   }
@@ -516,12 +565,14 @@ export class Session {
   }
 
   private notifyIdle(): void {
-    if (this.drainWaiters.length === 0 || !(this.isIdle() || this.state === 'closed')) return;
+    if (this.drainWaiters.length === 0 || !(this.isIdle() || this.current === 'closed')) return;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiters) w();
   }
 }
 
-/** A publish already handed to the writer cannot be withdrawn; its promise settles with the batch. */
-function noCancel(): void {}
+/** The limits 3.1.1 puts in force: our own options (MQTT 5 will take the CONNACK's into account here). */
+function limitsFrom(options: SessionOptions): Limits {
+  return { inflight: options.inflightWindow, maxPacketSize: options.maxPacketSize, keepalive: options.keepalive };
+}

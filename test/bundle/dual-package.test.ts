@@ -36,6 +36,7 @@ const make = {
   ClientClosedError: (m) => new m.ClientClosedError(),
   AbortError: (m) => new m.AbortError(),
   QueueFullError: (m) => new m.QueueFullError('x'),
+  AbandonedSubscriptionError: (m) => new m.AbandonedSubscriptionError(['a'], 0, 0, 1),
   TransportError: (m) => new m.TransportError('x'),
 };
 const builds = { esm, cjs, copy };
@@ -91,7 +92,7 @@ describe('error classes across the ESM build, the CommonJS build and a second co
     const out = JSON.parse(r.stdout) as { distinct: boolean; checks: number; failures: string[]; raised: [string, boolean][] };
     // Three separate sets of classes, or the test proves nothing.
     expect(out.distinct).toBe(true);
-    expect(out.checks).toBe(3 * 3 * 11 * 12);
+    expect(out.checks).toBe(3 * 3 * 12 * 13);
     expect(out.failures).toEqual([]);
     expect(out.raised.filter(([, ok]) => !ok)).toEqual([]);
     expect(out.raised).toHaveLength(9);

@@ -1,5 +1,6 @@
 /** The CLI as a program: version, help, usage errors, connection failures, credentials in --debug. */
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAedes, type AedesHandle } from '../helpers/aedes.js';
@@ -57,6 +58,21 @@ describe('mqttwire as a program', () => {
     expect(r.code).toBe(1);
     expect(r.ms).toBeLessThan(10_000); // process start included
     expect(r.stderr).toBe(`mqttwire pub: cannot connect to mqtt://localhost:${port}: connection refused (is a broker listening there?)\n`);
+  }, TEST_TIMEOUT_MS);
+
+  it('a server that is not MQTT (an HTTP server): exit 1 saying it did not answer with a CONNACK and what it sent (issue 11, item 6)', async () => {
+    const web = http.createServer((_req, res) => res.end('hello'));
+    await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+    const { port } = web.address() as net.AddressInfo;
+    try {
+      const r = await runCli(['pub', '-L', `mqtt://127.0.0.1:${port}`, '-t', 'a', '-m', 'x']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        `mqttwire pub: the server at mqtt://127.0.0.1:${port} did not answer with an MQTT CONNACK; it sent "HTTP/1.1 400 Bad Request" (is that the broker's MQTT port?)\n`,
+      );
+    } finally {
+      web.close();
+    }
   }, TEST_TIMEOUT_MS);
 
   it('a server that never answers CONNECT: exit 1 after --connect-timeout', async () => {

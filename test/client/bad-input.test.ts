@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, MemoryStore, MqttClient, connect, type ClientOptions, type QoS } from '../../src/index.js';
 import { PacketType } from '../helpers/fake-broker.js';
-import { FAST, ManualTimers, PacketLog, rejection, tick, track, useHarness } from './helpers.js';
+import { expectQuiet, FAST, ManualTimers, PacketLog, rejection, tick, track, useHarness } from './helpers.js';
 
 const h = useHarness();
 
@@ -112,7 +112,7 @@ describe('bad input is refused at once and nothing is sent', () => {
     const cut = `"${'a/'.repeat(32)}"... (70000 characters)`;
     expect(messages[0]).toBe(`invalid topic ${cut}: topic name is 70000 bytes in UTF-8; the limit is 65535 [MQTT-4.7.3-3]`);
     const longCut = `"${'a/'.repeat(32)}"... (60001 characters)`;
-    expect(messages[1]).toBe(`invalid topic ${longCut}: topic name ${longCut} must not contain wildcards [MQTT-4.7.1-1]`);
+    expect(messages[1]).toBe(`invalid topic ${longCut}: topic name ${longCut} must not contain wildcards [MQTT-3.3.2-2]`); // the PUBLISH rule, as the encoder reports it
     expect(messages[2]).toBe(`invalid topic filter "${'a/'.repeat(32)}"... (60003 characters): '#' must be the last level of topic filter "${'a/'.repeat(32)}"... (60003 characters) [MQTT-4.7.1-2]`);
     for (const m of messages) expect(m.length).toBeLessThan(300);
   });
@@ -142,7 +142,7 @@ describe('bad input is refused at once and nothing is sent', () => {
     expect(p.length).toBe(100);
     // One byte more is over.
     await expectInvalid(c.publish('t', new Uint8Array(96)));
-    await conn.expectNoPacket(30);
+    await expectQuiet(conn);
   });
 
   it('subscribe: invalid filters, no filters, QoS 3', async () => {
@@ -254,7 +254,7 @@ describe('bad input is refused at once and nothing is sent', () => {
       // Nothing near: the known names are listed.
       [{ frobnicate: true }, /^unknown client option "frobnicate" \(known: clientId, clean, keepalive, .*alpnProtocols\)$/],
       // The nested objects are checked the same way.
-      [{ reconnect: { period: 1000 } }, /^unknown reconnect option "period" \(known: initialDelay, maxDelay, resetAfter, retryRefused\)$/],
+      [{ reconnect: { period: 1000 } }, /^unknown reconnect option "period" \(known: initialDelay, maxDelay, resetAfter, retryRefused, retryFirstConnect\)$/],
       [{ reconnect: { initialDelay: -1 } }, /^reconnect\.initialDelay must be a number >= 0, got -1$/],
       [{ reconnect: { retryRefused: 'yes' } }, /^reconnect\.retryRefused must be true or false, got the string "yes"$/],
       [{ will: { topic: 'w', payload: '', properties: {} } }, /^unknown will option "properties": an MQTT 5 feature/],
@@ -275,9 +275,9 @@ describe('bad input is refused at once and nothing is sent', () => {
     const every: Required<ClientOptions> = {
       clientId: 'all', clean: true, keepalive: 30, username: 'u', password: 'p', will: { topic: 'w', payload: '' },
       connectTimeout: 1000, ackTimeout: 1000, pingTimeout: 1000, endTimeout: 1000, maxPacketSize: 1024, protocolLevel: 4,
-      inflightWindow: 5, highWaterMark: 10, overflow: 'drop-oldest', signal: new AbortController().signal, logger: () => {},
+      inflightWindow: 5, highWaterMark: 10, overflow: 'drop-oldest', stallTimeout: 5000, signal: new AbortController().signal, logger: () => {},
       debug: false, transport: () => Promise.reject(new Error('unused')), timers: new ManualTimers(),
-      reconnect: { initialDelay: 10, maxDelay: 100, resetAfter: 1000, retryRefused: true }, servers: ['mqtt://127.0.0.1:2', new URL('mqtt://127.0.0.1:3')],
+      reconnect: { initialDelay: 10, maxDelay: 100, resetAfter: 1000, retryRefused: true, retryFirstConnect: true }, servers: ['mqtt://127.0.0.1:2', new URL('mqtt://127.0.0.1:3')],
       offlineQueueLimit: 10, queueQoS0: false, store: new MemoryStore(),
       ca: 'x', cert: 'x', key: 'x', passphrase: 'x', servername: 'x', rejectUnauthorized: true, alpnProtocols: ['mqtt'],
     };

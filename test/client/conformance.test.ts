@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { MqttProtocolError } from '../../src/index.js';
 import type { ProtocolErrorCode } from '../../src/errors.js';
 import { hex, toHex } from '../helpers/fake-broker.js';
-import { connectToFake, expectAlive, rejection, take, useHarness, watchProcessErrors, within } from './helpers.js';
+import { connectToFake, expectAlive, expectQuiet, rejection, take, useHarness, watchProcessErrors, within } from './helpers.js';
 
 interface ConformanceCase {
   packet: string;
@@ -201,7 +201,7 @@ describe('mosquitto server-to-client v3.1.1 cases', () => {
       await expectAlive(c, conn);
       const [probe] = await take(unrouted, 1, 1000);
       expect(probe!.topic).toBe('probe'); // nothing else was delivered
-      await conn.expectNoPacket(20);
+      await expectQuiet(conn);
     }
     expect(watch.errors).toEqual([]);
   });

@@ -9,11 +9,58 @@ import {
   TransportError,
   connect,
 } from '../../src/index.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { openTcp } from '../../src/transport/node-tcp.js';
 import { getFreePort } from '../helpers/mosquitto-process.js';
 import { PacketType, hex } from '../helpers/fake-broker.js';
 import { FAST, ManualTimers, PacketLog, rejection, tick, track, useHarness, watchProcessErrors, within } from './helpers.js';
 
 const h = useHarness();
+
+describe('a server that is not MQTT (issue 11, item 6)', () => {
+  it('an HTTP server: connect() rejects saying the server did not answer with a CONNACK, and what it sent', async () => {
+    const web = http.createServer((_req, res) => res.end('hello'));
+    await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+    h.defer(() => new Promise<void>((r) => web.close(() => r())));
+    const { port } = web.address() as AddressInfo;
+    const c = h.client(`mqtt://127.0.0.1:${port}`);
+    const err = await rejection(c.connect());
+    expect(err).toBeInstanceOf(MqttProtocolError);
+    expect(err).toMatchObject({
+      code: 'UNEXPECTED_PACKET',
+      statement: 'MQTT-3.2.0-1',
+      message: `the server at 127.0.0.1:${port} did not answer with an MQTT CONNACK; it sent "HTTP/1.1 400 Bad Request" [MQTT-3.2.0-1]`,
+    });
+    await expect(c.closed).rejects.toBe(err);
+  });
+
+  /** The error connect() rejects with when a fake broker answers CONNECT with `bytes`. */
+  async function answeredWith(bytes: string): Promise<{ err: unknown; port: number }> {
+    const fake = await h.fake();
+    const c = h.client(fake.url);
+    const connecting = c.connect();
+    const conn = await fake.nextConnection();
+    await conn.expectPacket(PacketType.CONNECT);
+    conn.write(bytes);
+    return { err: await rejection(connecting), port: fake.port };
+  }
+
+  it('bytes that are not text are shown in hex (a TLS alert on a plain connection); a first packet that is a CONNACK, if malformed, keeps its own error', async () => {
+    const alert = await answeredWith('15 03 01 00 02 02 0a');
+    expect(alert.err).toMatchObject({
+      code: 'UNEXPECTED_PACKET',
+      message: `the server at 127.0.0.1:${alert.port} did not answer with an MQTT CONNACK; it sent the bytes 15 03 01 00 02 02 0a [MQTT-3.2.0-1]`,
+    });
+    const badConnack = await answeredWith('21 02 00 00'); // CONNACK with reserved flags set
+    expect(badConnack.err).toMatchObject({ code: 'RESERVED_FLAGS', statement: 'MQTT-2.2.2-2' });
+  });
+
+  it('a first packet of another type is named by what the server sent too', async () => {
+    const { err, port } = await answeredWith('d0 00'); // a PINGRESP before any CONNACK
+    expect(err).toMatchObject({ code: 'UNEXPECTED_PACKET', message: `the server at 127.0.0.1:${port} did not answer with an MQTT CONNACK; it sent the bytes d0 00 [MQTT-3.2.0-1]` });
+  });
+});
 
 describe('connect() against aedes', () => {
   it('resolves on CONNACK 0 with sessionPresent false for a clean session, and moves new -> connecting -> connected', async () => {
@@ -252,13 +299,18 @@ describe('connect() failures', () => {
     const watch = watchProcessErrors();
     h.defer(() => watch.stop());
     const fake = await h.fake();
-    const c = h.client(fake.url);
+    let opened = 0;
+    const timers = new ManualTimers();
+    const c = h.client(fake.url, { timers, transport: (url, handlers, options) => (opened++, openTcp(url, handlers, options)) });
     const err = await rejection(c.connect({ signal: AbortSignal.abort('nope') }), 500);
     expect(err).toBeInstanceOf(AbortError);
     expect(err).toMatchObject({ code: 'ABORTED' });
     await expect(c.closed).rejects.toBe(err);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(fake.connections.filter((x) => x.isOpen)).toEqual([]);
+    // No transport was asked for, and none can be later: the closed client has no timer left.
+    expect(opened).toBe(0);
+    expect(timers.count).toBe(0);
+    expect(fake.connections).toEqual([]);
+    await tick();
     expect(watch.errors).toEqual([]);
   });
 

@@ -35,7 +35,7 @@ const PROTOCOL_CODES = {
 
 const CLIENT_CODES = {
   INVALID_ARGUMENT: true, CONNECTION_REFUSED: true, TIMEOUT: true, SUBSCRIBE_REFUSED: true, CONNECTION_CLOSED: true,
-  CLIENT_CLOSED: true, ABORTED: true, QUEUE_FULL: true, NO_PACKET_ID: true,
+  CLIENT_CLOSED: true, ABORTED: true, QUEUE_FULL: true, NO_PACKET_ID: true, SUBSCRIPTION_ABANDONED: true,
   TRANSPORT_ERROR: true, CONNECTION_REFUSED_BY_HOST: true, TLS_ERROR: true,
 } satisfies Record<Exclude<ErrorCode, ProtocolErrorCode>, true>;
 

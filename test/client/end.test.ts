@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientClosedError, ConnectionClosedError } from '../../src/index.js';
 import { PacketType } from '../helpers/fake-broker.js';
-import { ManualTimers, rejection, take, tcpHandles, tick, track, until, useHarness, within, type Tracked } from './helpers.js';
+import { expectQuiet, ManualTimers, rejection, take, tcpHandles, tick, track, until, useHarness, within, type Tracked } from './helpers.js';
 
 const h = useHarness();
 
@@ -92,7 +92,7 @@ describe('end()', () => {
     await conn.expectPacket(PacketType.PUBLISH);
     const ended = track(c.end());
     timers.advance(4999);
-    await conn.expectNoPacket(30);
+    await expectQuiet(conn);
     expect(ended.status).toBe('pending');
     timers.advance(1);
     await conn.expectPacket(PacketType.DISCONNECT);
@@ -159,20 +159,45 @@ describe('destroy()', () => {
 describe('nothing is left running', () => {
   it('after end(): no client timer (injected clock) and no TCP handle', async () => {
     const b = await h.aedes();
-    await new Promise((r) => setTimeout(r, 20)); // sockets of earlier tests finish closing
-    const baseline = tcpHandles();
+    // Sockets of earlier tests may still be closing: wait until the broker's listener is the only TCP handle.
+    await until(() => tcpHandles() === 1, 2000, () => `only the broker's listening socket open (now ${tcpHandles()} TCP handles)`);
+    const baseline = 1;
     const timers = new ManualTimers();
     const c = await h.connected(b.url, { clientId: 'tidy', timers, keepalive: 30, ackTimeout: 5000 });
     const s = await c.subscribe('tidy/#', { qos: 2 });
     await c.publish('tidy/a', 'x', { qos: 1 });
     await c.publish('tidy/b', 'y', { qos: 2 });
     await take(s, 2);
-    expect(timers.count).toBeGreaterThan(0); // the keepalive check
+    expect(timers.count).toBe(1); // the keepalive check (no acknowledgement awaited)
     expect(tcpHandles()).toBe(baseline + 2); // client socket + broker side socket
     await within(c.end(), 2000, 'end()');
     expect(timers.count).toBe(0);
     await b.waitFor('socketClose');
-    await until(() => tcpHandles() <= baseline, 1000, () => `TCP handles back to ${baseline} (now ${tcpHandles()})`);
+    await until(() => tcpHandles() === baseline, 1000, () => `TCP handles back to ${baseline} (now ${tcpHandles()})`);
+  });
+
+  it('a long-lived AbortSignal keeps nothing reachable: every listener the client and its calls add is removed when they settle or the client closes', async () => {
+    const b = await h.aedes();
+    const ac = new AbortController();
+    const live = new Set<unknown>();
+    const add = vi.spyOn(ac.signal, 'addEventListener').mockImplementation(function (this: AbortSignal, _type: string, fn: unknown) {
+      live.add(fn);
+    } as never);
+    const remove = vi.spyOn(ac.signal, 'removeEventListener').mockImplementation(function (this: AbortSignal, _type: string, fn: unknown) {
+      live.delete(fn);
+    } as never);
+    h.defer(() => (add.mockRestore(), remove.mockRestore()));
+    const c = h.client(b.url, { signal: ac.signal });
+    await c.connect({ signal: ac.signal });
+    const sub = await c.subscribe('keep/#', { qos: 1, signal: ac.signal });
+    await c.publish('keep/x', 'one', { qos: 1, signal: ac.signal });
+    await c.publish('keep/x', 'zero', { qos: 0, signal: ac.signal });
+    await c.unsubscribe('other', { signal: ac.signal });
+    expect(add.mock.calls.length).toBe(6); // the client's own, connect, subscribe, two publishes, unsubscribe
+    expect(live.size).toBe(1); // each call's listener went when the call settled; the client's stays while it lives
+    await within(c.end({ signal: ac.signal }), 2000, 'end()');
+    expect(live.size).toBe(0);
+    await sub.unsubscribe();
   });
 
   it('after destroy(), after a refused connect and after a connect timeout: no client timer', async () => {

@@ -224,6 +224,34 @@ export async function connectToFake(
   return { c, conn, timers, fake };
 }
 
+/** The probe's packet id: a PUBREL for it is answered with PUBCOMP and touches nothing else in the client. */
+const PROBE_ID = 0xfffe;
+
+/**
+ * Shows the client wrote nothing since the last packet the test read, without a time window: the
+ * fake broker sends a PUBREL nobody owes, and the very next packet must be its PUBCOMP. The client
+ * handles what arrives in order, so anything it was going to write because of what happened before
+ * (an ack, a timer already advanced, a promise chain) would come first; and the answer itself shows
+ * the check sees packets. (The PUBCOMP counts as a packet sent for keepalive: keepalive tests use
+ * `writtenDuring` instead.)
+ */
+export async function expectQuiet(conn: FakeConnection, ms = 1000): Promise<void> {
+  conn.write(ackPacket('pubrel', PROBE_ID));
+  const next = await conn.nextPacket(ms);
+  expect(toHex(next), 'the first packet after the quiet probe must be its PUBCOMP').toBe(toHex(ackPacket('pubcomp', PROBE_ID)));
+}
+
+/**
+ * Bytes the client wrote because of `step` (e.g. advancing its clock): counted once the write batch
+ * `step` may have started has been flushed, so 0 means nothing at all was written.
+ */
+export async function writtenDuring(c: MqttClient, step: () => void): Promise<number> {
+  const before = c.stats().bytesOut;
+  step();
+  await tick();
+  return c.stats().bytesOut - before;
+}
+
 /** Proves the client still reads and answers: a QoS 1 PUBLISH from the fake broker must be PUBACKed. */
 export async function expectAlive(c: MqttClient, conn: FakeConnection, id = 0x0777): Promise<void> {
   conn.write(publishPacket({ topic: 'probe', payload: 'p', qos: 1, packetId: id }));

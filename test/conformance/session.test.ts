@@ -36,7 +36,6 @@ async function connected(options: Partial<SessionOptions> = {}, store = new Memo
 /** The connection drops and a new one is accepted with `sessionPresent`; returns what was written on it. */
 async function reconnect(h: Harness, sessionPresent: boolean): Promise<Packet[]> {
   h.session.suspend(new ConnectionClosedError('cut'));
-  h.session.opening();
   const connack = h.session.start();
   h.session.receive({ type: 'connack', sessionPresent, returnCode: 0 });
   await connack;

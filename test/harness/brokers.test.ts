@@ -80,7 +80,7 @@ describe('mqtt-bytes', () => {
     expect(toHex(hex('20 02 00 00'))).toBe('20 02 00 00');
     expect(toHex(hex('2002:00,00'))).toBe('20 02 00 00');
     expect(() => hex('2')).toThrow(/even-length/);
-    expect(() => hex('zz')).toThrow();
+    expect(() => hex('zz')).toThrow(/not an even-length hex string: "zz"/);
   });
 
   it('connectPacket() builds the same bytes as the hand-written CONNECT', () => {
@@ -397,13 +397,17 @@ describe('fake broker', () => {
     expect(b.error?.message).toMatch(/ECONNRESET/);
   });
 
-  it('expectNoPacket passes on silence and fails on a packet', async () => {
+  it('expectNoPacket passes on silence and fails on a packet, or when the connection closes (silence then proves nothing)', async () => {
     const f = await fakeBroker();
     const c = await raw(f.port);
     const s = await f.nextConnection();
     await s.expectNoPacket(30);
     c.write(PINGREQ);
     await expect(s.expectNoPacket(500)).rejects.toThrow(/unexpected packet from client: c0 00/);
+    const quiet = s.expectNoPacket(2000);
+    c.destroy();
+    await expect(quiet).rejects.toThrow(/closed during the quiet window/);
+    await expect(s.expectNoPacket(30)).rejects.toThrow(/is closed: silence proves nothing/);
   });
 
   it('close() rethrows the first error of a connection script', async () => {

@@ -100,15 +100,21 @@ export class PacketConnection {
     return p;
   }
 
-  /** Resolves if no packet arrives within `ms` (a short quiet window, for "must not send" checks). */
+  /**
+   * Resolves if no packet arrives within `ms` while the connection stays open; a packet, or the
+   * connection closing (which would hide a packet never sent), fails it. A time window: tests of
+   * an mqttwire client prove silence with a probe instead (test/client/helpers.ts expectQuiet).
+   */
   async expectNoPacket(ms: number): Promise<void> {
     const queued = this.queue[0];
     if (queued) throw new Error(`unexpected packet from ${this.label}: ${toHex(queued)}`);
+    if (this.isClosed) throw new Error(`connection to ${this.label} is closed: silence proves nothing`);
     let p: Uint8Array;
     try {
       p = await this.nextPacket(ms);
-    } catch {
-      return; // timeout or close: nothing arrived
+    } catch (err) {
+      if (this.isClosed) throw new Error(`connection to ${this.label} closed during the quiet window: silence proves nothing (${(err as Error).message})`);
+      return; // the window passed with nothing
     }
     throw new Error(`unexpected packet from ${this.label}: ${toHex(p)}`);
   }

@@ -111,7 +111,7 @@ describeMosquitto('mqttwire against mosquitto, with no extension to MQTT 3.1.1 (
         expect({ pq, sq, qos: msg!.qos, retain: msg!.retain }).toEqual({ pq, sq, qos: Math.min(pq, sq) as QoS, retain: false });
         expect(Array.from(msg!.payload)).toEqual(Array.from(payload));
       }
-      await s.close();
+      await s.unsubscribe();
     }
     const j = await sub.subscribe('mq/json', { qos: 1 });
     await pub.publish('mq/json', JSON.stringify({ a: [1, 'é'] }), { qos: 2 });

@@ -17,7 +17,7 @@ import {
 import { openTcp } from '../../src/transport/node-tcp.js';
 import { PacketType, toHex } from '../helpers/fake-broker.js';
 import { ackPacket, connackPacket, packetIdOf, PINGREQ, PINGRESP, publishPacket, subackPacket, subscribePacket, unsubscribePacket } from '../helpers/mqtt-bytes.js';
-import { ManualTimers, rejection, take, tick, track, useHarness, within } from '../client/helpers.js';
+import { expectQuiet, ManualTimers, rejection, take, tick, track, useHarness, within } from '../client/helpers.js';
 import { connectFakeReconnecting, reconnectFake, StatusRecorder, type FakeSetup, type StatusOf } from './helpers.js';
 
 const h = useHarness();
@@ -436,7 +436,7 @@ describe('calls made while reconnecting', () => {
     expect(unsub.error).toBeInstanceOf(TimeoutError);
     conn.write(connackPacket(0));
     await s.status.next('connected');
-    await conn.expectNoPacket(50);
+    await expectQuiet(conn);
   });
 
   it('a SUBACK and an UNSUBACK pending when the connection drops reject with ConnectionClosedError; only live subscriptions are re-subscribed', async () => {
@@ -462,7 +462,7 @@ describe('calls made while reconnecting', () => {
     const conn = await reconnectFake(s);
     expect(toHex(await conn.expectPacket(PacketType.SUBSCRIBE))).toBe(toHex(subscribePacket(5, [['keep/#', 1]])));
     conn.write(subackPacket(5, [1]));
-    await conn.expectNoPacket(50);
+    await expectQuiet(conn);
     conn.write(publishPacket({ topic: 'keep/x', payload: 'still here' }));
     expect((await take(keep, 1)).map((m) => m.text())).toEqual(['still here']);
   });
@@ -486,7 +486,7 @@ describe('the offline queue', () => {
     expect(pubs.map((p) => p.status)).toEqual(['pending', 'pending', 'pending']); // resolved by PUBACK, not by sending
     for (const i of [1, 2, 3]) conn.write(ackPacket('puback', i));
     await within(Promise.all(pubs.map((p) => p.promise)), 1000, 'publishes');
-    await conn.expectNoPacket(30);
+    await expectQuiet(conn);
   });
 
   it('offlineQueueLimit does not refuse publishes waiting behind a full in-flight window while connected: they wait their turn', async () => {
@@ -520,7 +520,7 @@ describe('the offline queue', () => {
     expect(toHex(await conn.expectPacket(PacketType.PUBLISH))).toBe(toHex(publishPacket({ topic: 'a/x', payload: 'kept', qos: 1, packetId: 1 })));
     conn.write(ackPacket('puback', 1));
     await within(kept.promise, 1000, 'kept');
-    await conn.expectNoPacket(30);
+    await expectQuiet(conn);
   });
 
   it('queueQoS0: false drops QoS 0 published while offline (resolved, counted in offlineDropped); QoS 1 is still queued', async () => {
@@ -536,7 +536,7 @@ describe('the offline queue', () => {
     expect(toHex(await conn.expectPacket(PacketType.PUBLISH))).toBe(toHex(publishPacket({ topic: 'z/1', payload: 'kept', qos: 1, packetId: 1 })));
     conn.write(ackPacket('puback', 1));
     await within(q1.promise, 1000, 'QoS 1 publish');
-    await conn.expectNoPacket(30);
+    await expectQuiet(conn);
     // Connected again: QoS 0 is sent as usual.
     await s.c.publish('z/0', 'sent', { qos: 0 });
     expect(toHex(await conn.expectPacket(PacketType.PUBLISH))).toBe(toHex(publishPacket({ topic: 'z/0', payload: 'sent' })));

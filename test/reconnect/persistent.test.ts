@@ -157,8 +157,8 @@ describeMosquitto('shared subscriptions (Mosquitto)', () => {
     expect(gotA.length).toBeGreaterThan(0);
     expect(gotB.length).toBeGreaterThan(0);
     expect(gotA.filter((x) => gotB.includes(x))).toEqual([]);
-    await subA.close();
-    await subB.close();
+    await subA.unsubscribe();
+    await subB.unsubscribe();
     await Promise.all(loops);
   });
 

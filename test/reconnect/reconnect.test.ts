@@ -161,7 +161,9 @@ describe('after a broker restart on the same port', () => {
     await st.next('reconnecting');
     const sub = track(c.subscribe('w/new', { qos: 1 }));
     const unsub = track(c.unsubscribe('w/old'));
-    await new Promise((r) => setTimeout(r, 50)); // several failed attempts while down
+    // Two failed attempts while the broker is down, counted: the calls keep waiting through them.
+    await st.next('error');
+    await st.next('error');
     expect([sub.status, unsub.status]).toEqual(['pending', 'pending']);
     await b.start();
     await within(Promise.all([sub.promise, unsub.promise]), 3000, 'subscribe + unsubscribe');
@@ -185,14 +187,16 @@ describe('CONNACK refusals on reconnect (aedes authenticate)', () => {
   it('refusal 5 after a restart stops reconnecting: closed rejects with ConnectionRefusedError, iterators and pending publishes settle', async () => {
     let allow = true;
     const b = await aedesAt({ authenticate: () => allow });
-    const c = await h.connected(b.url, { clientId: 'refused', reconnect: QUICK });
+    const timers = new ManualTimers();
+    const c = await h.connected(b.url, { clientId: 'refused', reconnect: QUICK, timers });
     const sub = await c.subscribe('ref/#', { qos: 1 });
     const st = new StatusRecorder(c);
     allow = false;
     await b.stop();
-    await st.next('reconnecting');
+    const r = await st.next('reconnecting');
     const pub = track(c.publish('ref/x', 'queued', { qos: 1 }));
     await b.start();
+    timers.advance(r.delay);
     const err = await rejection(c.closed, 3000);
     expect(err).toBeInstanceOf(ConnectionRefusedError);
     expect(err).toMatchObject({ code: 'CONNECTION_REFUSED', returnCode: 5 });
@@ -206,9 +210,9 @@ describe('CONNACK refusals on reconnect (aedes authenticate)', () => {
       { type: 'error', error: err },
       { type: 'closed', error: err },
     ]);
-    // Exactly one refused CONNACK: no retry after it.
-    await new Promise((r) => setTimeout(r, 150));
+    // Exactly one refused CONNACK, and no retry can follow: the closed client has no timer left.
     expect(b.events.filter((e) => e.type === 'connackSent' && e.returnCode === 5).length).toBe(1);
+    expect(timers.count).toBe(0);
   });
 
   it('retryRefused: true keeps trying through refusals and comes back when the broker accepts again', async () => {
@@ -276,7 +280,8 @@ describe('servers: failover', () => {
   it('the first connect() uses only the first URL: it rejects and closes, the other servers are not tried', async () => {
     const deadPort = await getFreePort();
     const b = await aedesAt();
-    const c = h.client(`mqtt://127.0.0.1:${deadPort}`, { servers: [b.url], reconnect: QUICK });
+    const timers = new ManualTimers();
+    const c = h.client(`mqtt://127.0.0.1:${deadPort}`, { servers: [b.url], reconnect: QUICK, timers });
     const st = new StatusRecorder(c);
     const err = await rejection(c.connect(), 2000);
     expect(err).toBeInstanceOf(TransportError);
@@ -284,7 +289,8 @@ describe('servers: failover', () => {
     await expect(c.closed).rejects.toBe(err);
     await within(st.ended, 1000, 'status end');
     expect(st.events).toEqual([{ type: 'closed', error: err }]);
-    await new Promise((r) => setTimeout(r, 150));
+    // No other server can be tried later: the closed client has no timer left.
+    expect(timers.count).toBe(0);
     expect(b.events.filter((e) => e.type === 'socketOpen')).toEqual([]);
   });
 });

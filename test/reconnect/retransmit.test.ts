@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { SubscribeError, TimeoutError, type Subscription } from '../../src/index.js';
 import { PacketType, toHex, type FakeConnection } from '../helpers/fake-broker.js';
 import { ackPacket, connackPacket, packetIdOf, publishPacket, subackPacket, subscribePacket, unsubscribePacket } from '../helpers/mqtt-bytes.js';
-import { take, tick, track, useHarness, within, type Tracked } from '../client/helpers.js';
+import { expectQuiet, take, tick, track, useHarness, within, type Tracked } from '../client/helpers.js';
 import { connectFakeReconnecting, reconnectFake, type FakeSetup } from './helpers.js';
 
 const h = useHarness();
@@ -78,7 +78,7 @@ describe('clean session (sessionPresent 0)', () => {
     await expectBytes(conn, PacketType.SUBSCRIBE, subscribePacket(6, [['live/#', 1]]), 're-SUBSCRIBE first');
     await expectRetransmits(conn);
     await expectBytes(conn, PacketType.PUBLISH, publishPacket({ topic: 't/e', payload: 'E', qos: 1, packetId: 7 }), 'E (queued offline), not DUP');
-    await conn.expectNoPacket(30);
+    await expectQuiet(conn);
     conn.write(subackPacket(6, [1]));
     await completeFlows(conn, pubs);
     expect(e.status).toBe('pending');
@@ -143,7 +143,7 @@ describe('clean session (sessionPresent 0)', () => {
     const s = await connectFakeReconnecting(h, { clientId: 'rt-quiet' });
     s.conn.destroy();
     const conn = await reconnectFake(s);
-    await conn.expectNoPacket(50);
+    await expectQuiet(conn);
   });
 });
 
@@ -156,7 +156,7 @@ describe('persistent session (clean: false, sessionPresent 1)', () => {
     const conn = await reconnectFake(s, opts, connackPacket(0, true));
     expect(s.status.events.at(-1)).toEqual({ type: 'connected', sessionPresent: true, url: s.fake.url });
     await expectRetransmits(conn);
-    await conn.expectNoPacket(30);
+    await expectQuiet(conn);
     await completeFlows(conn, pubs);
     conn.write(publishPacket({ topic: 'live/x', payload: 'kept', qos: 1, packetId: 9 }));
     await expectBytes(conn, PacketType.PUBACK, ackPacket('puback', 9), 'PUBACK 9');
@@ -186,7 +186,7 @@ describe('leaving a subscription while offline', () => {
     const sub = await subscribing;
     s.conn.destroy();
     await s.status.next('disconnected');
-    const leaving = track(sub.close()); // e.g. a for-await loop left with break while offline
+    const leaving = track(sub.unsubscribe()); // e.g. a for-await loop left with break while offline
     const conn = await reconnectFake(s, opts, connackPacket(0, true));
     // Without an UNSUBSCRIBE the broker keeps sending gone/# messages for the rest of the session.
     const p = await conn.nextPacket(300).catch(() => undefined);
@@ -194,7 +194,7 @@ describe('leaving a subscription while offline', () => {
     const id = packetIdOf(p as Uint8Array);
     expect(toHex(p as Uint8Array)).toBe(toHex(unsubscribePacket(id, ['gone/#'])));
     conn.write(ackPacket('unsuback', id));
-    await within(leaving.promise, 1000, 'sub.close()');
+    await within(leaving.promise, 1000, 'sub.unsubscribe()');
   });
 
   it('clean session: nothing to undo, and the left filter is not subscribed again', async () => {
@@ -205,9 +205,9 @@ describe('leaving a subscription while offline', () => {
     const sub = await subscribing;
     s.conn.destroy();
     await s.status.next('disconnected');
-    await within(sub.close(), 1000, 'sub.close()');
+    await within(sub.unsubscribe(), 1000, 'sub.unsubscribe()');
     const conn = await reconnectFake(s);
-    await conn.expectNoPacket(50);
+    await expectQuiet(conn);
   });
 });
 

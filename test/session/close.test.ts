@@ -1,13 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConnectionClosedError, MqttProtocolError } from '../../src/errors.js';
-import { connectedSession, incoming, makeSession, pub, publishTracked, sent, settle, track } from './host.js';
+import { describe, expect, it } from 'vitest';
+import { ClientClosedError, ConnectionClosedError, MqttProtocolError } from '../../src/errors.js';
+import { connectedSession, incoming, makeSession, pub, publishTracked, sent, settle, track, useClock } from './host.js';
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+const clock = useClock();
 
 describe('close(err)', () => {
   it('rejects every pending operation exactly once with err: in-flight QoS 1 and 2, queued, subscribe, unsubscribe; no timer is left', async () => {
@@ -24,8 +19,8 @@ describe('close(err)', () => {
 
     const err = new ConnectionClosedError('gone');
     session.close(err);
-    expect(session.state).toBe('closed');
-    expect(vi.getTimerCount()).toBe(0);
+    expect(session.phase).toBe('closed');
+    expect(clock.count).toBe(0);
     expect(session.stats).toEqual({ inflight: 0, queued: 0 });
     await settle();
     for (const t of [q1, q2, queued1, queued0, sub, unsub]) {
@@ -42,7 +37,7 @@ describe('close(err)', () => {
     for (const t of [q1, q2, queued1, queued0, sub, unsub]) expect(t.error).toBe(err);
     expect(host.take()).toEqual([]);
     expect(host.failures).toEqual([]);
-    vi.advanceTimersByTime(120_000);
+    clock.advance(120_000);
     expect(host.take()).toEqual([]);
   });
 
@@ -56,7 +51,7 @@ describe('close(err)', () => {
     expect(connack.error).toBe(err);
     expect(a.error).toBe(err);
     expect(host.take().map((p) => p.type)).toEqual(['connect']);
-    expect(vi.getTimerCount()).toBe(0);
+    expect(clock.count).toBe(0);
   });
 
   it('without an argument rejects with ConnectionClosedError', async () => {
@@ -71,7 +66,7 @@ describe('close(err)', () => {
   it('does not touch a publish that already timed out (its rejection stays the TimeoutError)', async () => {
     const { session } = await connectedSession({ ackTimeout: 100 });
     const a = publishTracked(session, pub('a', 1));
-    vi.advanceTimersByTime(100);
+    clock.advance(100);
     await settle();
     const first = a.error;
     session.close(new Error('later'));
@@ -80,10 +75,18 @@ describe('close(err)', () => {
     expect(a.settlements).toBe(1);
   });
 
-  it('a publish made after close() is never written', async () => {
+  it('a publish made after close() rejects with ClientClosedError (it never waits for ever) and is never written', async () => {
     const { session, host } = await connectedSession();
     session.close();
-    publishTracked(session, pub('late', 1));
+    const late = [publishTracked(session, pub('late', 1)), publishTracked(session, pub('late', 2)), publishTracked(session, pub('late', 0))];
+    await settle();
+    expect(late.map((t) => [t.status, (t.error as { code?: string } | undefined)?.code])).toEqual([
+      ['rejected', 'CLIENT_CLOSED'],
+      ['rejected', 'CLIENT_CLOSED'],
+      ['rejected', 'CLIENT_CLOSED'],
+    ]);
+    expect(late[0]!.error).toBeInstanceOf(ClientClosedError);
+    expect(session.stats).toEqual({ inflight: 0, queued: 0 });
     expect(host.take()).toEqual([]);
   });
 });
@@ -140,7 +143,7 @@ describe('whenIdle()', () => {
     const { session } = await connectedSession({ ackTimeout: 100 });
     publishTracked(session, pub('a', 1));
     const idle = track(session.whenIdle());
-    vi.advanceTimersByTime(100);
+    clock.advance(100);
     await settle();
     expect(idle.status).toBe('pending');
     session.receive({ type: 'puback', packetId: 1 });
@@ -148,14 +151,14 @@ describe('whenIdle()', () => {
     expect(idle.status).toBe('resolved');
   });
 
-  it('graceful end as MqttClient.end() drives it (state set to closing, then whenIdle): queued publishes still go out as acks free the window', async () => {
-    // src/client.ts shutdown(): `session.state = 'closing'; await session.whenIdle(); session.disconnect()`.
-    // Publishes accepted before end() must be sent and acknowledged before DISCONNECT (docs/client.md).
+  it('graceful end as MqttClient.end() drives it (whenIdle, then disconnect): queued publishes still go out as acks free the window', async () => {
+    // src/client/supervisor.ts shutdown(): `await session.whenIdle(); session.disconnect()`; ending is the
+    // client's state, not the session's. Publishes accepted before end() must be sent and acknowledged
+    // before DISCONNECT (docs/client.md).
     const { session, host } = await connectedSession({ inflightWindow: 1 });
     const a = publishTracked(session, pub('a', 1));
     const b = publishTracked(session, pub('b', 1));
     expect(host.take()).toStrictEqual([sent('a', 1, 1)]);
-    session.state = 'closing';
     const idle = track(session.whenIdle());
     session.receive({ type: 'puback', packetId: 1 });
     expect(host.take()).toStrictEqual([sent('b', 1, 2)]);
@@ -166,18 +169,18 @@ describe('whenIdle()', () => {
 });
 
 describe('disconnect()', () => {
-  it('writes DISCONNECT, moves to closing, and nothing queued afterwards is written', async () => {
+  it('writes DISCONNECT, moves to disconnected, and nothing queued afterwards is written', async () => {
     const { session, host } = await connectedSession({ keepalive: 5 });
     session.disconnect();
     expect(host.take()).toStrictEqual([{ type: 'disconnect' }]);
-    expect(session.state).toBe('closing');
+    expect(session.phase).toBe('disconnected');
     publishTracked(session, pub('late', 0));
     publishTracked(session, pub('late', 1));
-    vi.advanceTimersByTime(60_000);
+    clock.advance(60_000);
     expect(host.take()).toEqual([]);
     session.close();
-    expect(session.state).toBe('closed');
-    expect(vi.getTimerCount()).toBe(0);
+    expect(session.phase).toBe('closed');
+    expect(clock.count).toBe(0);
   });
 
   it('DISCONNECT is the last packet: packets arriving afterwards get no PUBACK/PUBREC/PUBREL/PUBCOMP (MQTT-3.14.4-2)', async () => {
@@ -211,7 +214,7 @@ describe('a refused CONNACK ends the handshake', () => {
     }
     // Most damaging first: the queued publish must not go out on a refused connection.
     expect(host.take()).toEqual([]);
-    expect(session.state).not.toBe('connected');
+    expect(session.phase).toBe('refused');
     expect(err).toBeInstanceOf(MqttProtocolError);
     await settle();
     expect(connack.status).toBe('rejected');

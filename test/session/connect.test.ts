@@ -1,23 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ConnectPacket, Packet } from '../../src/codec/packets.js';
-import { ConnectionClosedError, ConnectionRefusedError, MqttProtocolError } from '../../src/errors.js';
-import { connectedSession, incoming, makeSession, pub, publishTracked, sent, settle, thrownBy, track } from './host.js';
+import { ClientClosedError, ConnectionClosedError, ConnectionRefusedError, MqttProtocolError } from '../../src/errors.js';
+import { connectedSession, incoming, makeSession, pub, publishTracked, sent, settle, thrownBy, track, useClock } from './host.js';
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+const clock = useClock();
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 describe('CONNECT (MQTT-3.1.0-1: the first packet the client sends)', () => {
   it('level 4: protocol name "MQTT", level 4, client id, clean, keepalive; no optional fields', () => {
     const { session, host } = makeSession({ clientId: 'dev-1', clean: true, keepalive: 60, protocolLevel: 4 });
-    expect(session.state).toBe('new');
+    expect(session.phase).toBe('offline');
     track(session.start());
-    expect(session.state).toBe('connecting');
+    expect(session.phase).toBe('connecting');
     const expected: ConnectPacket = { type: 'connect', protocolName: 'MQTT', protocolLevel: 4, clientId: 'dev-1', clean: true, keepalive: 60 };
     // toStrictEqual: no `username`/`password`/`will` keys at all, not even as undefined (MQTT-3.1.2-11, -18, -20).
     expect(host.take()).toStrictEqual([expected]);
@@ -80,13 +75,13 @@ describe('CONNACK', () => {
     const t = track(session.start());
     await settle();
     expect(t.status).toBe('pending');
-    expect(session.state).toBe('connecting');
+    expect(session.phase).toBe('connecting');
     const connack = { type: 'connack', sessionPresent: true, returnCode: 0 } as const;
     session.receive(connack);
     await settle();
     expect(t.status).toBe('resolved');
     expect(t.value).toStrictEqual(connack);
-    expect(session.state).toBe('connected');
+    expect(session.phase).toBe('connected');
     expect(host.take()).toStrictEqual([
       { type: 'connect', protocolName: 'MQTT', protocolLevel: 4, clientId: 'c1', clean: true, keepalive: 0 },
     ]);
@@ -112,16 +107,16 @@ describe('CONNACK', () => {
     expect(err.returnCode).toBe(returnCode);
     expect(err.code).toBe('CONNECTION_REFUSED');
     expect(err.message).toContain(meaning);
-    expect(session.state).not.toBe('connected');
+    expect(session.phase).not.toBe('connected');
     // Refused: nothing else goes out, and keepalive never started.
     expect(host.take()).toEqual([]);
     expect(queued.status).toBe('pending');
-    vi.advanceTimersByTime(60_000);
+    clock.advance(60_000);
     expect(host.take()).toEqual([]);
     session.close();
     await settle();
     expect(queued.status).toBe('rejected');
-    expect(vi.getTimerCount()).toBe(0);
+    expect(clock.count).toBe(0);
   });
 
   const beforeConnack: [string, Packet][] = [
@@ -152,7 +147,7 @@ describe('CONNACK', () => {
     expect((thrown as MqttProtocolError).message).toContain(packet.type.toUpperCase());
     expect(host.take()).toEqual([]);
     expect(host.delivered).toEqual([]);
-    expect(session.state).toBe('connecting');
+    expect(session.phase).toBe('connecting');
     await settle();
     expect(t.status).toBe('pending');
   });
@@ -180,15 +175,15 @@ describe('publishes accepted before CONNACK', () => {
     const { session, host } = makeSession({ ackTimeout: 1000 });
     const a = publishTracked(session, pub('a', 1));
     track(session.start());
-    vi.advanceTimersByTime(5000);
+    clock.advance(5000);
     await settle();
     expect(a.status).toBe('pending');
     session.receive({ type: 'connack', sessionPresent: false, returnCode: 0 });
     expect(host.take()).toStrictEqual([expect.objectContaining({ type: 'connect' }), sent('a', 1, 1)]);
-    vi.advanceTimersByTime(999);
+    clock.advance(999);
     await settle();
     expect(a.status).toBe('pending');
-    vi.advanceTimersByTime(1);
+    clock.advance(1);
     await settle();
     expect(a.status).toBe('rejected');
     session.close();
@@ -210,12 +205,14 @@ describe('subscribe / unsubscribe need a connection', () => {
     expect(host.take()).toEqual([]);
   });
 
-  it('after close() they reject too', async () => {
+  it('after close() they reject with ClientClosedError', async () => {
     const { session, host } = await connectedSession();
     session.close();
     const s = track(session.subscribe([{ topicFilter: 'a', qos: 0 }]));
+    const u = track(session.unsubscribe(['a']));
     await settle();
-    expect(s.error).toBeInstanceOf(ConnectionClosedError);
+    expect(s.error).toBeInstanceOf(ClientClosedError);
+    expect(u.error).toBeInstanceOf(ClientClosedError);
     expect(host.take()).toEqual([]);
   });
 });
@@ -236,6 +233,6 @@ describe('unexpected server packets after CONNACK are protocol violations (MQTT-
     expect((err as MqttProtocolError).code).toBe('UNEXPECTED_PACKET');
     expect((err as Error).message).toContain(packet.type.toUpperCase());
     expect(host.take()).toEqual([]);
-    expect(session.state).toBe('connected');
+    expect(session.phase).toBe('connected');
   });
 });

@@ -4,10 +4,42 @@
  * history), every delivered PUBLISH and every `fail()`; `whenWritten()` resolves at once, or only
  * when the test says so (`host.holdWrites = true`, then `host.flushWrites()` / `host.failWrites()`).
  */
+import { beforeEach } from 'vitest';
 import type { Packet, PublishPacket, QoS } from '../../src/codec/packets.js';
 import type { MqttError } from '../../src/errors.js';
 import { Session, type SessionHost, type SessionOptions } from '../../src/session/session.js';
 import type { Timers } from '../../src/session/timers.js';
+import { ManualTimers } from '../helpers/manual-timers.js';
+
+let current = new ManualTimers();
+
+/** The session suite's one clock, as a test file sees it. */
+export interface SessionClock {
+  /** Runs the timers due within `ms` (see ManualTimers). */
+  advance(ms: number): void;
+  /** Timers pending. */
+  readonly count: number;
+  readonly timers: ManualTimers;
+}
+
+/**
+ * The session suite's one test clock: a fresh ManualTimers before each test of the calling file,
+ * which makeSession/connectedSession use unless given other timers. Nothing fires until advance().
+ */
+export function useClock(): SessionClock {
+  beforeEach(() => {
+    current = new ManualTimers();
+  });
+  return {
+    advance: (ms) => current.advance(ms),
+    get count() {
+      return current.count;
+    },
+    get timers() {
+      return current;
+    },
+  };
+}
 
 export class ScriptedHost implements SessionHost {
   /** Everything written, in order, since the last `take()`. */
@@ -73,9 +105,10 @@ export const defaultOptions: SessionOptions = {
   ackTimeout: 30_000,
   pingTimeout: 10_000,
   inflightWindow: 20,
+  maxPacketSize: 268_435_460,
 };
 
-export function makeSession(options: Partial<SessionOptions> = {}, timers?: Timers): { session: Session; host: ScriptedHost } {
+export function makeSession(options: Partial<SessionOptions> = {}, timers: Timers = current): { session: Session; host: ScriptedHost } {
   const host = new ScriptedHost();
   const session = new Session({ ...defaultOptions, ...options }, host, timers);
   return { session, host };
@@ -84,7 +117,7 @@ export function makeSession(options: Partial<SessionOptions> = {}, timers?: Time
 /** A session that has sent CONNECT and received CONNACK 0; `host.written` starts empty. */
 export async function connectedSession(
   options: Partial<SessionOptions> = {},
-  timers?: Timers,
+  timers: Timers = current,
 ): Promise<{ session: Session; host: ScriptedHost }> {
   const { session, host } = makeSession(options, timers);
   const connack = session.start();
@@ -147,9 +180,14 @@ export function sent(topic: string, qos: QoS, packetId?: number, payload = topic
 }
 
 /** Publishes with a tracker on the promise. */
-export function publishTracked(session: Session, packet: PublishPacket): Tracked<void> & { cancel: (err: unknown) => void } {
-  const op = session.publish(packet);
-  return Object.assign(track(op.promise), { cancel: op.cancel });
+export function publishTracked(session: Session, packet: PublishPacket): Tracked<void> {
+  return track(session.publish(packet));
+}
+
+/** Publishes with an AbortSignal; `cancel(reason)` aborts it. */
+export function publishCancellable(session: Session, packet: PublishPacket): Tracked<void> & { cancel: (reason: unknown) => void } {
+  const ac = new AbortController();
+  return Object.assign(track(session.publish(packet, ac.signal)), { cancel: (reason: unknown) => ac.abort(reason) });
 }
 
 /** The error `fn` throws; fails the test when it throws nothing. */

@@ -1,14 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PublishPacket } from '../../src/codec/packets.js';
-import { connectedSession, pub, publishTracked, sent, settle, track } from './host.js';
+import { connectedSession, pub, publishTracked, sent, settle, track, useClock } from './host.js';
 import { ManualTimers } from '../helpers/manual-timers.js';
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useClock();
 
 describe('in-flight window', () => {
   it('with inflightWindow 3, at most 3 QoS 1/2 publishes are written before acks; each ack lets the next out in FIFO order', async () => {
@@ -88,7 +83,7 @@ describe('in-flight window', () => {
     const clock = new ManualTimers(0);
     const { session, host } = await connectedSession({ inflightWindow: W, ackTimeout: 30_000 }, clock);
     const ops: Promise<void>[] = [];
-    for (let i = 0; i < N; i++) ops.push(session.publish(pub(`t/${i}`, i % 3 === 2 ? 2 : 1)).promise);
+    for (let i = 0; i < N; i++) ops.push(session.publish(pub(`t/${i}`, i % 3 === 2 ? 2 : 1)));
     const all = track(Promise.all(ops));
     expect(session.stats).toEqual({ inflight: W, queued: N - W });
 
@@ -154,7 +149,7 @@ describe('in-flight window', () => {
     // Every other id, 4..65535, is used once and acknowledged at once.
     const wrong: number[] = [];
     for (let id = 4; id <= 65535; id++) {
-      void session.publish(pub('x', 1)).promise;
+      void session.publish(pub('x', 1));
       const p = host.written.pop() as PublishPacket;
       if (p.packetId !== id) wrong.push(id);
       session.receive({ type: 'puback', packetId: id });

@@ -1,12 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { connectedSession, incoming } from './host.js';
+import { describe, expect, it } from 'vitest';
+import { connectedSession, incoming, useClock } from './host.js';
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useClock();
 
 describe('incoming PUBLISH (MQTT-3.3.4-1: respond per Table 3.4)', () => {
   it('QoS 0 is delivered and nothing is written', async () => {
@@ -99,7 +94,7 @@ describe('incoming PUBLISH (MQTT-3.3.4-1: respond per Table 3.4)', () => {
   it('QoS 2 ids and QoS 1 ids are independent of our own outgoing ids', async () => {
     const { session, host } = await connectedSession();
     session.receive(incoming('in', 2, 1));
-    void session.publish({ type: 'publish', topic: 'out', payload: new Uint8Array(0), qos: 1, retain: false, dup: false }).promise.catch(() => {});
+    void session.publish({ type: 'publish', topic: 'out', payload: new Uint8Array(0), qos: 1, retain: false, dup: false }).catch(() => {});
     expect(host.take()).toStrictEqual([
       { type: 'pubrec', packetId: 1 },
       { type: 'publish', topic: 'out', payload: new Uint8Array(0), qos: 1, retain: false, dup: false, packetId: 1 },

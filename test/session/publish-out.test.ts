@@ -1,13 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConnectionClosedError, TimeoutError } from '../../src/errors.js';
-import { connectedSession, makeSession, pub, publishTracked, sent, settle, track } from './host.js';
+import { describe, expect, it } from 'vitest';
+import { AbortError, ConnectionClosedError, TimeoutError } from '../../src/errors.js';
+import { connectedSession, makeSession, pub, publishCancellable, publishTracked, sent, settle, track, useClock } from './host.js';
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+const clock = useClock();
 
 describe('outgoing QoS 0 (MQTT-4.3.1-1)', () => {
   it('writes PUBLISH with QoS 0, DUP 0 and no packet id (MQTT-2.3.1-5); resolves only once whenWritten resolves', async () => {
@@ -178,18 +173,19 @@ describe('outgoing QoS 2 (MQTT-4.3.3-1)', () => {
   });
 });
 
-describe('cancel()', () => {
-  it('of a queued publish removes it (it is never written) and rejects with the given error', async () => {
+describe('aborting a publish (its AbortSignal)', () => {
+  it('of a queued publish removes it (it is never written) and rejects with AbortError, the reason as its cause', async () => {
     const { session, host } = await connectedSession({ inflightWindow: 1 });
-    const a = publishTracked(session, pub('a', 1));
-    const b = publishTracked(session, pub('b', 1));
-    const c = publishTracked(session, pub('c', 1));
+    const a = publishCancellable(session, pub('a', 1));
+    const b = publishCancellable(session, pub('b', 1));
+    const c = publishCancellable(session, pub('c', 1));
     expect(session.stats).toEqual({ inflight: 1, queued: 2 });
     const why = new Error('aborted');
     b.cancel(why);
     await settle();
     expect(b.status).toBe('rejected');
-    expect(b.error).toBe(why);
+    expect(b.error).toBeInstanceOf(AbortError);
+    expect(b.error).toMatchObject({ code: 'ABORTED', cause: why });
     expect(session.stats).toEqual({ inflight: 1, queued: 1 });
     session.receive({ type: 'puback', packetId: 1 });
     session.receive({ type: 'puback', packetId: 2 });
@@ -200,8 +196,8 @@ describe('cancel()', () => {
 
   it('of a publish queued before connect: never written after CONNACK', async () => {
     const { session, host } = makeSession();
-    const a = publishTracked(session, pub('a', 0));
-    const b = publishTracked(session, pub('b', 1));
+    const a = publishCancellable(session, pub('a', 0));
+    const b = publishCancellable(session, pub('b', 1));
     a.cancel(new Error('nope'));
     track(session.start());
     session.receive({ type: 'connack', sessionPresent: false, returnCode: 0 });
@@ -209,30 +205,32 @@ describe('cancel()', () => {
     expect(host.allWritten.slice(1)).toStrictEqual([sent('b', 1, 1)]);
     await settle();
     expect(a.status).toBe('rejected');
+    expect(a.error).toBeInstanceOf(AbortError);
     expect(b.status).toBe('pending');
   });
 
   it('of a sent publish only rejects: it stays in flight, and its PUBACK still frees the id and the slot', async () => {
     const { session, host } = await connectedSession({ inflightWindow: 1 });
-    const a = publishTracked(session, pub('a', 1));
-    const b = publishTracked(session, pub('b', 1));
+    const a = publishCancellable(session, pub('a', 1));
+    const b = publishCancellable(session, pub('b', 1));
     const why = new Error('gave up');
     a.cancel(why);
     await settle();
     expect(a.status).toBe('rejected');
-    expect(a.error).toBe(why);
+    expect(a.error).toMatchObject({ code: 'ABORTED', cause: why });
+    const first = a.error;
     expect(session.stats).toEqual({ inflight: 1, queued: 1 });
     expect(host.take()).toStrictEqual([sent('a', 1, 1)]);
     session.receive({ type: 'puback', packetId: 1 });
     expect(host.take()).toStrictEqual([sent('b', 1, 2)]);
     await settle();
-    expect(a.error).toBe(why);
+    expect(a.error).toBe(first);
     expect(b.status).toBe('pending');
   });
 
   it('after completion does nothing', async () => {
     const { session } = await connectedSession();
-    const a = publishTracked(session, pub('a', 1));
+    const a = publishCancellable(session, pub('a', 1));
     session.receive({ type: 'puback', packetId: 1 });
     await settle();
     a.cancel(new Error('late'));
@@ -243,13 +241,13 @@ describe('cancel()', () => {
 
   it('emptying the queue by cancel lets whenIdle resolve', async () => {
     const { session } = await connectedSession({ inflightWindow: 1 });
-    const a = publishTracked(session, pub('a', 1));
-    const b = publishTracked(session, pub('b', 1));
+    const a = publishCancellable(session, pub('a', 1));
+    const b = publishCancellable(session, pub('b', 1));
     session.receive({ type: 'puback', packetId: 1 });
     await settle();
     expect(a.status).toBe('resolved');
     // Now 'b' is in flight; queue one more behind the full window, wait for idle, then withdraw it.
-    const c = publishTracked(session, pub('c', 1));
+    const c = publishCancellable(session, pub('c', 1));
     const idle = track(session.whenIdle());
     c.cancel(new Error('withdrawn'));
     session.receive({ type: 'puback', packetId: 2 });
@@ -261,7 +259,7 @@ describe('cancel()', () => {
   it('whenIdle resolves when the last queued publish is cancelled (nothing in flight)', async () => {
     // Not connected yet: the publish sits in the queue, whenIdle waits for it.
     const fresh = makeSession();
-    const a = publishTracked(fresh.session, pub('a', 1));
+    const a = publishCancellable(fresh.session, pub('a', 1));
     const idle = track(fresh.session.whenIdle());
     await settle();
     expect(idle.status).toBe('pending');
@@ -276,10 +274,10 @@ describe('ackTimeout', () => {
   it('a QoS 1 publish without PUBACK rejects with TimeoutError after ackTimeout; the id stays reserved; a late PUBACK is accepted silently', async () => {
     const { session, host } = await connectedSession({ ackTimeout: 5000 });
     const a = publishTracked(session, pub('a', 1));
-    vi.advanceTimersByTime(4999);
+    clock.advance(4999);
     await settle();
     expect(a.status).toBe('pending');
-    vi.advanceTimersByTime(1);
+    clock.advance(1);
     await settle();
     expect(a.status).toBe('rejected');
     expect(a.error).toBeInstanceOf(TimeoutError);
@@ -305,7 +303,7 @@ describe('ackTimeout', () => {
     const { session, host } = await connectedSession({ ackTimeout: 1000, inflightWindow: 1 });
     const a = publishTracked(session, pub('a', 1));
     const b = publishTracked(session, pub('b', 1));
-    vi.advanceTimersByTime(1000);
+    clock.advance(1000);
     await settle();
     expect(a.status).toBe('rejected');
     expect(b.status).toBe('pending');
@@ -317,12 +315,12 @@ describe('ackTimeout', () => {
   it('QoS 2: the timer restarts at PUBREC and the error then names PUBCOMP', async () => {
     const { session } = await connectedSession({ ackTimeout: 1000 });
     const a = publishTracked(session, pub('a', 2));
-    vi.advanceTimersByTime(900);
+    clock.advance(900);
     session.receive({ type: 'pubrec', packetId: 1 });
-    vi.advanceTimersByTime(900);
+    clock.advance(900);
     await settle();
     expect(a.status).toBe('pending');
-    vi.advanceTimersByTime(100);
+    clock.advance(100);
     await settle();
     expect(a.status).toBe('rejected');
     expect(a.error).toBeInstanceOf(TimeoutError);
@@ -332,7 +330,7 @@ describe('ackTimeout', () => {
   it('QoS 2 without PUBREC names PUBREC', async () => {
     const { session } = await connectedSession({ ackTimeout: 1000 });
     const a = publishTracked(session, pub('a', 2));
-    vi.advanceTimersByTime(1000);
+    clock.advance(1000);
     await settle();
     expect(a.error).toBeInstanceOf(TimeoutError);
     expect((a.error as Error).message).toContain('PUBREC');
@@ -341,8 +339,8 @@ describe('ackTimeout', () => {
   it('ackTimeout 0 means no deadline: no timer is armed', async () => {
     const { session } = await connectedSession({ ackTimeout: 0 });
     const a = publishTracked(session, pub('a', 1));
-    expect(vi.getTimerCount()).toBe(0);
-    vi.advanceTimersByTime(10 ** 9);
+    expect(clock.count).toBe(0);
+    clock.advance(10 ** 9);
     await settle();
     expect(a.status).toBe('pending');
   });
@@ -351,10 +349,10 @@ describe('ackTimeout', () => {
     const { session } = await connectedSession({ ackTimeout: 1000 });
     publishTracked(session, pub('a', 1));
     publishTracked(session, pub('b', 2));
-    expect(vi.getTimerCount()).toBe(2);
+    expect(clock.count).toBe(2);
     session.receive({ type: 'puback', packetId: 1 });
     session.receive({ type: 'pubrec', packetId: 2 });
     session.receive({ type: 'pubcomp', packetId: 2 });
-    expect(vi.getTimerCount()).toBe(0);
+    expect(clock.count).toBe(0);
   });
 });

@@ -1,13 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MqttProtocolError, TimeoutError } from '../../src/errors.js';
-import { connectedSession, settle, thrownBy, track } from './host.js';
+import { connectedSession, settle, thrownBy, track, useClock } from './host.js';
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+const clock = useClock();
 
 describe('SUBSCRIBE / SUBACK', () => {
   it('writes SUBSCRIBE with a fresh id and resolves with the SUBACK return codes, 0x80 included (MQTT-3.8.4-5)', async () => {
@@ -86,10 +81,10 @@ describe('SUBSCRIBE / SUBACK', () => {
   it('SUBSCRIBE without SUBACK rejects with TimeoutError after ackTimeout', async () => {
     const { session, host } = await connectedSession({ ackTimeout: 2000 });
     const t = track(session.subscribe([{ topicFilter: 'a', qos: 1 }]));
-    vi.advanceTimersByTime(1999);
+    clock.advance(1999);
     await settle();
     expect(t.status).toBe('pending');
-    vi.advanceTimersByTime(1);
+    clock.advance(1);
     await settle();
     expect(t.status).toBe('rejected');
     expect(t.error).toBeInstanceOf(TimeoutError);
@@ -107,9 +102,9 @@ describe('SUBSCRIBE / SUBACK', () => {
   it('a subscribe that got its SUBACK leaves no timer', async () => {
     const { session } = await connectedSession({ ackTimeout: 2000 });
     void session.subscribe([{ topicFilter: 'a', qos: 1 }]);
-    expect(vi.getTimerCount()).toBe(1);
+    expect(clock.count).toBe(1);
     session.receive({ type: 'suback', packetId: 1, returnCodes: [1] });
-    expect(vi.getTimerCount()).toBe(0);
+    expect(clock.count).toBe(0);
   });
 });
 
@@ -130,15 +125,15 @@ describe('UNSUBSCRIBE / UNSUBACK', () => {
   it('UNSUBSCRIBE without UNSUBACK rejects with TimeoutError after ackTimeout', async () => {
     const { session } = await connectedSession({ ackTimeout: 500 });
     const t = track(session.unsubscribe(['a']));
-    vi.advanceTimersByTime(499);
+    clock.advance(499);
     await settle();
     expect(t.status).toBe('pending');
-    vi.advanceTimersByTime(1);
+    clock.advance(1);
     await settle();
     expect(t.error).toBeInstanceOf(TimeoutError);
     expect((t.error as Error).message).toContain('UNSUBACK');
     expect(() => session.receive({ type: 'unsuback', packetId: 1 })).not.toThrow();
     session.close();
-    expect(vi.getTimerCount()).toBe(0);
+    expect(clock.count).toBe(0);
   });
 });

@@ -78,7 +78,7 @@ describe('CRC-32 and the record format', () => {
     const enc = new LogEncoder(16);
     enc.putIn(1);
     const len = enc.length;
-    expect(() => enc.putIn(70000)).toThrow();
+    expect(() => enc.putIn(70000)).toThrow(RangeError);
     expect(enc.length).toBe(len);
     expect(enc.records).toBe(1);
   });
@@ -280,7 +280,7 @@ describe('FileStore group commit', () => {
     const internals = store as unknown as { fd: number };
     const { closeSync } = await import('node:fs');
     closeSync(internals.fd);
-    expect(() => store.flush()).toThrow();
+    expect(() => store.flush()).toThrow(/EBADF/);
     store.putOutgoing(rec(3));
     store.flush();
     expect(store.stats.compactions).toBe(1);

@@ -1,0 +1,157 @@
+import { topicMatches } from '../codec/topics.js';
+import type { QoS } from '../codec/packets.js';
+import { AsyncQueue } from '../async-queue.js';
+import type { Message } from '../message.js';
+import type { OverflowPolicy } from '../subscription.js';
+
+export interface Filter {
+  topicFilter: string;
+  qos: QoS;
+}
+
+/** What an inbox tells the client. */
+export interface InboxHooks {
+  /** The inbox filled up (true) or has room again (false): the router pauses or resumes reading. */
+  blocked(inbox: Inbox, blocked: boolean): void;
+  /** The application left it (unsubscribe(), break, return()): unsubscribe what no other live subscription uses. */
+  leave(inbox: Inbox): Promise<void>;
+}
+
+const SHARE_PREFIX = /^\$share\/[^/]+\//;
+
+/**
+ * The client's side of one subscription: its filters, its SUBACK codes and its bounded buffer with
+ * the overflow policy. The router writes here; the application sees it only through the read-only
+ * Subscription (src/subscription.ts), so nothing it can reach changes what the client does.
+ */
+export class Inbox extends AsyncQueue<Message> {
+  granted: readonly number[] = [];
+  /** QoS 0 messages dropped by the overflow policy. */
+  dropped = 0;
+  /** Whether the application ever asked for a message. */
+  read = false;
+  /** Full: the router stops reading until the application takes a message. */
+  isBlocked = false;
+  /**
+   * subscribe() still waits for its SUBACK. Nobody can read it yet, so it never counts as full: the
+   * SUBACK that hands it to the application may be behind the messages that fill it (a resumed session).
+   */
+  awaitingSuback = false;
+  /** When it last filled up (the client's clock, ms). */
+  fullSince = 0;
+  /** When the router next reports it stalled, while it stays full. */
+  stallDue = 0;
+  /** Settles when it stops receiving: resolves when left or ended normally, rejects with the error that ended it. */
+  readonly closed: Promise<void>;
+  private settleClosed!: { resolve(): void; reject(err: unknown): void };
+  /** Filters with any `$share/group/` prefix removed: what incoming topics are matched against. */
+  private matchFilters: string[];
+  /** QoS 1/2 messages in the buffer: the ones no policy may drop. */
+  reliable = 0;
+  private leaving: Promise<void> | undefined;
+
+  constructor(
+    private readonly hooks: InboxHooks,
+    public filters: readonly Filter[],
+    readonly highWaterMark: number,
+    readonly overflow: OverflowPolicy,
+    private readonly now: () => number,
+  ) {
+    super();
+    this.matchFilters = matchable(filters);
+    this.closed = new Promise<void>((resolve, reject) => (this.settleClosed = { resolve, reject }));
+    // Nobody has to await `closed`: an error that ends a subscription must not become an unhandled rejection.
+    this.closed.catch(() => {});
+  }
+
+  get topicFilters(): string[] {
+    return this.filters.map((f) => f.topicFilter);
+  }
+
+  matches(topic: string): boolean {
+    for (const f of this.matchFilters) if (topicMatches(f, topic)) return true;
+    return false;
+  }
+
+  /** Drops filters the application unsubscribed; returns true when none are left. */
+  removeFilters(topicFilters: readonly string[]): boolean {
+    this.filters = this.filters.filter((f) => !topicFilters.includes(f.topicFilter));
+    this.matchFilters = matchable(this.filters);
+    return this.filters.length === 0;
+  }
+
+  /** Called by the router for each matching message; applies the overflow policy to QoS 0. */
+  override push(msg: Message): void {
+    const buffer = this.buffer;
+    if (buffer.length >= this.highWaterMark && msg.qos === 0 && !this.ended) {
+      if (this.overflow === 'drop-newest') {
+        this.dropped++;
+        return;
+      }
+      if (this.overflow === 'drop-oldest' && buffer.peek()?.qos === 0) {
+        buffer.shift();
+        this.dropped++;
+      }
+    }
+    const before = buffer.length;
+    super.push(msg);
+    if (buffer.length === before) return; // handed straight to a waiting reader, or ended
+    if (msg.qos > 0) this.reliable++;
+    if (!this.isBlocked && this.full()) this.setBlocked(true);
+  }
+
+  /** The SUBACK came: from now on a full buffer stops the client reading. */
+  acknowledged(): void {
+    this.awaitingSuback = false;
+    if (!this.isBlocked && this.full()) this.setBlocked(true);
+  }
+
+  /** No more messages: what is buffered can still be read, then the iterator finishes (or throws `err`). */
+  override end(err?: unknown): void {
+    if (this.ended) return;
+    super.end(err);
+    if (this.isBlocked) this.setBlocked(false);
+    if (err === undefined) this.settleClosed.resolve();
+    else this.settleClosed.reject(err);
+  }
+
+  /** Ends it and forgets its buffer (the client dropped it before anyone could read it). */
+  discard(): void {
+    this.buffer.drain();
+    this.reliable = 0;
+    this.end();
+  }
+
+  /** The application leaves: it ends now, and the filters no other live subscription uses are unsubscribed. */
+  leave(): Promise<void> {
+    if (!this.leaving) {
+      this.end();
+      this.leaving = this.hooks.leave(this);
+    }
+    return this.leaving;
+  }
+
+  protected override taken(msg: Message): void {
+    if (msg.qos > 0) this.reliable--;
+    if (this.isBlocked && !this.full()) this.setBlocked(false);
+  }
+
+  /**
+   * At the high-water mark with no way to make room: always for 'block'; for the drop policies only
+   * when QoS 1/2 messages alone fill it, since those are never dropped.
+   */
+  private full(): boolean {
+    if (this.ended || this.awaitingSuback) return false;
+    return (this.overflow === 'block' ? this.buffer.length : this.reliable) >= this.highWaterMark;
+  }
+
+  private setBlocked(blocked: boolean): void {
+    this.isBlocked = blocked;
+    if (blocked) this.fullSince = this.now();
+    this.hooks.blocked(this, blocked);
+  }
+}
+
+function matchable(filters: readonly Filter[]): string[] {
+  return filters.map((f) => f.topicFilter.replace(SHARE_PREFIX, ''));
+}

@@ -1,0 +1,55 @@
+import type { Session } from '../session/session.js';
+import type { Connection } from './connection.js';
+
+export interface ClientStats {
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  inflight: number;
+  queued: number;
+  /** Messages that matched no subscription while nobody iterated `messages()`. */
+  unroutedDropped: number;
+  /** Round trip of the last PINGREQ/PINGRESP, in ms. */
+  lastPingRoundTrip: number | undefined;
+  /** Successful reconnects since connect(). */
+  reconnects: number;
+  /** QoS 0 publishes dropped while offline (with `queueQoS0: false`). */
+  offlineDropped: number;
+}
+
+/** The client's counters, one object shared by the parts that count; bytes of closed connections are added when they close. */
+export interface Counters {
+  messagesIn: number;
+  messagesOut: number;
+  bytesInClosed: number;
+  bytesOutClosed: number;
+  unroutedDropped: number;
+  reconnects: number;
+  offlineDropped: number;
+}
+
+export function newCounters(): Counters {
+  return { messagesIn: 0, messagesOut: 0, bytesInClosed: 0, bytesOutClosed: 0, unroutedDropped: 0, reconnects: 0, offlineDropped: 0 };
+}
+
+/** A connection closed: its bytes join the totals. */
+export function countClosed(counters: Counters, connection: Connection): void {
+  counters.bytesInClosed += connection.bytesIn;
+  counters.bytesOutClosed += connection.bytesOut;
+}
+
+export function snapshot(counters: Counters, session: Session, connection: Connection | undefined): ClientStats {
+  return {
+    messagesIn: counters.messagesIn,
+    messagesOut: counters.messagesOut,
+    bytesIn: counters.bytesInClosed + (connection?.bytesIn ?? 0),
+    bytesOut: counters.bytesOutClosed + (connection?.bytesOut ?? 0),
+    inflight: session.stats.inflight,
+    queued: session.stats.queued,
+    unroutedDropped: counters.unroutedDropped,
+    lastPingRoundTrip: session.lastPingRoundTrip,
+    reconnects: counters.reconnects,
+    offlineDropped: counters.offlineDropped,
+  };
+}

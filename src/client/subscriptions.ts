@@ -1,0 +1,174 @@
+import type { ConnackPacket, QoS } from '../codec/packets.js';
+import { AbortError, SubscribeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { CALL_OPTIONS, checkKeys, SUBSCRIBE_OPTIONS } from '../option-keys.js';
+import { subscriptionLimits } from '../options.js';
+import { Deadline } from '../session/deadline.js';
+import type { Session } from '../session/session.js';
+import type { Timers } from '../session/timers.js';
+import type { StatusBroadcaster } from '../status.js';
+import { Subscription, type SubscriptionOptions } from '../subscription.js';
+import { subscribeFilters, unsubscribeFilters, type SubscribeInput } from './arguments.js';
+import type { Filter, Inbox } from './inbox.js';
+import type { Router } from './router.js';
+import type { Lifecycle } from './states.js';
+
+export interface SubscribeOptions extends SubscriptionOptions {
+  signal?: AbortSignal;
+  /** Requested QoS for filters given as a string or an array (default 0). */
+  qos?: QoS;
+}
+
+export interface SubscriptionsParts {
+  session: Session;
+  router: Router;
+  lifecycle: Lifecycle;
+  /** Waits (bounded) for a connection when the client is (re)connecting; throws unless connected. */
+  whenConnected(what: string, signal: AbortSignal | undefined): Promise<void>;
+  status: StatusBroadcaster;
+  timers: Timers;
+  log: Logger | undefined;
+  /** clean: true: the broker forgets our subscriptions whenever we disconnect. */
+  clean: boolean;
+  /** The client's default buffer bound and overflow policy. */
+  defaults: Required<SubscriptionOptions>;
+}
+
+/**
+ * SUBSCRIBE and UNSUBSCRIBE as the application sees them: a subscribe either fully succeeds or leaves
+ * nothing behind; leaving a subscription unsubscribes the filters no other live one shares; after a
+ * reconnect without a session every live subscription is subscribed again, and what was left while
+ * offline in a persistent session is unsubscribed.
+ */
+export class Subscriptions {
+  /**
+   * Filters the application left while offline in a persistent session: the broker still holds
+   * them, so they are unsubscribed after the next CONNACK with sessionPresent.
+   */
+  private readonly leftOffline = new Set<string>();
+  private readonly leave = (inbox: Inbox): Promise<void> => this.release(inbox);
+
+  constructor(private readonly p: SubscriptionsParts) {}
+
+  /**
+   * Resolves after SUBACK with a live Subscription. A 0x80 refusal of any filter rejects with
+   * SubscribeError; the filters granted in the same call are then unsubscribed again.
+   */
+  async subscribe(input: SubscribeInput, options: SubscribeOptions): Promise<Subscription> {
+    const p = this.p;
+    checkKeys(options, SUBSCRIBE_OPTIONS);
+    const filters = subscribeFilters(input, options.qos);
+    const limits = subscriptionLimits(options, p.defaults);
+    await p.whenConnected('subscribe', options.signal);
+    const inbox = p.router.inbox(filters, limits, this.leave);
+    inbox.awaitingSuback = true;
+    // Routed to before SUBSCRIBE goes out: retained messages may arrive in the same read as SUBACK.
+    p.router.add(inbox);
+    const acked = p.session.subscribe(filters);
+    let granted: number[];
+    try {
+      granted = await new Deadline<number[]>(p.timers).follow(acked).abortOn(options.signal).promise;
+    } catch (err) {
+      p.router.remove(inbox);
+      inbox.discard();
+      // Aborted while the SUBACK is still to come: undo whatever the broker grants.
+      if (err instanceof AbortError) acked.then(() => this.unsubscribeUnshared(inbox.topicFilters), () => {});
+      throw err;
+    }
+    inbox.granted = granted;
+    const error = refusal(filters, granted);
+    if (error) {
+      p.router.remove(inbox);
+      inbox.discard();
+      await this.unsubscribeUnshared(error.granted.map((f) => f.topicFilter)).catch(() => {});
+      throw error;
+    }
+    p.router.releaseHeld();
+    inbox.acknowledged();
+    return Subscription.of(inbox);
+  }
+
+  /** Sends UNSUBSCRIBE and resolves on UNSUBACK; subscriptions left with no filter end. */
+  async unsubscribe(topicFilters: string | string[], options: { signal?: AbortSignal }): Promise<void> {
+    const p = this.p;
+    const filters = unsubscribeFilters(topicFilters);
+    checkKeys(options, CALL_OPTIONS);
+    const signal = options.signal;
+    await p.whenConnected('unsubscribe', signal);
+    for (const inbox of p.router.subscribed()) {
+      if (inbox.removeFilters(filters)) {
+        p.router.remove(inbox);
+        inbox.end();
+      }
+    }
+    await new Deadline<void>(p.timers).follow(p.session.unsubscribe(filters)).abortOn(signal).promise;
+  }
+
+  /**
+   * CONNACK 0. Without a session on the broker every live subscription is subscribed again (before
+   * anything else goes out) and its SUBACK checked again; with one, what was left offline goes.
+   */
+  resubscribe(connack: ConnackPacket): void {
+    const p = this.p;
+    if (connack.sessionPresent) {
+      this.unsubscribeLeftOffline();
+      return;
+    }
+    this.leftOffline.clear(); // the broker has no session, so nothing of it to undo
+    for (const inbox of p.router.subscribed()) {
+      if (inbox.granted.length === 0) continue; // its own SUBSCRIBE is still on the way
+      const filters = inbox.filters;
+      p.session.subscribe([...filters]).then(
+        (granted) => {
+          inbox.granted = granted;
+          const error = refusal(filters, granted);
+          if (!error) return;
+          p.status.emit({ type: 'error', error });
+          p.router.remove(inbox);
+          inbox.end(error);
+        },
+        // Lost again before SUBACK: the next reconnect subscribes again.
+        () => {},
+      );
+    }
+  }
+
+  /** The application left `inbox` (unsubscribe(), break, return()). */
+  private async release(inbox: Inbox): Promise<void> {
+    if (!this.p.router.remove(inbox)) return;
+    await this.unsubscribeUnshared(inbox.topicFilters).catch((err: unknown) => this.p.log?.(`unsubscribe after leaving a subscription failed: ${String(err)}`));
+  }
+
+  private unsubscribeLeftOffline(): void {
+    const inUse = this.p.router.filtersInUse();
+    const left = [...this.leftOffline].filter((f) => !inUse.has(f));
+    this.leftOffline.clear();
+    if (left.length === 0) return;
+    this.p.session.unsubscribe(left).catch(() => {
+      // Lost again before UNSUBACK: try once more after the next reconnect.
+      for (const f of left) this.leftOffline.add(f);
+    });
+  }
+
+  /** Unsubscribes those of `filters` that no live subscription still uses. */
+  private async unsubscribeUnshared(filters: string[]): Promise<void> {
+    const p = this.p;
+    const inUse = p.router.filtersInUse();
+    const unused = [...new Set(filters)].filter((f) => !inUse.has(f));
+    if (unused.length === 0) return;
+    const state = p.lifecycle.state;
+    if (state !== 'connected') {
+      if (state === 'reconnecting' && !p.clean) for (const f of unused) this.leftOffline.add(f);
+      return;
+    }
+    await p.session.unsubscribe(unused);
+  }
+}
+
+/** The SubscribeError for the filters SUBACK refused (0x80), or undefined when all were granted. */
+function refusal(filters: readonly Filter[], granted: number[]): SubscribeError | undefined {
+  if (!granted.includes(0x80)) return undefined;
+  const refused = filters.filter((_, i) => granted[i] === 0x80).map((f) => f.topicFilter);
+  const ok = filters.flatMap((f, i) => (granted[i] === 0x80 ? [] : [{ topicFilter: f.topicFilter, qos: granted[i] as number }]));
+  return new SubscribeError(refused, ok);
+}

@@ -1,0 +1,271 @@
+import type { ConnackPacket } from '../codec/packets.js';
+import { AbortError, ClientClosedError, ConnectionClosedError, type MqttError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { Deadline } from '../session/deadline.js';
+import type { Session } from '../session/session.js';
+import type { Timers } from '../session/timers.js';
+import type { StatusBroadcaster } from '../status.js';
+import type { Store } from '../store/store.js';
+import type { Connection } from './connection.js';
+import type { Connector } from './connector.js';
+import { ReadyWaiters } from './ready.js';
+import type { Failure, ReconnectPolicy } from './reconnect-policy.js';
+import type { ReadControl, Router } from './router.js';
+import { countClosed, type Counters } from './stats.js';
+import { refusal, type Lifecycle } from './states.js';
+
+/** How long a DISCONNECTed socket gets to close cleanly before it is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+
+export interface SupervisorParts {
+  lifecycle: Lifecycle;
+  session: Session;
+  connector: Connector;
+  policy: ReconnectPolicy;
+  router: Router;
+  store: Store;
+  status: StatusBroadcaster;
+  counters: Counters;
+  timers: Timers;
+  log: Logger | undefined;
+  clientId: string;
+  /** ms a call made while (re)connecting waits for the connection. */
+  readyTimeout: number;
+  /** CONNACK 0 arrived: what the client re-subscribes goes out before anything queued. */
+  resubscribe(connack: ConnackPacket): void;
+}
+
+/**
+ * Runs the client's lifecycle (src/client/states.ts): the first connect, a lost connection,
+ * reconnecting with the policy's backoff, a graceful end and the single exit, teardown. It owns the
+ * current Connection and is the only part that moves the client from one state to another.
+ */
+export class Supervisor implements ReadControl {
+  /** The live connection (set as soon as its transport is open, so CONNECT can be written). */
+  connection: Connection | undefined;
+  /** Settles when the client is finished: resolves after end(), rejects with the error that ended it otherwise. */
+  readonly closed: Promise<void>;
+  private settleClosed!: { resolve(): void; reject(err: unknown): void };
+  /** The first connect(): settles on the first CONNACK 0, or with the error that closed the client. */
+  private first: Deadline<{ sessionPresent: boolean }> | undefined;
+  private connectedOnce = false;
+  private attemptUrl: URL | undefined;
+  private reconnectTimer: unknown;
+  private ending: Promise<void> | undefined;
+  private readonly ready: ReadyWaiters;
+  /** Why the first connect() failed, when that closed the client (for calls made afterwards). */
+  private firstFailure: Error | undefined;
+  private readPaused = false;
+  private readonly onLost = (err: MqttError, connection: Connection): void => this.lost(err, connection);
+
+  constructor(private readonly p: SupervisorParts) {
+    this.ready = new ReadyWaiters(p.timers, p.readyTimeout);
+    this.closed = new Promise<void>((resolve, reject) => (this.settleClosed = { resolve, reject }));
+    // Nobody has to await `closed`: an error that ends the client must not become an unhandled rejection.
+    this.closed.catch(() => {});
+  }
+
+  /** Resolves on the first CONNACK 0 with whether the broker kept a session. */
+  connect(signal: AbortSignal | undefined): Promise<{ sessionPresent: boolean }> {
+    const state = this.p.lifecycle.state;
+    if (this.first && (state === 'connecting' || state === 'connected' || (state === 'reconnecting' && !this.first.settled))) return this.first.promise;
+    if (state !== 'new') return Promise.reject(new ClientClosedError(this.closedWhy('connect')));
+    const first = new Deadline<{ sessionPresent: boolean }>(this.p.timers);
+    this.first = first;
+    first.abortOn(signal, () => this.teardown(new AbortError(signal?.reason)));
+    if (!first.settled) void this.open();
+    return first.promise;
+  }
+
+  /** Waits (bounded) for the connection when the client is (re)connecting; throws unless connected. */
+  async whenConnected(what: string, signal: AbortSignal | undefined): Promise<void> {
+    const state = this.p.lifecycle.state;
+    if (state === 'connecting' || state === 'reconnecting') await this.ready.wait(what, signal);
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    if (this.p.lifecycle.state !== 'connected') throw new ClientClosedError(this.closedWhy(what));
+  }
+
+  /**
+   * Graceful close: publishes already accepted are sent and acknowledged (bounded by `timeout`, or
+   * until `signal` aborts), then DISCONNECT, then the transport closes.
+   */
+  end(timeout: number, signal: AbortSignal | undefined): Promise<void> {
+    this.ending ??= this.shutdown(timeout, signal);
+    return this.ending;
+  }
+
+  /** Closes at once without DISCONNECT (so the broker publishes the will). */
+  destroy(err?: unknown): void {
+    this.teardown(err, err ?? new ClientClosedError('the client was destroyed'));
+  }
+
+  // ReadControl: the router stops and restarts reading for a full subscription. While we do not
+  // read, the session holds its deadlines for the broker's answers: our backpressure is not a dead broker.
+
+  pause(): void {
+    this.readPaused = true;
+    this.connection?.pause();
+    this.p.session.holdReading(true);
+  }
+
+  resume(): void {
+    this.readPaused = false;
+    this.connection?.resume();
+    this.p.session.holdReading(false);
+  }
+
+  /** The session's CONNACK 0 (called before it re-sends in-flight messages and moves its queue). */
+  connected(connack: ConnackPacket): void {
+    const p = this.p;
+    p.lifecycle.to('connected');
+    const again = this.connectedOnce;
+    this.connectedOnce = true;
+    if (again) p.counters.reconnects++;
+    p.policy.connected(p.timers.now());
+    p.log?.(`connected (sessionPresent=${connack.sessionPresent})`);
+    p.resubscribe(connack);
+    this.ready.release();
+    p.status.emit({ type: 'connected', sessionPresent: connack.sessionPresent, url: (this.attemptUrl ?? p.policy.first).href });
+    // Still full from before: the new connection is read no further than its CONNACK.
+    if (this.readPaused) this.pause();
+    this.first?.resolve({ sessionPresent: connack.sessionPresent });
+  }
+
+  /**
+   * Every way a connection can break that the application did not ask for ends here: transport
+   * error or close, dead keepalive, a protocol error from the broker. With reconnect on, the session
+   * is kept and a new attempt scheduled; otherwise the client closes with `err`.
+   */
+  lost(err: MqttError, connection?: Connection): void {
+    if (connection && connection !== this.connection) return;
+    const p = this.p;
+    const state = p.lifecycle.state;
+    if (state === 'connecting') {
+      // An attempt is under way: fail it, and let it decide.
+      this.dropConnection(err);
+      p.session.suspend(err);
+      return;
+    }
+    if (state === 'closing') return this.teardown(undefined, new ClientClosedError('the client ended before this operation completed'));
+    if (state !== 'connected' || !p.policy.retries('lost', err)) return this.teardown(err);
+    p.log?.(`connection lost: ${err.message}`);
+    this.dropConnection(err);
+    p.session.suspend(err);
+    p.policy.lost(p.timers.now());
+    p.lifecycle.to('reconnecting');
+    p.status.emit({ type: 'disconnected', reason: err });
+    p.status.emit({ type: 'offline', queued: p.session.stats.queued + p.session.stats.inflight });
+    this.schedule();
+  }
+
+  /** The first connection: opens the store, then one attempt at the client's URL. */
+  private async open(): Promise<void> {
+    const p = this.p;
+    p.lifecycle.to('connecting');
+    try {
+      p.session.restore(await p.store.open(p.clientId));
+    } catch (err) {
+      return this.teardown(err);
+    }
+    if (p.lifecycle.state !== 'connecting') return; // ended or destroyed meanwhile
+    await this.attempt(p.policy.first, 'first');
+  }
+
+  private async attempt(url: URL, failure: Failure): Promise<void> {
+    const p = this.p;
+    this.attemptUrl = url;
+    try {
+      await p.connector.attempt(url, p.session, this.onLost, (c) => (this.connection = c));
+    } catch (err) {
+      if (p.lifecycle.state !== 'connecting') return; // ended or destroyed meanwhile
+      const error = err instanceof Error ? err : new ConnectionClosedError(String(err));
+      if (this.connection) this.dropConnection(error);
+      const retry = p.policy.retries(failure, error);
+      // A failed first connect() that will not be retried is its caller's to report, not a status event.
+      if (retry || failure !== 'first') p.status.emit({ type: 'error', error });
+      if (!retry) {
+        if (!this.connectedOnce) this.firstFailure = error;
+        return this.teardown(error);
+      }
+      p.lifecycle.to('reconnecting');
+      this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    const p = this.p;
+    const { url, delay, attempt } = p.policy.next();
+    p.log?.(`reconnecting to ${url.host} in ${delay} ms (attempt ${attempt})`);
+    p.status.emit({ type: 'reconnecting', attempt, delay, url: url.href });
+    this.reconnectTimer = p.timers.setTimeout(() => {
+      this.reconnectTimer = undefined;
+      p.lifecycle.to('connecting');
+      void this.attempt(url, 'reconnect');
+    }, delay);
+  }
+
+  private async shutdown(timeout: number, signal: AbortSignal | undefined): Promise<void> {
+    const p = this.p;
+    const state = p.lifecycle.state;
+    if (state !== 'connected') {
+      const why = state === 'connecting' || state === 'reconnecting' ? `the client was ended while ${state}` : undefined;
+      this.teardown(undefined, new ClientClosedError(why));
+      return this.closed.catch(() => {});
+    }
+    p.lifecycle.to('closing');
+    await this.bounded(p.session.whenIdle(), timeout, signal);
+    const connection = this.connection;
+    if (connection && p.lifecycle.state === 'closing') {
+      p.session.disconnect();
+      connection.end();
+      // A bounded moment to close cleanly; teardown() below destroys the socket regardless.
+      await this.bounded(connection.closed, CLOSE_GRACE_MS, undefined);
+    }
+    this.teardown(undefined, new ClientClosedError('the client ended before this operation completed'));
+    await this.closed.catch(() => {});
+  }
+
+  /** Waits for `work` at most `ms` (or until `signal` aborts); never rejects. */
+  private bounded(work: Promise<void>, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Deadline<void>(this.p.timers).follow(work).arm(ms).abortOn(signal).promise.catch(() => {});
+  }
+
+  /**
+   * The single exit: closes the transport, settles every pending operation with `pendingError`,
+   * ends every iterator (with `err` when the client failed) and settles `closed`. Idempotent.
+   */
+  private teardown(err: unknown, pendingError: unknown = err): void {
+    const p = this.p;
+    if (p.lifecycle.state === 'closed') return;
+    if (err) p.log?.(`closing: ${err instanceof Error ? err.message : String(err)}`);
+    const settleError = pendingError instanceof Error ? pendingError : new ClientClosedError();
+    p.lifecycle.to('closed');
+    p.timers.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    p.connector.abort(settleError);
+    this.dropConnection(settleError);
+    p.session.close(settleError);
+    this.ready.fail(settleError);
+    this.first?.reject(settleError);
+    p.router.end(err);
+    p.status.emit(err instanceof Error ? { type: 'closed', error: err } : { type: 'closed' });
+    p.status.end();
+    void p.store.close().catch((e: unknown) => p.log?.(`closing the store failed: ${String(e)}`));
+    if (err !== undefined) this.settleClosed.reject(err);
+    else this.settleClosed.resolve();
+  }
+
+  /** Closes the current connection (if any) without touching the session. */
+  private dropConnection(err: Error): void {
+    const connection = this.connection;
+    if (!connection) return;
+    this.connection = undefined;
+    countClosed(this.p.counters, connection);
+    connection.drop(err);
+  }
+
+  private closedWhy(what: string): string {
+    return refusal(what, this.p.lifecycle.state, this.firstFailure);
+  }
+
+}
