@@ -1,29 +1,50 @@
 /**
  * Packet -> bytes. Each packet is first measured (which also validates every field, so nothing invalid is
  * ever written) and then written into one Uint8Array of exactly the right size.
+ *
+ * The protocol level (4 by default; 3 encodes the same packets) picks the wire format: at level 5 the MQTT 5
+ * encoder in encode-v5.ts does the work. A CONNECT is always encoded at the level it names.
  */
-import { MqttProtocolError } from '../errors.js';
 import { allocate } from './alloc.js';
-import type { ConnectPacket, Packet, PublishPacket, QoS } from './packets.js';
-import { headerLength, MAX_REMAINING_LENGTH, writeHeader } from './fixed-header.js';
-import { checkTopicFilter, checkTopicName } from './topics.js';
-import { HAS_NUL, LONE_SURROGATE, utf8Bytes, utf8Length, writeUtf8 } from './utf8.js';
+import type { Packet, ProtocolLevel, PublishPacket } from './packets.js';
+import { headerLength, writeHeader } from './fixed-header.js';
+import { measureConnect, writeConnect } from './encode-connect.js';
+import { measure5, write5 } from './encode-v5.js';
+import { checkTopicFilter } from './topics.js';
+import {
+  checkPacketId,
+  checkPublish,
+  checkQos,
+  checkRemaining,
+  err,
+  FIRST_BYTE,
+  publishFirstByte,
+  publishTopicBytes,
+  writeBytes,
+  writeString,
+  writeU16,
+} from './write-fields.js';
 
 /**
- * Encodes one packet. Throws MqttProtocolError if the packet breaks a rule (nothing is written then).
- * The result is yours (the codec never writes it again), but packets up to 32 KiB are views into a shared
- * slab (see alloc.ts): use the view's bytes, not its `.buffer`.
+ * Encodes one packet for a connection at `protocolLevel` (4: MQTT 3.1.1, the default; 3: MQTT 3.1; 5: MQTT
+ * 5.0). Throws MqttProtocolError if the packet breaks a rule (nothing is written then). The result is yours
+ * (the codec never writes it again), but packets up to 32 KiB are views into a shared slab (see alloc.ts):
+ * use the view's bytes, not its `.buffer`.
  */
-export function encode(packet: Packet): Uint8Array {
-  const remaining = measure(packet);
+export function encode(packet: Packet, protocolLevel: ProtocolLevel = 4): Uint8Array {
+  const remaining = measureAt(packet, protocolLevel);
   const buf = allocate(headerLength(remaining) + remaining);
-  write(packet, buf, 0, remaining);
+  if (protocolLevel === 5) write5(packet, buf, 0, remaining);
+  else write(packet, buf, 0, remaining);
   return buf;
 }
 
-/** Bytes `encode(packet)` would produce (validating the packet on the way). */
-export function encodedLength(packet: Packet): number {
-  const remaining = measure(packet);
+/**
+ * Bytes `encode(packet, protocolLevel)` would produce (validating the packet on the way): what to compare
+ * with the peer's Maximum Packet Size before sending.
+ */
+export function encodedLength(packet: Packet, protocolLevel: ProtocolLevel = 4): number {
+  const remaining = measureAt(packet, protocolLevel);
   return headerLength(remaining) + remaining;
 }
 
@@ -32,67 +53,19 @@ export function encodedLength(packet: Packet): number {
  * packed into one write buffer without intermediate arrays. Throws RangeError if it does not fit (nothing is
  * written then).
  */
-export function encodeInto(packet: Packet, buf: Uint8Array, offset = 0): number {
-  const remaining = measure(packet);
+export function encodeInto(packet: Packet, buf: Uint8Array, offset = 0, protocolLevel: ProtocolLevel = 4): number {
+  const remaining = measureAt(packet, protocolLevel);
   const total = headerLength(remaining) + remaining;
   if (!(offset >= 0) || offset + total > buf.length) {
     throw new RangeError(`packet needs ${total} bytes at offset ${offset}; the buffer has ${buf.length}`);
   }
-  return write(packet, buf, offset, remaining);
+  return protocolLevel === 5 ? write5(packet, buf, offset, remaining) : write(packet, buf, offset, remaining);
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Validation helpers
-
-function err(code: ConstructorParameters<typeof MqttProtocolError>[0], message: string, statement?: string): MqttProtocolError {
-  return new MqttProtocolError(code, message, statement);
-}
-
-function checkQos(qos: unknown, what: string, statement?: string): asserts qos is QoS {
-  if (qos !== 0 && qos !== 1 && qos !== 2) throw err('INVALID_QOS', `${what} QoS must be 0, 1 or 2, got ${String(qos)}`, statement);
-}
-
-function checkPacketId(id: unknown, type: string): asserts id is number {
-  if (typeof id !== 'number' || !(id >= 1 && id <= 0xffff) || id % 1 !== 0) {
-    throw err('INVALID_PACKET_ID', `${type} packet identifier must be an integer 1..65535, got ${String(id)}`, 'MQTT-2.3.1-1');
-  }
-}
-
-/** UTF-8 length of a length-prefixed string field, validated. */
-function stringLength(s: unknown, what: string): number {
-  if (typeof s !== 'string') throw new TypeError(`${what} must be a string`);
-  const n = utf8Length(s);
-  if (n === HAS_NUL) throw err('INVALID_UTF8', `${what} contains U+0000`, 'MQTT-1.5.3-2');
-  if (n === LONE_SURROGATE) throw err('INVALID_UTF8', `${what} contains an unpaired surrogate`, 'MQTT-1.5.3-1');
-  if (n > 0xffff) throw err('STRING_TOO_LONG', `${what} is ${n} bytes in UTF-8; the limit is 65535`);
-  return n;
-}
-
-/** Length of a length-prefixed binary field (will payload, password), validated. */
-function bytesLength(b: unknown, what: string): number {
-  if (!(b instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
-  if (b.length > 0xffff) throw err('STRING_TOO_LONG', `${what} is ${b.length} bytes; the limit is 65535`);
-  return b.length;
-}
-
-function checkRemaining(remaining: number, type: string): number {
-  if (remaining > MAX_REMAINING_LENGTH) {
-    throw err('PACKET_TOO_LARGE', `${type} needs a Remaining Length of ${remaining}; the limit is ${MAX_REMAINING_LENGTH}`);
-  }
-  return remaining;
-}
-
-// One-entry cache of the last PUBLISH topic: publishers mostly repeat the same topic, and this skips
-// validating and re-encoding it. Strings are immutable, so equality means the cached bytes are right.
-let cachedTopic = '';
-let cachedTopicBytes: Uint8Array = new Uint8Array(0);
-
-function publishTopicBytes(topic: string): Uint8Array {
-  if (topic === cachedTopic && topic !== '') return cachedTopicBytes;
-  const n = checkTopicName(topic, 'MQTT-3.3.2-2');
-  cachedTopicBytes = utf8Bytes(topic, n);
-  cachedTopic = topic;
-  return cachedTopicBytes;
+function measureAt(packet: Packet, level: ProtocolLevel): number {
+  if (level === 4 || level === 3) return measure(packet);
+  if (level === 5) return measure5(packet);
+  throw new RangeError(`protocol level must be 3, 4 or 5, got ${String(level)}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -155,67 +128,19 @@ function measure(p: Packet): number {
     case 'connect':
       return measureConnect(p);
     default:
-      throw err('UNKNOWN_TYPE', `cannot encode packet type ${JSON.stringify((p as { type?: unknown }).type)}`);
+      // AUTH is MQTT 5 only.
+      throw err('UNKNOWN_TYPE', `cannot encode packet type ${JSON.stringify((p as { type?: unknown }).type)} at level 3 or 4`);
   }
 }
 
 function measurePublish(p: PublishPacket): number {
-  const qos = p.qos;
-  checkQos(qos, 'PUBLISH', 'MQTT-3.3.1-4');
-  if (qos === 0) {
-    // A packetId on a QoS 0 PUBLISH is ignored, not written [MQTT-2.3.1-5], so a reused object is harmless.
-    if (p.dup) throw err('RESERVED_FLAGS', 'PUBLISH with QoS 0 must not set DUP', 'MQTT-3.3.1-2');
-  } else {
-    checkPacketId(p.packetId, 'PUBLISH');
-  }
-  const payload = p.payload;
-  if (!(payload instanceof Uint8Array)) throw new TypeError('PUBLISH payload must be a Uint8Array');
-  const n = 2 + publishTopicBytes(p.topic).length + (qos === 0 ? 0 : 2) + payload.length;
+  checkPublish(p);
+  const n = 2 + publishTopicBytes(p.topic).length + (p.qos === 0 ? 0 : 2) + p.payload.length;
   return checkRemaining(n, 'PUBLISH');
-}
-
-/** Protocol name each supported level must carry. */
-function protocolNameFor(level: number): string {
-  if (level === 4) return 'MQTT';
-  if (level === 3) return 'MQIsdp';
-  throw err('INVALID_PROTOCOL', `protocol level must be 4 (MQTT 3.1.1) or 3 (MQTT 3.1), got ${String(level)}`, 'MQTT-3.1.2-2');
-}
-
-function measureConnect(p: ConnectPacket): number {
-  const level = p.protocolLevel ?? 4;
-  const name = protocolNameFor(level);
-  if (p.protocolName !== undefined && p.protocolName !== name) {
-    throw err('INVALID_PROTOCOL', `protocol level ${level} is named ${JSON.stringify(name)}, not ${JSON.stringify(p.protocolName)}`, 'MQTT-3.1.2-1');
-  }
-  const k = p.keepalive;
-  if (typeof k !== 'number' || !(k >= 0 && k <= 0xffff) || k % 1 !== 0) {
-    throw err('INVALID_CONNECT_FLAGS', `keepalive must be an integer 0..65535 seconds, got ${String(k)}`);
-  }
-  // The client id is checked as a string only. An empty id without CleanSession [MQTT-3.1.3-7], or a 3.1 id
-  // outside 1..23 bytes, is a well-formed packet the server refuses with CONNACK 0x02, so the codec writes
-  // it (as it decodes it); keeping a client from sending one is the session's job.
-  const idLen = stringLength(p.clientId, 'client identifier');
-  let n = 2 + name.length + 1 + 1 + 2 + 2 + idLen;
-  const will = p.will;
-  if (will != null) {
-    n += 2 + checkTopicName(will.topic) + 2 + bytesLength(will.payload, 'will payload');
-    checkQos(will.qos, 'will', 'MQTT-3.1.2-14');
-  }
-  if (p.username != null) n += 2 + stringLength(p.username, 'user name');
-  if (p.password != null) {
-    if (level === 4 && p.username == null) throw err('INVALID_CONNECT_FLAGS', 'a password requires a user name in MQTT 3.1.1', 'MQTT-3.1.2-22');
-    n += 2 + bytesLength(p.password, 'password');
-  }
-  return n;
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // write: the packet was measured (and so validated) just before; write it at `pos`
-
-const FIRST_BYTE = {
-  connect: 0x10, connack: 0x20, puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70, subscribe: 0x82,
-  suback: 0x90, unsubscribe: 0xa2, unsuback: 0xb0, pingreq: 0xc0, pingresp: 0xd0, disconnect: 0xe0,
-} as const;
 
 function write(p: Packet, buf: Uint8Array, pos: number, remaining: number): number {
   switch (p.type) {
@@ -263,63 +188,16 @@ function write(p: Packet, buf: Uint8Array, pos: number, remaining: number): numb
       return pos;
     case 'connect':
       return writeConnect(p, buf, pos, remaining);
+    case 'auth':
+      return pos; // never measured at this level
   }
-}
-
-function writeU16(buf: Uint8Array, pos: number, v: number): number {
-  buf[pos] = v >> 8;
-  buf[pos + 1] = v;
-  return pos + 2;
-}
-
-function writeString(buf: Uint8Array, pos: number, s: string): number {
-  const n = utf8Length(s);
-  buf[pos] = n >> 8;
-  buf[pos + 1] = n;
-  return writeUtf8(buf, pos + 2, s, n);
-}
-
-function writeBytes(buf: Uint8Array, pos: number, b: Uint8Array): number {
-  const n = b.length;
-  // For a few dozen bytes a plain loop beats the native call set() makes.
-  if (n < 48) for (let i = 0; i < n; i++) buf[pos + i] = b[i]!;
-  else buf.set(b, pos);
-  return pos + n;
 }
 
 function writePublish(p: PublishPacket, buf: Uint8Array, pos: number, remaining: number): number {
-  const qos = p.qos;
-  const first = 0x30 | (p.dup ? 0x08 : 0) | (qos << 1) | (p.retain ? 0x01 : 0);
-  pos = writeHeader(buf, pos, first, remaining);
+  pos = writeHeader(buf, pos, publishFirstByte(p), remaining);
   const topic = publishTopicBytes(p.topic);
   pos = writeU16(buf, pos, topic.length);
   pos = writeBytes(buf, pos, topic);
-  if (qos !== 0) pos = writeU16(buf, pos, p.packetId!);
+  if (p.qos !== 0) pos = writeU16(buf, pos, p.packetId!);
   return writeBytes(buf, pos, p.payload);
-}
-
-function writeConnect(p: ConnectPacket, buf: Uint8Array, pos: number, remaining: number): number {
-  const level = p.protocolLevel ?? 4;
-  pos = writeHeader(buf, pos, 0x10, remaining);
-  pos = writeString(buf, pos, protocolNameFor(level));
-  buf[pos++] = level;
-  const will = p.will;
-  let flags = p.clean ? 0x02 : 0;
-  if (will != null) flags |= 0x04 | (will.qos << 3) | (will.retain ? 0x20 : 0);
-  if (p.password != null) flags |= 0x40;
-  if (p.username != null) flags |= 0x80;
-  buf[pos++] = flags;
-  pos = writeU16(buf, pos, p.keepalive);
-  pos = writeString(buf, pos, p.clientId);
-  if (will != null) {
-    pos = writeString(buf, pos, will.topic);
-    pos = writeU16(buf, pos, will.payload.length);
-    pos = writeBytes(buf, pos, will.payload);
-  }
-  if (p.username != null) pos = writeString(buf, pos, p.username);
-  if (p.password != null) {
-    pos = writeU16(buf, pos, p.password.length);
-    pos = writeBytes(buf, pos, p.password);
-  }
-  return pos;
 }

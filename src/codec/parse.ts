@@ -5,6 +5,9 @@
  * Remaining Length is the right one, so those are not checked again here. Everything else is: a field that
  * runs past `end` is TRUNCATED, bytes left after the last field are TRAILING_BYTES.
  *
+ * At protocol level 5 the MQTT 5 parsers (parse-v5.ts) take over, except for CONNECT, which is parsed here at
+ * the level it names.
+ *
  * Byte fields (PUBLISH payload, will payload, password) are subarray views of `buf`, never copies.
  */
 import { MqttProtocolError } from '../errors.js';
@@ -18,16 +21,23 @@ import type {
   SubscribePacket,
   Subscription,
   UnsubscribePacket,
+  WillProperties,
 } from './packets.js';
 import { TYPE_NAMES } from './fixed-header.js';
-import { checkTopicFilter, topicBytesHaveWildcard } from './topics.js';
+import { parseBody5, parseFromServer5 } from './parse-v5.js';
+import { propertiesEnd, readProperties, WILL } from './properties.js';
+import { asV5 } from './v5-errors.js';
+import { ackId, fieldEnd, fieldEndAt, readTopicFilter, requiredId, trailing, truncated, u16 } from './read-fields.js';
+import { topicBytesHaveWildcard } from './topics.js';
 import { decodeUtf8 } from './utf8.js';
 
 /** Parses a packet's body, every type in both directions (what `PacketDecoder` does). */
 export function parseBody(first: number, buf: Uint8Array, start: number, end: number, level: number): Packet {
-  switch (first >> 4) {
-    case 1:
-      return parseConnect(buf, start, end);
+  const type = first >> 4;
+  // A CONNECT names its own level (a server learns the level from it).
+  if (type === 1) return parseConnect(buf, start, end);
+  if (level === 5) return parseBody5(first, buf, start, end);
+  switch (type) {
     case 8:
       return parseSubscribe(buf, start, end);
     case 10:
@@ -46,6 +56,7 @@ export function parseBody(first: number, buf: Uint8Array, start: number, end: nu
  * CONNECT, SUBSCRIBE or UNSUBSCRIBE parser; those packets from a server are protocol errors anyway.
  */
 export function parseFromServer(first: number, buf: Uint8Array, start: number, end: number, level: number): Packet {
+  if (level === 5) return parseFromServer5(first, buf, start, end);
   switch (first >> 4) {
     case 3:
       return parsePublish(first, buf, start, end);
@@ -69,40 +80,6 @@ export function parseFromServer(first: number, buf: Uint8Array, start: number, e
       // Types 0 and 15 never get here (checkFirstByte rejected them): these are client-to-server packets.
       throw new MqttProtocolError('UNEXPECTED_PACKET', `a server must not send ${TYPE_NAMES[first >> 4]}`);
   }
-}
-
-function truncated(what: string, type: number): MqttProtocolError {
-  return new MqttProtocolError('TRUNCATED', `${TYPE_NAMES[type]}: ${what} runs past the Remaining Length`);
-}
-
-function trailing(pos: number, end: number, type: number): MqttProtocolError {
-  return new MqttProtocolError('TRAILING_BYTES', `${TYPE_NAMES[type]}: ${end - pos} byte(s) left after the last field`);
-}
-
-function u16(buf: Uint8Array, pos: number): number {
-  return (buf[pos]! << 8) | buf[pos + 1]!;
-}
-
-function ackId(buf: Uint8Array, pos: number, statement: string): number {
-  const id = u16(buf, pos);
-  if (id === 0) throw new MqttProtocolError('INVALID_PACKET_ID', 'packet identifier 0 in an acknowledgement', statement);
-  return id;
-}
-
-/** Reads a packet identifier that SUBSCRIBE, UNSUBSCRIBE, SUBACK or a QoS>0 PUBLISH must carry. */
-function requiredId(buf: Uint8Array, pos: number, end: number, type: number, statement = 'MQTT-2.3.1-1'): number {
-  if (end - pos < 2) throw truncated('packet identifier', type);
-  const id = u16(buf, pos);
-  if (id === 0) throw new MqttProtocolError('INVALID_PACKET_ID', `${TYPE_NAMES[type]} with packet identifier 0`, statement);
-  return id;
-}
-
-/** End of a length-prefixed field starting at `pos` (its bytes start at pos + 2). */
-function fieldEnd(buf: Uint8Array, pos: number, end: number, what: string, type: number): number {
-  if (end - pos < 2) throw truncated(`${what} length`, type);
-  const fend = pos + 2 + u16(buf, pos);
-  if (fend > end) throw truncated(what, type);
-  return fend;
 }
 
 function parsePublish(first: number, buf: Uint8Array, start: number, end: number): PublishPacket {
@@ -159,9 +136,8 @@ function parseSubscribe(buf: Uint8Array, start: number, end: number): SubscribeP
   if (pos === end) throw new MqttProtocolError('EMPTY_SUBSCRIPTION', 'SUBSCRIBE without any topic filter', 'MQTT-3.8.3-3');
   const subscriptions: Subscription[] = [];
   while (pos < end) {
-    const fend = fieldEnd(buf, pos, end, 'topic filter', 8);
-    const topicFilter = decodeUtf8(buf, pos + 2, fend);
-    checkTopicFilter(topicFilter);
+    const topicFilter = readTopicFilter(buf, pos, end, 8);
+    const fend = fieldEndAt;
     if (fend === end) throw truncated('requested QoS', 8);
     const options = buf[fend]!;
     // The statement id really is spelled MQTT-3-8.3-4 in the specification.
@@ -179,11 +155,8 @@ function parseUnsubscribe(buf: Uint8Array, start: number, end: number): Unsubscr
   if (pos === end) throw new MqttProtocolError('EMPTY_SUBSCRIPTION', 'UNSUBSCRIBE without any topic filter', 'MQTT-3.10.3-2');
   const topicFilters: string[] = [];
   while (pos < end) {
-    const fend = fieldEnd(buf, pos, end, 'topic filter', 10);
-    const filter = decodeUtf8(buf, pos + 2, fend);
-    checkTopicFilter(filter);
-    topicFilters.push(filter);
-    pos = fend;
+    topicFilters.push(readTopicFilter(buf, pos, end, 10));
+    pos = fieldEndAt;
   }
   return { type: 'unsubscribe', packetId, topicFilters };
 }
@@ -197,17 +170,18 @@ const CONNECT_PASSWORD = 0x40;
 const CONNECT_USERNAME = 0x80;
 
 /**
- * A CONNECT of level 4 ('MQTT') or level 3 ('MQIsdp') decodes whatever level the decoder was set to: the
- * packet names its own level. Client id length is not policed (MQTT 3.1's 1..23 bytes, 3.1.1's empty id
+ * A CONNECT of level 5 or 4 ('MQTT') or level 3 ('MQIsdp') decodes whatever level the decoder was set to:
+ * the packet names its own level. Client id length is not policed (MQTT 3.1's 1..23 bytes, 3.1.1's empty id
  * with CleanSession 0): the spec has the server answer those with CONNACK 0x02, not drop the connection.
+ * A level-5 CONNECT carries CONNECT and Will Properties; its errors cite MQTT 5's statements.
  */
 function parseConnect(buf: Uint8Array, start: number, end: number): ConnectPacket {
-  let fend = fieldEnd(buf, start, end, 'protocol name', 1);
+  const fend = fieldEnd(buf, start, end, 'protocol name', 1);
   const protocolName = decodeUtf8(buf, start + 2, fend);
   if (end - fend < 4) throw truncated('variable header', 1);
   const protocolLevel = buf[fend]!;
   if (protocolName === 'MQTT') {
-    if (protocolLevel !== 4) {
+    if (protocolLevel !== 4 && protocolLevel !== 5) {
       throw new MqttProtocolError('INVALID_PROTOCOL', `unsupported protocol level ${protocolLevel} for 'MQTT'`, 'MQTT-3.1.2-2');
     }
   } else if (protocolName === 'MQIsdp') {
@@ -217,12 +191,27 @@ function parseConnect(buf: Uint8Array, start: number, end: number): ConnectPacke
   } else {
     throw new MqttProtocolError('INVALID_PROTOCOL', `unknown protocol name ${JSON.stringify(protocolName)}`, 'MQTT-3.1.2-1');
   }
-  const flags = buf[fend + 1]!;
-  checkConnectFlags(flags, protocolLevel);
-  const keepalive = u16(buf, fend + 2);
-  let pos = fend + 4;
+  if (protocolLevel !== 5) return parseConnectRest(buf, fend + 1, end, protocolName, protocolLevel);
+  try {
+    return parseConnectRest(buf, fend + 1, end, protocolName, protocolLevel);
+  } catch (e) {
+    throw asV5(e);
+  }
+}
 
-  fend = fieldEnd(buf, pos, end, 'client identifier', 1);
+/** The CONNECT from its Connect Flags (at `pos`) on. */
+function parseConnectRest(buf: Uint8Array, pos: number, end: number, protocolName: string, protocolLevel: number): ConnectPacket {
+  const flags = buf[pos]!;
+  checkConnectFlags(flags, protocolLevel);
+  const keepalive = u16(buf, pos + 1);
+  pos += 3;
+  const v5 = protocolLevel === 5;
+  let properties: ConnectPacket['properties'];
+  if (v5) {
+    properties = readProperties(buf, pos, end, 1);
+    pos = propertiesEnd;
+  }
+  let fend = fieldEnd(buf, pos, end, 'client identifier', 1);
   const clientId = decodeUtf8(buf, pos + 2, fend);
   pos = fend;
   const packet: ConnectPacket = {
@@ -233,7 +222,13 @@ function parseConnect(buf: Uint8Array, start: number, end: number): ConnectPacke
     clean: (flags & CONNECT_CLEAN) !== 0,
     keepalive,
   };
+  if (properties !== undefined) packet.properties = properties;
   if ((flags & CONNECT_WILL) !== 0) {
+    let willProperties: WillProperties | undefined;
+    if (v5) {
+      willProperties = readProperties(buf, pos, end, WILL);
+      pos = propertiesEnd;
+    }
     fend = fieldEnd(buf, pos, end, 'will topic', 1);
     const topic = decodeUtf8(buf, pos + 2, fend);
     if (fend === pos + 2) throw new MqttProtocolError('INVALID_TOPIC', 'CONNECT will topic is empty', 'MQTT-4.7.3-1');
@@ -248,6 +243,7 @@ function parseConnect(buf: Uint8Array, start: number, end: number): ConnectPacke
       qos: ((flags & CONNECT_WILL_QOS) >> 3) as QoS,
       retain: (flags & CONNECT_WILL_RETAIN) !== 0,
     };
+    if (willProperties !== undefined) packet.will.properties = willProperties;
     pos = fend;
   }
   if ((flags & CONNECT_USERNAME) !== 0) {
