@@ -1,7 +1,6 @@
 // MQTT 5: every malformed or forbidden input is an MqttProtocolError with a stable code, the MQTT 5 statement
 // where the spec numbers the rule, and the reason code the receiver sends (0x81 Malformed Packet, 0x82 Protocol
 // Error, 0x84, 0x94, 0x95), whole or split anywhere; encode refuses what a sender must not send.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   encode,
@@ -16,18 +15,9 @@ import {
 import { FrameDecoder } from '../../src/codec/decoder.js';
 import { parseFromServer } from '../../src/codec/parse.js';
 import { fromHex, utf8 } from './arbitraries.js';
+import { mqtt5StatementIds } from './statements.js';
 
 const MQTT5 = '00 04 4d 51 54 54 05';
-
-/** Statement ids of MQTT 5.0: the list's ids and the ones its texts quote (it folds a few into their neighbours). */
-export function mqtt5StatementIds(): Set<string> {
-  const list = JSON.parse(
-    readFileSync(new URL('../fixtures/conformance/mqtt5-normative-statements.json', import.meta.url), 'utf8'),
-  ) as { id: string; text: string }[];
-  const ids = new Set(list.map((s) => s.id));
-  for (const s of list) for (const m of s.text.matchAll(/\[(MQTT-[\d.-]+)\]/g)) ids.add(m[1]!);
-  return ids;
-}
 
 function caught(fn: () => unknown): MqttProtocolError {
   try {
