@@ -125,25 +125,20 @@ export function readProperties(buf: Uint8Array, pos: number, end: number, type: 
     }
     let value: unknown;
     const kind = d.kind;
-    if (kind <= QOS01) {
-      if (pos === pend) throw truncated(d.name, type);
-      const b = buf[pos++]!;
-      if (b > 1) throw fail('INVALID_PROPERTY_VALUE', type, `${d.name} must be 0 or 1, got ${b}`);
-      value = kind === FLAG ? b === 1 : b;
-    } else if (kind <= U16_NONZERO) {
-      if (pend - pos < 2) throw truncated(d.name, type);
-      value = u16(buf, pos);
-      pos += 2;
-      if (value === 0 && kind === U16_NONZERO) throw zero(d, type);
-    } else if (kind <= U32_NONZERO) {
-      if (pend - pos < 4) throw truncated(d.name, type);
-      value = ((buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!) >>> 0;
-      pos += 4;
-      if (value === 0 && kind === U32_NONZERO) throw zero(d, type);
-    } else if (kind <= VARINT_LIST) {
-      value = readVarint(buf, pos, pend, d.name, type);
-      pos = fieldEndAt;
-      if (value === 0) throw zero(d, type);
+    if (kind <= VARINT_LIST) {
+      // The numbers: a byte 0 or 1, two or four bytes, a Variable Byte Integer; some may not be 0.
+      let n: number;
+      if (kind >= VARINT) {
+        n = readVarint(buf, pos, pend, d.name, type);
+        pos = fieldEndAt;
+      } else {
+        const size = kind <= QOS01 ? 1 : kind <= U16_NONZERO ? 2 : 4;
+        if (pend - pos < size) throw truncated(d.name, type);
+        n = size === 1 ? buf[pos]! : size === 2 ? u16(buf, pos) : ((buf[pos]! << 24) | (buf[pos + 1]! << 16) | (u16(buf, pos + 2))) >>> 0;
+        pos += size;
+      }
+      if (n < MIN[kind]! || n > MAX[kind]!) throw badValue(d, type, n);
+      value = kind === FLAG ? n === 1 : n;
     } else if (kind === BINARY) {
       const fend = fieldEnd(buf, pos, pend, d.name, type);
       value = buf.subarray(pos + 2, fend);
@@ -176,11 +171,21 @@ export function readProperties(buf: Uint8Array, pos: number, end: number, type: 
   return props as Properties;
 }
 
-function zero(d: Definition, type: number): MqttProtocolError {
-  // A Topic Alias of 0 is answered with 0x94 Topic Alias invalid (its sender broke MQTT-3.3.2-8).
-  return d.kind === U16_NONZERO && d.id === 0x23
-    ? fail('INVALID_PROPERTY_VALUE', type, 'topicAlias must not be 0', 'MQTT-3.3.2-8', 0x94)
-    : fail('INVALID_PROPERTY_VALUE', type, `${d.name} must not be 0`);
+/** Per data type: the values allowed (the numbers), and what the encoder expects, for messages. */
+const MIN = [0, 0, 0, 1, 0, 1, 1, 1];
+const MAX = [1, 1, 0xffff, 0xffff, 0xffffffff, 0xffffffff, MAX_REMAINING_LENGTH, MAX_REMAINING_LENGTH];
+const EXPECTED = ['a boolean', '0 or 1', 'an integer 0..65535', 'an integer 1..65535', 'an integer 0..4294967295',
+  'an integer 1..4294967295', 'an integer 1..268435455', 'an array of integers 1..268435455', 'a string', 'a topic name',
+  'a Uint8Array', 'an array of [name, value] string pairs'];
+
+/**
+ * INVALID_PROPERTY_VALUE, a Protocol Error. A Topic Alias of 0 is answered with 0x94 Topic Alias invalid (its
+ * sender broke MQTT-3.3.2-8).
+ */
+function badValue(d: Definition, type: number, v: unknown): MqttProtocolError {
+  const shown = typeof v === 'string' ? JSON.stringify(v) : String(v);
+  const alias0 = d.id === 0x23 && v === 0;
+  return fail('INVALID_PROPERTY_VALUE', type, `${d.name} must be ${EXPECTED[d.kind]}, got ${shown}`, alias0 ? 'MQTT-3.3.2-8' : undefined, alias0 ? 0x94 : undefined);
 }
 
 function dataWithoutMethod(type: number): MqttProtocolError {
@@ -222,61 +227,36 @@ export function measureProperties(props: object | null | undefined, type: number
   return n;
 }
 
-function bad(d: Definition, type: number, v: unknown, expected: string): MqttProtocolError {
-  return fail('INVALID_PROPERTY_VALUE', type, `${d.name} must be ${expected}, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
-}
-
-const isInt = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && v >= min && v <= max && v % 1 === 0;
+const isInt = (v: unknown, kind: number): v is number => typeof v === 'number' && v >= MIN[kind]! && v <= MAX[kind]! && v % 1 === 0;
 
 /** Bytes one property takes (identifier included), validated. */
 function measureValue(d: Definition, v: unknown, type: number): number {
-  switch (d.kind) {
-    case FLAG:
-      if (typeof v !== 'boolean') throw bad(d, type, v, 'a boolean');
-      return 2;
-    case QOS01:
-      if (v !== 0 && v !== 1) throw bad(d, type, v, '0 or 1');
-      return 2;
-    case U16:
-    case U16_NONZERO:
-      if (!isInt(v, d.kind === U16 ? 0 : 1, 0xffff)) {
-        if (v === 0 && d.id === 0x23) throw fail('INVALID_PROPERTY_VALUE', type, 'topicAlias must not be 0', 'MQTT-3.3.2-8', 0x94);
-        throw bad(d, type, v, `an integer ${d.kind === U16 ? 0 : 1}..65535`);
+  const kind = d.kind;
+  if (kind === FLAG) {
+    if (typeof v === 'boolean') return 2;
+  } else if (kind < VARINT_LIST) {
+    if (isInt(v, kind)) return kind === QOS01 ? 2 : kind <= U16_NONZERO ? 3 : kind <= U32_NONZERO ? 5 : 1 + varintLength(v);
+  } else if (kind === STRING) {
+    return 3 + stringLength(v, d.name);
+  } else if (kind === TOPIC) {
+    if (typeof v === 'string') return 3 + checkTopicName(v, 'MQTT-3.3.2-14');
+  } else if (kind === BINARY) {
+    return 3 + bytesLength(v, d.name);
+  } else if (Array.isArray(v)) {
+    // VARINT_LIST, PAIRS: an array, every element valid.
+    let n = 0;
+    for (const x of v as unknown[]) {
+      if (kind === VARINT_LIST) {
+        if (!isInt(x, kind)) throw badValue(d, type, v);
+        n += 1 + varintLength(x);
+      } else {
+        if (!Array.isArray(x) || x.length !== 2) throw badValue(d, type, v);
+        n += 5 + stringLength(x[0], 'user property name') + stringLength(x[1], 'user property value');
       }
-      return 3;
-    case U32:
-    case U32_NONZERO:
-      if (!isInt(v, d.kind === U32 ? 0 : 1, 0xffffffff)) throw bad(d, type, v, `an integer ${d.kind === U32 ? 0 : 1}..4294967295`);
-      return 5;
-    case VARINT:
-      if (!isInt(v, 1, MAX_REMAINING_LENGTH)) throw bad(d, type, v, 'an integer 1..268435455');
-      return 1 + varintLength(v);
-    case VARINT_LIST: {
-      if (!Array.isArray(v)) throw bad(d, type, v, 'an array');
-      let n = 0;
-      for (const id of v as unknown[]) {
-        if (!isInt(id, 1, MAX_REMAINING_LENGTH)) throw bad(d, type, id, 'integers 1..268435455');
-        n += 1 + varintLength(id);
-      }
-      return n;
     }
-    case STRING:
-      return 3 + stringLength(v, d.name);
-    case TOPIC:
-      if (typeof v !== 'string') throw new TypeError(`${d.name} must be a string`);
-      return 3 + checkTopicName(v, 'MQTT-3.3.2-14');
-    case BINARY:
-      return 3 + bytesLength(v, d.name);
-    default: {
-      if (!Array.isArray(v)) throw bad(d, type, v, 'an array of [name, value] pairs');
-      let n = 0;
-      for (const pair of v as unknown[]) {
-        if (!Array.isArray(pair) || pair.length !== 2) throw bad(d, type, pair, 'a [name, value] pair');
-        n += 5 + stringLength(pair[0], 'user property name') + stringLength(pair[1], 'user property value');
-      }
-      return n;
-    }
+    return n;
   }
+  throw badValue(d, type, v);
 }
 
 /**
