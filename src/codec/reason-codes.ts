@@ -91,16 +91,16 @@ export function reasonCodeName(code: number, type: PacketType): string | undefin
   return undefined;
 }
 
-/** The statement that binds the sender of each packet type to its own reason codes. */
-const STATEMENTS: Record<number, string> = {
-  2: 'MQTT-3.2.2-8', 4: 'MQTT-3.4.2-1', 5: 'MQTT-3.5.2-1', 6: 'MQTT-3.6.2-1', 7: 'MQTT-3.7.2-1',
-  9: 'MQTT-3.9.3-2', 11: 'MQTT-3.11.3-2', 14: 'MQTT-3.14.2-1', 15: 'MQTT-3.15.2-1',
-};
+/**
+ * The statement that binds the sender of a packet type to its own reason codes: MQTT-3.<type>.2-1, but
+ * CONNACK's MQTT-3.2.2-8 and SUBACK's / UNSUBACK's MQTT-3.<type>.3-2.
+ */
+const statementFor = (type: number): string => `MQTT-3.${type}.${type === 2 ? '2-8' : type === 9 || type === 11 ? '3-2' : '2-1'}`;
 
 /** Throws INVALID_REASON_CODE (a Protocol Error) unless a packet of type number `type` may carry `code`. */
 export function checkReasonCode(code: unknown, type: number): void {
   if (typeof code !== 'number' || !reasonCodeAllowed(code, type)) {
     const shown = typeof code === 'number' ? `0x${code.toString(16).padStart(2, '0')}` : String(code);
-    throw protocolError5('INVALID_REASON_CODE', `${TYPE_NAMES[type]} may not carry reason code ${shown}`, STATEMENTS[type]);
+    throw protocolError5('INVALID_REASON_CODE', `${TYPE_NAMES[type]} may not carry reason code ${shown}`, statementFor(type));
   }
 }

@@ -23,39 +23,39 @@ export function protocolError5(
 }
 
 /**
- * 3.1.1 statement id -> the MQTT 5 id of the same rule ('' where MQTT 5 has none). Ids that mean the same rule
+ * 3.1.1 statement id -> the MQTT 5 id of the same rule ('' where MQTT 5 has none), both without "MQTT-". Ids that mean the same rule
  * in both (MQTT-3.3.1-2, -3.3.1-4, -3.3.2-2, -3.1.2-1/2/3, -3.6.1-1, -3.8.1-1, -3.10.1-1, -3.10.3-2,
  * -3.14.1-1, -4.7.3-1/2/3) are not listed.
  */
 const V5_STATEMENT: Record<string, string> = {
-  'MQTT-1.5.3-1': 'MQTT-1.5.4-1', // ill-formed UTF-8, surrogates
-  'MQTT-1.5.3-2': 'MQTT-1.5.4-2', // U+0000
-  'MQTT-2.2.2-2': 'MQTT-2.1.3-1', // reserved fixed-header flags
-  'MQTT-2.3.1-1': 'MQTT-2.2.1-3', // non-zero packet identifier
-  'MQTT-2.3.1-6': 'MQTT-2.2.1-5', // PUBACK... carry the PUBLISH's identifier
-  'MQTT-2.3.1-7': 'MQTT-2.2.1-6', // SUBACK/UNSUBACK carry the request's identifier
-  'MQTT-3.1.2-13': 'MQTT-3.1.2-11', // will QoS 0 without the will flag
-  'MQTT-3.1.2-14': 'MQTT-3.1.2-12', // will QoS 0, 1 or 2
-  'MQTT-3.1.2-15': 'MQTT-3.1.2-13', // will retain 0 without the will flag
-  'MQTT-3.1.2-22': '', // password without user name: allowed in MQTT 5
-  'MQTT-3.2.2-4': 'MQTT-3.2.2-6', // Session Present 0 with a refusal
-  'MQTT-3.8.3-3': 'MQTT-3.8.3-2', // SUBSCRIBE with a filter
-  'MQTT-3-8.3-4': 'MQTT-3.8.3-5', // SUBSCRIBE options reserved bits
-  'MQTT-4.7.1-1': 'MQTT-4.7.0-1', // no wildcards in a topic name
-  'MQTT-4.7.1-2': 'MQTT-4.7.1-1', // '#' alone and last
-  'MQTT-4.7.1-3': 'MQTT-4.7.1-2', // '+' a whole level
+  '1.5.3-1': '1.5.4-1', // ill-formed UTF-8, surrogates
+  '1.5.3-2': '1.5.4-2', // U+0000
+  '2.2.2-2': '2.1.3-1', // reserved fixed-header flags
+  '2.3.1-1': '2.2.1-3', // non-zero packet identifier
+  '2.3.1-6': '2.2.1-5', // PUBACK... carry the PUBLISH's identifier
+  '2.3.1-7': '2.2.1-6', // SUBACK/UNSUBACK carry the request's identifier
+  '3.1.2-13': '3.1.2-11', // will QoS 0 without the will flag
+  '3.1.2-14': '3.1.2-12', // will QoS 0, 1 or 2
+  '3.1.2-15': '3.1.2-13', // will retain 0 without the will flag
+  '3.1.2-22': '', // password without user name: allowed in MQTT 5
+  '3.2.2-4': '3.2.2-6', // Session Present 0 with a refusal
+  '3.8.3-3': '3.8.3-2', // SUBSCRIBE with a filter
+  '3-8.3-4': '3.8.3-5', // SUBSCRIBE options reserved bits
+  '4.7.1-1': '4.7.0-1', // no wildcards in a topic name
+  '4.7.1-2': '4.7.1-1', // '#' alone and last
+  '4.7.1-3': '4.7.1-2', // '+' a whole level
 };
 
 /** The same error citing MQTT 5's statement (itself when it already does). Idempotent. */
 export function asV5(err: unknown): unknown {
   if (!(err instanceof MqttProtocolError) || ofV5.has(err)) return err;
   const s = err.statement;
-  const mapped = s === undefined ? undefined : V5_STATEMENT[s];
+  const mapped = s === undefined ? undefined : V5_STATEMENT[s.slice(5)];
   if (mapped === undefined) {
     ofV5.add(err);
     return err;
   }
   // The message ends in " [<statement>]" (MqttProtocolError's constructor adds it).
   const message = err.message.slice(0, err.message.length - s!.length - 3);
-  return protocolError5(err.code, message, mapped === '' ? undefined : mapped, err.reasonCode);
+  return protocolError5(err.code, message, mapped === '' ? undefined : `MQTT-${mapped}`, err.reasonCode);
 }

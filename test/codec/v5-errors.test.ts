@@ -73,7 +73,7 @@ const CASES: Case[] = [
   { name: 'Payload Format Indicator 2', hex: '30 07 00 01 61 02 01 02 78', code: 'INVALID_PROPERTY_VALUE', reason: 0x82 },
   { name: 'Authentication Data without Authentication Method (3.15.2.2.3)', hex: 'f0 07 18 05 16 00 02 01 02', code: 'INVALID_PROPERTY_VALUE', reason: 0x82 },
   // Strings in properties (1.5.4, 1.5.7)
-  { name: 'Content Type with an encoded surrogate', hex: '30 0a 00 01 61 05 03 00 02 ed a0 78', code: 'INVALID_UTF8', reason: 0x81, statement: 'MQTT-1.5.4-1' },
+  { name: 'Content Type with an encoded surrogate [MQTT-3.3.2-19]', hex: '30 0a 00 01 61 05 03 00 02 ed a0 78', code: 'INVALID_UTF8', reason: 0x81, statement: 'MQTT-1.5.4-1' },
   { name: 'User Property value with U+0000', hex: '30 0b 00 01 61 06 26 00 00 00 01 00 78', code: 'INVALID_UTF8', reason: 0x81, statement: 'MQTT-1.5.4-2' },
   { name: 'Response Topic with a wildcard', hex: '30 0a 00 01 61 05 08 00 02 61 23 78', code: 'INVALID_TOPIC', reason: 0x82, statement: 'MQTT-3.3.2-14' },
   { name: 'Response Topic empty', hex: '30 08 00 01 61 03 08 00 00 78', code: 'INVALID_TOPIC', reason: 0x82, statement: 'MQTT-4.7.3-1' },
@@ -112,7 +112,7 @@ const CASES: Case[] = [
   // PUBLISH topic (3.3.2.1, 4.7)
   { name: 'PUBLISH empty topic and no Topic Alias', hex: '30 04 00 00 00 78', code: 'INVALID_TOPIC', reason: 0x82, statement: 'MQTT-4.7.3-1' },
   { name: 'PUBLISH topic with +', hex: '30 06 00 02 61 2b 00 78', code: 'INVALID_TOPIC', reason: 0x82, statement: 'MQTT-3.3.2-2' },
-  { name: 'PUBLISH topic with an encoded surrogate', hex: '30 07 00 03 ed a0 80 00 78', code: 'INVALID_UTF8', reason: 0x81, statement: 'MQTT-1.5.4-1' },
+  { name: 'PUBLISH topic with an encoded surrogate [MQTT-3.3.2-1]', hex: '30 07 00 03 ed a0 80 00 78', code: 'INVALID_UTF8', reason: 0x81, statement: 'MQTT-1.5.4-1' },
   { name: 'PUBLISH topic with U+0000', hex: '30 05 00 01 00 00 78', code: 'INVALID_UTF8', reason: 0x81, statement: 'MQTT-1.5.4-2' },
   // SUBSCRIBE (3.8.3) and shared subscriptions (4.8.2)
   { name: 'SUBSCRIBE options reserved bit 6', hex: '82 07 00 01 00 00 01 61 40', code: 'RESERVED_FLAGS', reason: 0x81, statement: 'MQTT-3.8.3-5' },
@@ -151,6 +151,31 @@ const CASES: Case[] = [
   { name: 'CONNECT 5 client id with U+0000', hex: `10 0e ${MQTT5} 02 00 3c 00 00 01 00`, code: 'INVALID_UTF8', reason: 0x81, statement: 'MQTT-1.5.4-2' },
   { name: 'CONNECT 5 without a Property Length', hex: `10 0a ${MQTT5} 02 00 3c`, code: 'TRUNCATED', reason: 0x81 },
   { name: 'CONNECT level 6', hex: '10 0e 00 04 4d 51 54 54 06 02 00 3c 00 00 01 63', code: 'INVALID_PROTOCOL', reason: 0x84, statement: 'MQTT-3.1.2-2' },
+  // Each UTF-8 field is a well-formed UTF-8 Encoded String; the error cites the rule for all of them.
+  { name: 'Response Topic ill-formed [MQTT-3.3.2-13]', hex: '30 0a 00 01 61 05 08 00 02 c0 af 78', code: 'INVALID_UTF8', reason: 0x81, statement: 'MQTT-1.5.4-1' },
+  { name: 'SUBSCRIBE filter ill-formed [MQTT-3.8.3-1]', hex: '82 07 00 01 00 00 01 ff 00', code: 'INVALID_UTF8', reason: 0x81, statement: 'MQTT-1.5.4-1' },
+  { name: 'UNSUBSCRIBE filter ill-formed [MQTT-3.10.3-1]', hex: 'a2 06 00 01 00 00 01 ff', code: 'INVALID_UTF8', reason: 0x81, statement: 'MQTT-1.5.4-1' },
+  { name: 'CONNECT 5 client id ill-formed [MQTT-3.1.3-4]', hex: `10 0e ${MQTT5} 02 00 3c 00 00 01 ff`, code: 'INVALID_UTF8', reason: 0x81, statement: 'MQTT-1.5.4-1' },
+  {
+    name: 'CONNECT 5 will topic ill-formed [MQTT-3.1.3-11]',
+    hex: `10 15 ${MQTT5} 06 00 3c 00 00 01 63 00 00 01 ff 00 01 78`,
+    code: 'INVALID_UTF8',
+    reason: 0x81,
+    statement: 'MQTT-1.5.4-1',
+  },
+  { name: 'CONNECT 5 user name ill-formed [MQTT-3.1.3-12]', hex: `10 11 ${MQTT5} 82 00 3c 00 00 01 63 00 01 ff`, code: 'INVALID_UTF8', reason: 0x81, statement: 'MQTT-1.5.4-1' },
+  // Fields the flags announce are there [MQTT-3.1.2-9] [MQTT-3.1.2-17] [MQTT-3.1.2-19], and no others.
+  { name: 'CONNECT 5 will flag without Will Properties and topic', hex: `10 0e ${MQTT5} 06 00 3c 00 00 01 63`, code: 'TRUNCATED', reason: 0x81 },
+  { name: 'CONNECT 5 user name flag without user name', hex: `10 0e ${MQTT5} 82 00 3c 00 00 01 63`, code: 'TRUNCATED', reason: 0x81 },
+  { name: 'CONNECT 5 password flag without password', hex: `10 0e ${MQTT5} 42 00 3c 00 00 01 63`, code: 'TRUNCATED', reason: 0x81 },
+  { name: 'CONNECT 5 a user name without its flag [MQTT-3.1.2-16]', hex: `10 11 ${MQTT5} 02 00 3c 00 00 01 63 00 01 75`, code: 'TRAILING_BYTES', reason: 0x81 },
+  { name: 'CONNECT 5 protocol name MQTX', hex: '10 0e 00 04 4d 51 54 58 05 02 00 3c 00 00 01 63', code: 'INVALID_PROTOCOL', reason: 0x84, statement: 'MQTT-3.1.2-1' },
+  { name: 'CONNECT 5 will topic with #', hex: `10 16 ${MQTT5} 06 00 3c 00 00 01 63 00 00 02 61 23 00 01 78`, code: 'INVALID_TOPIC', reason: 0x82, statement: 'MQTT-4.7.0-1' },
+  // Fixed-header flags of the types that have their own statement
+  { name: 'PUBLISH DUP with QoS 0', hex: '38 05 00 01 61 00 78', code: 'RESERVED_FLAGS', reason: 0x81, statement: 'MQTT-3.3.1-2' },
+  { name: 'SUBSCRIBE flags 0000', hex: '80 07 00 01 00 00 01 61 00', code: 'RESERVED_FLAGS', reason: 0x81, statement: 'MQTT-3.8.1-1' },
+  { name: 'UNSUBSCRIBE flags 0000', hex: 'a0 06 00 01 00 00 01 61', code: 'RESERVED_FLAGS', reason: 0x81, statement: 'MQTT-3.10.1-1' },
+  { name: 'DISCONNECT flags 0001', hex: 'e1 00', code: 'RESERVED_FLAGS', reason: 0x81, statement: 'MQTT-3.14.1-1' },
   // Size
   { name: 'PUBLISH one byte over maxPacketSize: 0x95 Packet too large', hex: '30 05 00 01 61 00 78', code: 'PACKET_TOO_LARGE', reason: 0x95, maxPacketSize: 6 },
 ];
@@ -252,6 +277,10 @@ const ENCODE_CASES: [string, Packet, ProtocolErrorCode, string?][] = [
   ['User Property name with U+0000', props({ userProperties: [['\u0000', 'b']] }), 'INVALID_UTF8', 'MQTT-1.5.4-2'],
   ['empty topic without Topic Alias', pub({ topic: '' }), 'INVALID_TOPIC', 'MQTT-4.7.3-1'],
   ['topic with a wildcard', pub({ topic: 'a/+' }), 'INVALID_TOPIC', 'MQTT-3.3.2-2'],
+  ['topic with U+0000', pub({ topic: 'a\u0000' }), 'INVALID_TOPIC', 'MQTT-4.7.3-2'],
+  ['topic of 65,536 bytes', pub({ topic: 'a'.repeat(65536) }), 'INVALID_TOPIC', 'MQTT-4.7.3-3'],
+  ['QoS 0 with DUP', pub({ dup: true }), 'RESERVED_FLAGS', 'MQTT-3.3.1-2'],
+  ['QoS 3', pub({ qos: 3 as 2, packetId: 1 }), 'INVALID_QOS', 'MQTT-3.3.1-4'],
   ['PUBLISH packet id 0', pub({ qos: 1, packetId: 0 }), 'INVALID_PACKET_ID', 'MQTT-2.2.1-3'],
   ['PUBACK reason code 0x92', { type: 'puback', packetId: 1, reasonCode: 0x92 }, 'INVALID_REASON_CODE', 'MQTT-3.4.2-1'],
   ['PUBREL reason code 0x10', { type: 'pubrel', packetId: 1, reasonCode: 0x10 }, 'INVALID_REASON_CODE', 'MQTT-3.6.2-1'],

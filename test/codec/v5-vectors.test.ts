@@ -52,14 +52,14 @@ const connack = (over: Partial<Extract<Packet, { type: 'connack' }>> = {}): Pack
 
 const PACKETS: Vector[] = [
   // 3.1 CONNECT: Properties after Keep Alive (3.1.2.11); a password alone is allowed again (3.1.2.9).
-  { name: 'CONNECT minimal (3.1.2)', hex: `10 0e ${MQTT5} 02 00 3c 00 00 01 63`, packet: connect() },
+  { name: 'CONNECT minimal (3.1.2): no User Name, no Password with their flags 0 [MQTT-3.1.2-16] [MQTT-3.1.2-18]', hex: `10 0e ${MQTT5} 02 00 3c 00 00 01 63`, packet: connect() },
   {
     name: 'CONNECT password without user name (3.1.2.9)',
     hex: `10 11 ${MQTT5} 42 00 3c 00 00 01 63 00 01 70`,
     packet: connect({ password: a('p') }),
   },
   {
-    name: 'CONNECT with will: Will Properties before the Will Topic (3.1.3.2), user name and password',
+    name: 'CONNECT with will, user name and password: Client Identifier first, then Will Properties, Will Topic, Will Payload, User Name, Password, as the flags say [MQTT-3.1.3-1] [MQTT-3.1.3-3] [MQTT-3.1.2-9] [MQTT-3.1.2-17] [MQTT-3.1.2-19]',
     hex: `10 1f ${MQTT5} ee 00 0a 00 00 01 63 00 00 03 77 2f 74 00 03 62 79 65 00 01 75 00 01 70`,
     packet: connect({
       keepalive: 10,
@@ -79,7 +79,7 @@ const PACKETS: Vector[] = [
     encodesAs: '20 03 00 84 00',
   },
   // 3.3 PUBLISH: Topic Name, Packet Identifier, Properties (3.3.2).
-  { name: 'PUBLISH QoS 0 (3.3.2)', hex: '30 05 00 01 61 00 78', packet: pub() },
+  { name: 'PUBLISH QoS 0 (3.3.2): Topic Name first, no Packet Identifier [MQTT-3.3.2-1] [MQTT-2.2.1-2]', hex: '30 05 00 01 61 00 78', packet: pub() },
   {
     name: 'PUBLISH QoS 1 DUP RETAIN id 7',
     hex: '3b 07 00 01 61 00 07 00 78',
@@ -140,14 +140,14 @@ const PACKETS: Vector[] = [
   },
   // 3.9 SUBACK: Properties, then one Reason Code per filter (3.9.3).
   {
-    name: 'SUBACK granted QoS 0 and 1, 0xA2 Wildcard Subscriptions not supported (3.9.3)',
+    name: 'SUBACK granted QoS 0 and 1, 0xA2 Wildcard Subscriptions not supported, in order (3.9.3) [MQTT-3.9.3-1]',
     hex: '90 06 00 01 00 00 01 a2',
     packet: { type: 'suback', packetId: 1, returnCodes: [0, 1, 0xa2] },
   },
   // 3.10 UNSUBSCRIBE, 3.11 UNSUBACK (Reason Codes, new in MQTT 5: 3.11.3).
   { name: 'UNSUBSCRIBE (3.10.2)', hex: 'a2 06 00 01 00 00 01 61', packet: { type: 'unsubscribe', packetId: 1, topicFilters: ['a'] } },
   {
-    name: 'UNSUBACK success and 0x11 No subscription existed (3.11.3)',
+    name: 'UNSUBACK success and 0x11 No subscription existed, in order (3.11.3) [MQTT-3.11.3-1]',
     hex: 'b0 05 00 01 00 00 11',
     packet: { type: 'unsuback', packetId: 1, reasonCodes: [0, 0x11] },
   },
@@ -191,7 +191,7 @@ const PROPERTIES: Vector[] = [
     packet: pub({ properties: { correlationData: Uint8Array.of(1, 2) } }),
   },
   {
-    name: '0x0B Subscription Identifier, repeated on PUBLISH, Variable Byte Integers 1 and 300 (3.3.2.3.8)',
+    name: '0x0B Subscription Identifier, repeated on PUBLISH, Variable Byte Integers 1 and 300 in their shortest form (3.3.2.3.8) [MQTT-1.5.5-1]',
     hex: '30 0a 00 01 61 05 [0b 01] [0b ac 02] 78',
     packet: pub({ properties: { subscriptionIdentifiers: [1, 300] } }),
   },
@@ -405,7 +405,7 @@ describe('reason codes table (2.4)', () => {
     expect(reasonCodeName(0x99, 'connack')).toBe('Payload format invalid');
   });
 
-  it('per packet type, exactly the codes the packet sections list', () => {
+  it('per packet type, exactly the codes the packet sections list [MQTT-3.2.2-8] [MQTT-3.4.2-1] [MQTT-3.5.2-1] [MQTT-3.6.2-1] [MQTT-3.7.2-1] [MQTT-3.9.3-2] [MQTT-3.11.3-2] [MQTT-3.14.2-1] [MQTT-3.15.2-1]', () => {
     // Sections 3.2.2.2, 3.4.2.1, 3.5.2.1, 3.6.2.1, 3.7.2.1, 3.9.3, 3.11.3, 3.14.2.1, 3.15.2.1.
     const lists: Record<number, number[]> = {
       2: [0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x90, 0x95, 0x97, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9f],
