@@ -359,7 +359,7 @@ describe('MQTT 5 vectors', () => {
   });
 });
 
-describe('levels', () => {
+describe('MQTT 5 and the other levels', () => {
   it('a level-4 (default) decoder reads a level-5 CONNECT with its properties, and switches to level 5 after it', () => {
     const connectBytes = fromHex(`10 11 ${MQTT5} 02 00 3c 03 22 00 0a 00 01 63`);
     const decoder = new PacketDecoder();
@@ -394,7 +394,7 @@ describe('levels', () => {
   });
 });
 
-describe('reason codes table (2.4)', () => {
+describe('MQTT 5 reason codes table (2.4)', () => {
   it('holds the 43 codes of Table 2-6 with names per packet type', () => {
     expect(new Set(REASON_CODES.map(([code]) => code)).size).toBe(43);
     expect(reasonCodeName(0x00, 'disconnect')).toBe('Normal disconnection');
