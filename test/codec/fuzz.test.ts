@@ -17,7 +17,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encode, MqttProtocolError, PacketDecoder, type Packet } from '../../src/codec/index.js';
 import { concatBytes, fromHex, hex, normalize, packetArb } from './arbitraries.js';
-import { Mutator } from './mutator.js';
+import { Mutator, Problems } from './mutator.js';
 
 const FIXTURES = new URL('../fixtures/conformance/', import.meta.url);
 const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8')) as T;
@@ -56,14 +56,8 @@ describe('decoder fuzzing', () => {
     const codes = new Map<string, number>();
     const cited = new Set<string>();
     // Problems grouped by kind (digits masked), with the first few examples each, so one run shows them all.
-    const problems = new Map<string, { count: number; examples: string[] }>();
-    const problem = (kind: string, example: string): void => {
-      const key = kind.replace(/\d+/g, 'N');
-      const entry = problems.get(key) ?? { count: 0, examples: [] };
-      entry.count++;
-      if (entry.examples.length < 3) entry.examples.push(example);
-      problems.set(key, entry);
-    };
+    const problems = new Problems();
+    const problem = (kind: string, example: string): void => problems.add(kind, example);
 
     // Tens of thousands of errors are thrown; capturing their stacks would be most of the run time.
     const stackTraceLimit = Error.stackTraceLimit;
@@ -133,7 +127,7 @@ describe('decoder fuzzing', () => {
       `fuzz: ${stats.inputs} inputs, ${stats.bytes} bytes, ${stats.packets} packets decoded, ${stats.errors} protocol errors; ` +
         `codes ${JSON.stringify(Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])))}; statements cited ${cited.size}`,
     );
-    const report = [...problems].map(([k, v]) => `${v.count} x ${k}\n    ${v.examples.join('\n    ')}`).join('\n');
+    const report = problems.report();
     expect(report, `seed ${SEED}: problems found`).toBe('');
     expect(stats.inputs).toBeGreaterThanOrEqual(100_000);
     // The mutations must reach both sides: plenty of accepted packets and plenty of distinct errors.

@@ -4,6 +4,7 @@
  * concatenation, plus some plain random bytes, and random chunking. Deterministic from its seed.
  */
 import { concatBytes } from './arbitraries.js';
+import { remainingLength } from '../helpers/mqtt-bytes.js';
 import { prng } from '../helpers/prng.js';
 
 const INTERESTING = [0x00, 0x01, 0x02, 0x7f, 0x80, 0x81, 0xff, 0xfe, 0x2b, 0x23, 0x2f, 0xc0, 0xed, 0xef, 0xf4, 0x10, 0x30];
@@ -109,15 +110,7 @@ export class Mutator {
     }
     const delta = this.pick([-2, -1, 1, 2, 127, 128, -128, 16384, 1 << 21, 1 << 27]);
     const target = Math.max(0, Math.min(268_435_455, value + delta));
-    const varint: number[] = [];
-    let v = target;
-    do {
-      let d = v % 128;
-      v = Math.floor(v / 128);
-      if (v > 0) d |= 0x80;
-      varint.push(d);
-    } while (v > 0);
-    return concatBytes([b.subarray(0, 1), Uint8Array.from(varint), b.subarray(i + 1)]);
+    return concatBytes([b.subarray(0, 1), remainingLength(target), b.subarray(i + 1)]);
   }
 
   /** Random chunking: whole, one byte at a time, or random sizes. */
@@ -138,3 +131,24 @@ export class Mutator {
   }
 }
 
+
+/**
+ * What a fuzz run found, grouped by kind (digits masked) with the first few examples each, so one run shows
+ * every kind of problem instead of stopping at the first.
+ */
+export class Problems {
+  private readonly byKind = new Map<string, { count: number; examples: string[] }>();
+
+  add(kind: string, example: string): void {
+    const key = kind.replace(/\d+/g, 'N');
+    const entry = this.byKind.get(key) ?? { count: 0, examples: [] };
+    entry.count++;
+    if (entry.examples.length < 3) entry.examples.push(example);
+    this.byKind.set(key, entry);
+  }
+
+  /** '' when nothing was found. */
+  report(): string {
+    return [...this.byKind].map(([k, v]) => `${v.count} x ${k}\n    ${v.examples.join('\n    ')}`).join('\n');
+  }
+}

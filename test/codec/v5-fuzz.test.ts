@@ -23,8 +23,9 @@ import { describe, expect, it } from 'vitest';
 import { encode, MqttProtocolError, PacketDecoder, reasonCodeAllowed, type Packet, type ProtocolLevel } from '../../src/codec/index.js';
 import { concatBytes, hex, normalize } from './arbitraries.js';
 import { packet5Arb } from './arbitraries-v5.js';
-import { Mutator } from './mutator.js';
+import { Mutator, Problems } from './mutator.js';
 import { mqtt5StatementIds } from './statements.js';
+import { remainingLength } from '../helpers/mqtt-bytes.js';
 
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 const ITERATIONS = Math.max(100_000, Number(process.env.FUZZ_ITERATIONS ?? 100_000));
@@ -72,16 +73,7 @@ function u16(n: number): number[] {
 }
 
 /** A minimal Variable Byte Integer. */
-function vbi(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let d = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) d |= 0x80;
-    out.push(d);
-  } while (n > 0);
-  return out;
-}
+const vbi = (n: number): number[] => [...remainingLength(n)];
 
 /** Builds MQTT 5 packets, mostly well-formed, with the property and reason-code faults described above. */
 class Builder {
@@ -252,14 +244,8 @@ describe('MQTT 5 decoder fuzzing', () => {
     const builder = new Builder(m);
     const stats = { inputs: 0, packets: 0, withProperties: 0, errors: 0 };
     const codes = new Map<string, number>();
-    const problems = new Map<string, { count: number; examples: string[] }>();
-    const problem = (kind: string, example: string): void => {
-      const key = kind.replace(/\d+/g, 'N');
-      const entry = problems.get(key) ?? { count: 0, examples: [] };
-      entry.count++;
-      if (entry.examples.length < 3) entry.examples.push(example);
-      problems.set(key, entry);
-    };
+    const problems = new Problems();
+    const problem = (kind: string, example: string): void => problems.add(kind, example);
 
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
@@ -325,7 +311,7 @@ describe('MQTT 5 decoder fuzzing', () => {
       `v5 fuzz: ${stats.inputs} inputs, ${stats.packets} packets decoded (${stats.withProperties} with properties), ${stats.errors} protocol errors; ` +
         `codes ${JSON.stringify(Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])))}`,
     );
-    const report = [...problems].map(([k, v]) => `${v.count} x ${k}\n    ${v.examples.join('\n    ')}`).join('\n');
+    const report = problems.report();
     expect(report, `seed ${SEED}: problems found`).toBe('');
     expect(stats.inputs).toBeGreaterThanOrEqual(100_000);
     // The inputs must reach both sides: many valid packets (with properties), and every kind of MQTT 5 fault.
