@@ -6,8 +6,9 @@ const BRAND: unique symbol = Symbol.for('mqttwire.errorClass') as never;
 
 /**
  * Every error mqttwire raises is an MqttError with a stable `code`, so callers can branch on
- * `err.code` instead of parsing messages. Protocol errors also name the MQTT 3.1.1 normative
- * statement they break (e.g. `MQTT-2.2.2-2`) where one applies.
+ * `err.code` instead of parsing messages. Protocol errors also name the normative statement they
+ * break (e.g. `MQTT-2.2.2-2`) where one applies: of MQTT 3.1.1, or of MQTT 5.0 for a packet of
+ * protocol level 5.
  */
 export class MqttError extends Error {
   static readonly [BRAND]: string = 'MqttError';
@@ -79,17 +80,57 @@ export type ProtocolErrorCode =
   | 'TRAILING_BYTES'
   | 'STRING_TOO_LONG'
   | 'UNEXPECTED_PACKET'
-  | 'DECODER_FAILED';
+  | 'DECODER_FAILED'
+  // MQTT 5
+  | 'INVALID_PROPERTY'
+  | 'DUPLICATE_PROPERTY'
+  | 'INVALID_PROPERTY_VALUE'
+  | 'INVALID_REASON_CODE'
+  | 'INVALID_SUBSCRIPTION_OPTIONS';
 
-/** Bytes on the wire (or a packet given to `encode`) break the MQTT 3.1.1 rules. */
+/**
+ * The MQTT 5 Reason Code a receiver sends (in CONNACK or DISCONNECT) for a protocol error: 0x81 Malformed
+ * Packet, 0x82 Protocol Error, 0x84 Unsupported Protocol Version, 0x94 Topic Alias invalid, 0x95 Packet too
+ * large.
+ */
+export type ErrorReasonCode = 0x81 | 0x82 | 0x84 | 0x94 | 0x95;
+
+/**
+ * Reason code per error code, where it is not 0x81. The spec's split (section 1.2): a Malformed Packet cannot
+ * be parsed (lengths, flags, bad UTF-8, a property not allowed on the packet); a Protocol Error is parsed and
+ * then found to break a rule (a duplicate property, a value out of range, a reason code the packet type may
+ * not carry, packet id 0, an empty SUBSCRIBE).
+ */
+const REASON_CODE_OF: Partial<Record<ProtocolErrorCode, ErrorReasonCode>> = {
+  INVALID_TOPIC: 0x82,
+  INVALID_PACKET_ID: 0x82,
+  INVALID_PROTOCOL: 0x84,
+  INVALID_RETURN_CODE: 0x82,
+  EMPTY_SUBSCRIPTION: 0x82,
+  PACKET_TOO_LARGE: 0x95,
+  UNEXPECTED_PACKET: 0x82,
+  DUPLICATE_PROPERTY: 0x82,
+  INVALID_PROPERTY_VALUE: 0x82,
+  INVALID_REASON_CODE: 0x82,
+  INVALID_SUBSCRIPTION_OPTIONS: 0x82,
+};
+
+/** Bytes on the wire (or a packet given to `encode`) break the rules of MQTT 3.1.1 or 5.0. */
 export class MqttProtocolError extends MqttError {
   static override readonly [BRAND]: string = 'MqttProtocolError';
   declare readonly code: ProtocolErrorCode;
   /** The normative statement broken, when the spec has one, e.g. `MQTT-3.3.2-2`. */
   readonly statement: string | undefined;
-  constructor(code: ProtocolErrorCode, message: string, statement?: string) {
+  /**
+   * MQTT 5: the Reason Code to send in the DISCONNECT (or, for a CONNECT, the CONNACK) that answers the bad
+   * packet before closing. Set on every protocol error; for one thrown by `encode` it is what the receiver
+   * would have answered.
+   */
+  readonly reasonCode: ErrorReasonCode;
+  constructor(code: ProtocolErrorCode, message: string, statement?: string, reasonCode?: ErrorReasonCode) {
     super(code, statement ? `${message} [${statement}]` : message);
     this.statement = statement;
+    this.reasonCode = reasonCode ?? REASON_CODE_OF[code] ?? 0x81;
   }
 }
 

@@ -13,10 +13,19 @@
  * still incomplete are retained, copied into the decoder's own buffer.
  */
 import { MqttProtocolError } from '../errors.js';
-import type { Packet } from './packets.js';
-import { checkFirstByte, FIXED_LENGTH, MAX_PACKET_SIZE, TYPE_NAMES } from './fixed-header.js';
+import type { ConnectPacket, Packet, ProtocolLevel } from './packets.js';
+import {
+  checkFirstByte,
+  FIXED_LENGTH,
+  FIXED_LENGTH_V5,
+  MAX_PACKET_SIZE,
+  REQUIRED_FLAGS,
+  REQUIRED_FLAGS_V5,
+  TYPE_NAMES,
+} from './fixed-header.js';
 import { parseBody } from './parse.js';
 import { allocate } from './alloc.js';
+import { asV5 } from './v5-errors.js';
 
 export interface PacketDecoderOptions {
   /**
@@ -25,11 +34,13 @@ export interface PacketDecoderOptions {
    */
   maxPacketSize?: number;
   /**
-   * Protocol level of the connection: 4 (MQTT 3.1.1, default) or 3 (MQTT 3.1). Used only where the levels'
-   * packets differ: at level 3 the CONNACK flags byte was unused, so it is ignored (sessionPresent false).
-   * A CONNECT of either level decodes at either setting, since it names its own level.
+   * Protocol level of the connection: 4 (MQTT 3.1.1, default), 3 (MQTT 3.1) or 5 (MQTT 5.0). Levels 3 and 4
+   * differ in one place: at level 3 the CONNACK flags byte was unused, so it is ignored (sessionPresent
+   * false). Level 5 reads MQTT 5 packets (properties, reason codes, AUTH) and its errors cite MQTT 5's
+   * statements. A CONNECT decodes at any setting, since it names its own level; a level-5 CONNECT switches
+   * the decoder to level 5 for the packets after it (and a 3.1.1 one back): a server learns the level from it.
    */
-  protocolLevel?: 3 | 4;
+  protocolLevel?: ProtocolLevel;
 }
 
 /** Partial bodies up to this size get their final buffer at once; bigger ones grow as bytes arrive. */
@@ -44,7 +55,10 @@ export type BodyParser = (first: number, buf: Uint8Array, start: number, end: nu
  */
 export class FrameDecoder {
   readonly maxPacketSize: number;
-  readonly protocolLevel: 3 | 4;
+  private level: ProtocolLevel = 4;
+  /** The level's tables: the flags each type requires, the Remaining Length of the fixed-size types. */
+  private requiredFlags = REQUIRED_FLAGS;
+  private fixedLength = FIXED_LENGTH;
 
   private error: MqttProtocolError | undefined = undefined;
   /** Bytes of a fixed header split across chunks (type byte + at most 4 length bytes). */
@@ -65,8 +79,19 @@ export class FrameDecoder {
     if (!Number.isInteger(max) || max < 2) throw new RangeError(`maxPacketSize must be an integer >= 2, got ${max}`);
     this.maxPacketSize = Math.min(max, MAX_PACKET_SIZE);
     const level = options.protocolLevel ?? 4;
-    if (level !== 3 && level !== 4) throw new RangeError(`protocolLevel must be 3 or 4, got ${String(level)}`);
-    this.protocolLevel = level;
+    if (level !== 3 && level !== 4 && level !== 5) throw new RangeError(`protocolLevel must be 3, 4 or 5, got ${String(level)}`);
+    this.setLevel(level);
+  }
+
+  /** The protocol level packets are decoded at: the one given, or the last CONNECT's. */
+  get protocolLevel(): ProtocolLevel {
+    return this.level;
+  }
+
+  private setLevel(level: ProtocolLevel): void {
+    this.level = level;
+    this.requiredFlags = level === 5 ? REQUIRED_FLAGS_V5 : REQUIRED_FLAGS;
+    this.fixedLength = level === 5 ? FIXED_LENGTH_V5 : FIXED_LENGTH;
   }
 
   /** The error that failed the decoder, if any. */
@@ -96,7 +121,8 @@ export class FrameDecoder {
    */
   push(chunk: Uint8Array): Packet[] {
     if (this.error !== undefined) {
-      throw new MqttProtocolError('DECODER_FAILED', `the decoder failed earlier (${this.error.code}: ${this.error.message})`);
+      const e = this.error;
+      throw new MqttProtocolError('DECODER_FAILED', `the decoder failed earlier (${e.code}: ${e.message})`, undefined, e.reasonCode);
     }
     const out: Packet[] = [];
     try {
@@ -126,26 +152,29 @@ export class FrameDecoder {
       }
       return out;
     } catch (err) {
-      this.fail(err);
-      throw err;
+      throw this.fail(err);
     }
   }
 
-  private fail(err: unknown): void {
+  /** Records the error that fails the stream; returns what to throw (the error as MQTT 5 tells it at level 5). */
+  private fail(err: unknown): unknown {
+    if (this.level === 5) err = asV5(err);
     this.error = err instanceof MqttProtocolError ? err : new MqttProtocolError('DECODER_FAILED', String(err));
     this.headLen = 0;
     this.body = null;
     this.bodyLen = 0;
+    return err;
   }
 
   /**
    * Reads a fixed header at buf[pos..end). Returns its length, or 0 if it is not complete yet. Sets
-   * `first` and `remaining`. Rejects bad type/flags, a varint over 4 bytes, a wrong length for a fixed-size
-   * packet and an oversize packet as soon as the bytes showing it are there.
+   * `first` and `remaining`. Rejects bad type/flags, a varint over 4 bytes (at level 5 also one longer than
+   * it needs [MQTT-1.5.5-1]), a wrong length for a fixed-size packet and an oversize packet as soon as the
+   * bytes showing it are there.
    */
   private readHeader(buf: Uint8Array, pos: number, end: number): number {
     const first = buf[pos]!;
-    checkFirstByte(first);
+    checkFirstByte(first, this.requiredFlags);
     let remaining = 0;
     let shift = 0;
     let i = pos + 1;
@@ -153,12 +182,18 @@ export class FrameDecoder {
       if (i === end) return 0;
       const b = buf[i++]!;
       remaining += (b & 0x7f) << shift;
-      if (b < 0x80) break;
+      if (b < 0x80) {
+        // 3.1.1 has no rule against a padded Remaining Length (0x80 0x00), MQTT 5 does.
+        if (b === 0 && shift !== 0 && this.level === 5) {
+          throw new MqttProtocolError('MALFORMED_LENGTH', 'Remaining Length is not in its shortest form', 'MQTT-1.5.5-1');
+        }
+        break;
+      }
       shift += 7;
       if (shift === 28) throw new MqttProtocolError('MALFORMED_LENGTH', 'Remaining Length is longer than 4 bytes');
     }
     const type = first >> 4;
-    const fixed = FIXED_LENGTH[type]!;
+    const fixed = this.fixedLength[type]!;
     if (fixed >= 0 && remaining !== fixed) {
       throw new MqttProtocolError(
         remaining < fixed ? 'TRUNCATED' : 'TRAILING_BYTES',
@@ -181,7 +216,7 @@ export class FrameDecoder {
   private takeBody(chunk: Uint8Array, pos: number, end: number, out: Packet[]): number {
     const remaining = this.remaining;
     if (end - pos >= remaining) {
-      out.push(this.parse(this.first, chunk, pos, pos + remaining, this.protocolLevel));
+      this.emit(this.parse(this.first, chunk, pos, pos + remaining, this.level), out);
       return pos + remaining;
     }
     // Allocate what has arrived (doubling later), not what the header announces, so a peer cannot make us
@@ -212,14 +247,28 @@ export class FrameDecoder {
     if (filled === remaining) {
       this.body = null;
       this.bodyLen = 0;
-      out.push(this.parse(this.first, body, 0, remaining, this.protocolLevel));
+      this.emit(this.parse(this.first, body, 0, remaining, this.level), out);
     }
     return take;
+  }
+
+  /**
+   * Hands a packet out. A CONNECT (the only type below 0x20) of level 5 switches the decoder to level 5 for
+   * what follows, one of level 3 or 4 switches a level-5 decoder to its level: a client may send packets
+   * right after CONNECT, before the server could change the setting. (3 and 4 differ only in a CONNACK a
+   * server never receives, so CONNECT does not switch between them.)
+   */
+  private emit(packet: Packet, out: Packet[]): void {
+    if (this.first < 0x20) {
+      const level = (packet as ConnectPacket).protocolLevel as ProtocolLevel;
+      if ((level === 5) !== (this.level === 5)) this.setLevel(level);
+    }
+    out.push(packet);
   }
 }
 
 /**
- * Decodes MQTT 3.1.1 / 3.1 packets from a byte stream, in both directions (client and server packets).
+ * Decodes MQTT 5.0 / 3.1.1 / 3.1 packets from a byte stream, in both directions (client and server packets).
  *
  * Once a push throws, the decoder is failed for good (the stream has lost its framing): every later `push`
  * throws MqttProtocolError `DECODER_FAILED`, and `failure` holds the first error. Call `reset()` to use

@@ -1,29 +1,55 @@
 /**
  * Packet -> bytes. Each packet is first measured (which also validates every field, so nothing invalid is
  * ever written) and then written into one Uint8Array of exactly the right size.
+ *
+ * One encoder for every level: MQTT 5 (level 5) adds a Property Length and properties to every packet but
+ * PINGREQ/PINGRESP, reason codes, subscription options and AUTH, each a branch where the packets differ;
+ * levels 3 and 4 write the same packets. A CONNECT is always encoded at the level it names (encode-connect.ts).
+ *
+ * At level 5, reason codes and properties are left out where the spec lets a sender omit them (3.4.2.1 and its
+ * like): an ack with reason code 0 and no properties is 4 bytes as in 3.1.1, a DISCONNECT or AUTH 2.
  */
-import { MqttProtocolError } from '../errors.js';
 import { allocate } from './alloc.js';
-import type { ConnectPacket, Packet, PublishPacket, QoS } from './packets.js';
-import { headerLength, MAX_REMAINING_LENGTH, writeHeader } from './fixed-header.js';
-import { checkTopicFilter, checkTopicName } from './topics.js';
-import { HAS_NUL, LONE_SURROGATE, utf8Bytes, utf8Length, writeUtf8 } from './utf8.js';
+import { PACKET_TYPE_CODES, type Packet, type ProtocolLevel, type PublishPacket, type QoS, type Subscription } from './packets.js';
+import { headerLength, TYPE_NAMES, varintLength, writeHeader } from './fixed-header.js';
+import { measureConnect, writeConnect } from './encode-connect.js';
+import { measureProperties, writeProperties } from './properties.js';
+import { checkReasonCode } from './reason-codes.js';
+import { checkTopicFilter, isSharedFilter } from './topics.js';
+import { asV5, protocolError5 } from './v5-errors.js';
+import {
+  checkPacketId,
+  checkPublish,
+  checkQos,
+  checkRemaining,
+  err,
+  FIRST_BYTE,
+  publishFirstByte,
+  publishTopicBytes,
+  writeBytes,
+  writeString,
+  writeU16,
+} from './write-fields.js';
 
 /**
- * Encodes one packet. Throws MqttProtocolError if the packet breaks a rule (nothing is written then).
- * The result is yours (the codec never writes it again), but packets up to 32 KiB are views into a shared
- * slab (see alloc.ts): use the view's bytes, not its `.buffer`.
+ * Encodes one packet for a connection at `protocolLevel` (4: MQTT 3.1.1, the default; 3: MQTT 3.1; 5: MQTT
+ * 5.0). Throws MqttProtocolError if the packet breaks a rule (nothing is written then). The result is yours
+ * (the codec never writes it again), but packets up to 32 KiB are views into a shared slab (see alloc.ts):
+ * use the view's bytes, not its `.buffer`.
  */
-export function encode(packet: Packet): Uint8Array {
-  const remaining = measure(packet);
+export function encode(packet: Packet, protocolLevel: ProtocolLevel = 4): Uint8Array {
+  const remaining = measureAt(packet, protocolLevel);
   const buf = allocate(headerLength(remaining) + remaining);
-  write(packet, buf, 0, remaining);
+  write(packet, buf, 0, remaining, protocolLevel === 5);
   return buf;
 }
 
-/** Bytes `encode(packet)` would produce (validating the packet on the way). */
-export function encodedLength(packet: Packet): number {
-  const remaining = measure(packet);
+/**
+ * Bytes `encode(packet, protocolLevel)` would produce (validating the packet on the way): what to compare
+ * with the peer's Maximum Packet Size before sending.
+ */
+export function encodedLength(packet: Packet, protocolLevel: ProtocolLevel = 4): number {
+  const remaining = measureAt(packet, protocolLevel);
   return headerLength(remaining) + remaining;
 }
 
@@ -43,233 +69,203 @@ export function publishSize(topic: string, qos: QoS, payloadLength: number): num
  * packed into one write buffer without intermediate arrays. Throws RangeError if it does not fit (nothing is
  * written then).
  */
-export function encodeInto(packet: Packet, buf: Uint8Array, offset = 0): number {
-  const remaining = measure(packet);
+export function encodeInto(packet: Packet, buf: Uint8Array, offset = 0, protocolLevel: ProtocolLevel = 4): number {
+  const remaining = measureAt(packet, protocolLevel);
   const total = headerLength(remaining) + remaining;
   if (!(offset >= 0) || offset + total > buf.length) {
     throw new RangeError(`packet needs ${total} bytes at offset ${offset}; the buffer has ${buf.length}`);
   }
-  return write(packet, buf, offset, remaining);
+  return write(packet, buf, offset, remaining, protocolLevel === 5);
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Validation helpers
-
-function err(code: ConstructorParameters<typeof MqttProtocolError>[0], message: string, statement?: string): MqttProtocolError {
-  return new MqttProtocolError(code, message, statement);
-}
-
-function checkQos(qos: unknown, what: string, statement?: string): asserts qos is QoS {
-  if (qos !== 0 && qos !== 1 && qos !== 2) throw err('INVALID_QOS', `${what} QoS must be 0, 1 or 2, got ${String(qos)}`, statement);
-}
-
-function checkPacketId(id: unknown, type: string): asserts id is number {
-  if (typeof id !== 'number' || !(id >= 1 && id <= 0xffff) || id % 1 !== 0) {
-    throw err('INVALID_PACKET_ID', `${type} packet identifier must be an integer 1..65535, got ${String(id)}`, 'MQTT-2.3.1-1');
+/** Errors about a level-5 packet cite MQTT 5's statements (v5-errors.ts); a CONNECT's follow its own level. */
+function measureAt(packet: Packet, level: ProtocolLevel): number {
+  if (level === 4 || level === 3) return measure(packet, false);
+  if (level !== 5) throw new RangeError(`protocol level must be 3, 4 or 5, got ${String(level)}`);
+  if (packet.type === 'connect') return measureConnect(packet);
+  try {
+    return measure(packet, true);
+  } catch (e) {
+    throw asV5(e);
   }
-}
-
-/** UTF-8 length of a length-prefixed string field, validated. */
-function stringLength(s: unknown, what: string): number {
-  if (typeof s !== 'string') throw new TypeError(`${what} must be a string`);
-  const n = utf8Length(s);
-  if (n === HAS_NUL) throw err('INVALID_UTF8', `${what} contains U+0000`, 'MQTT-1.5.3-2');
-  if (n === LONE_SURROGATE) throw err('INVALID_UTF8', `${what} contains an unpaired surrogate`, 'MQTT-1.5.3-1');
-  if (n > 0xffff) throw err('STRING_TOO_LONG', `${what} is ${n} bytes in UTF-8; the limit is 65535`);
-  return n;
-}
-
-/** Length of a length-prefixed binary field (will payload, password), validated. */
-function bytesLength(b: unknown, what: string): number {
-  if (!(b instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
-  if (b.length > 0xffff) throw err('STRING_TOO_LONG', `${what} is ${b.length} bytes; the limit is 65535`);
-  return b.length;
-}
-
-function checkRemaining(remaining: number, type: string): number {
-  if (remaining > MAX_REMAINING_LENGTH) {
-    throw err('PACKET_TOO_LARGE', `${type} needs a Remaining Length of ${remaining}; the limit is ${MAX_REMAINING_LENGTH}`);
-  }
-  return remaining;
-}
-
-// One-entry cache of the last PUBLISH topic: publishers mostly repeat the same topic, and this skips
-// validating and re-encoding it. Strings are immutable, so equality means the cached bytes are right.
-let cachedTopic = '';
-let cachedTopicBytes: Uint8Array = new Uint8Array(0);
-
-function publishTopicBytes(topic: string): Uint8Array {
-  if (topic === cachedTopic && topic !== '') return cachedTopicBytes;
-  const n = checkTopicName(topic, 'MQTT-3.3.2-2');
-  cachedTopicBytes = utf8Bytes(topic, n);
-  cachedTopic = topic;
-  return cachedTopicBytes;
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // measure: validate and compute the Remaining Length
 
-function measure(p: Packet): number {
+/** Property Length of the level-5 packet measured last, for write right after. */
+let propsLength = 0;
+
+/** `n` bytes of variable header and payload plus the Property Length and the properties (level 5). */
+function withProperties(n: number, props: object | undefined, type: number): number {
+  propsLength = measureProperties(props, type);
+  return checkRemaining(n + varintLength(propsLength) + propsLength, TYPE_NAMES[type]!);
+}
+
+function measure(p: Packet, v5: boolean): number {
   switch (p.type) {
     case 'publish':
-      return measurePublish(p);
+      return measurePublish(p, v5);
     case 'puback':
     case 'pubrec':
     case 'pubrel':
     case 'pubcomp':
-    case 'unsuback':
       checkPacketId(p.packetId, p.type.toUpperCase());
-      return 2;
+      return v5 ? measureReasonCode(p, 2) : 2;
+    case 'disconnect':
+      return v5 ? measureReasonCode(p, 0) : 0;
+    case 'auth':
+      if (v5) return measureReasonCode(p, 0);
+      break;
     case 'pingreq':
     case 'pingresp':
-    case 'disconnect':
       return 0;
-    case 'connack':
-      // 6..255 are reserved for future use, not forbidden: written as given, like the decoder reads them.
-      if (p.returnCode !== (p.returnCode & 0xff)) {
-        throw err('INVALID_RETURN_CODE', `CONNACK return code must be an integer 0..255, got ${String(p.returnCode)}`);
+    case 'connack': {
+      const rc = p.returnCode;
+      // 3.1.1: 6..255 are reserved for future use, not forbidden: written as given, like the decoder reads them.
+      if (v5) checkReasonCode(rc, 2);
+      else if (rc !== (rc & 0xff)) throw err('INVALID_RETURN_CODE', `CONNACK return code must be an integer 0..255, got ${String(rc)}`);
+      if (p.sessionPresent && rc !== 0) {
+        throw err(v5 ? 'INVALID_REASON_CODE' : 'INVALID_RETURN_CODE', `CONNACK with Session Present must have return code 0, got ${rc}`, 'MQTT-3.2.2-4');
       }
-      if (p.sessionPresent && p.returnCode !== 0) {
-        throw err('INVALID_RETURN_CODE', `CONNACK with Session Present must have return code 0, got ${p.returnCode}`, 'MQTT-3.2.2-4');
-      }
-      return 2;
+      return v5 ? withProperties(2, p.properties, 2) : 2;
+    }
     case 'subscribe': {
       checkPacketId(p.packetId, 'SUBSCRIBE');
       const subs = p.subscriptions;
       if (!Array.isArray(subs) || subs.length === 0) throw err('EMPTY_SUBSCRIPTION', 'SUBSCRIBE needs at least one topic filter', 'MQTT-3.8.3-3');
       let n = 2;
       for (const s of subs) {
-        checkQos(s.qos, 'SUBSCRIBE requested', 'MQTT-3-8.3-4');
         n += 3 + checkTopicFilter(s.topicFilter);
+        if (v5) subscriptionOptions(s);
+        else checkQos(s.qos, 'SUBSCRIBE requested', 'MQTT-3-8.3-4');
       }
-      return checkRemaining(n, 'SUBSCRIBE');
+      return v5 ? withProperties(n, p.properties, 8) : checkRemaining(n, 'SUBSCRIBE');
     }
-    case 'suback': {
-      checkPacketId(p.packetId, 'SUBACK');
-      const codes = p.returnCodes;
-      if (!Array.isArray(codes) || codes.length === 0) throw err('EMPTY_SUBSCRIPTION', 'SUBACK needs at least one return code');
+    case 'suback':
+    case 'unsuback': {
+      const type = PACKET_TYPE_CODES[p.type];
+      checkPacketId(p.packetId, TYPE_NAMES[type]!);
+      // 3.1.1's UNSUBACK is the packet id alone; MQTT 5 answers each filter with a reason code.
+      if (p.type === 'unsuback' && !v5) return 2;
+      const codes = p.type === 'suback' ? p.returnCodes : p.reasonCodes;
+      if (!Array.isArray(codes) || codes.length === 0) throw err('EMPTY_SUBSCRIPTION', `${TYPE_NAMES[type]} needs a code per topic filter`);
       for (const rc of codes) {
-        if (rc !== 0 && rc !== 1 && rc !== 2 && rc !== 0x80) {
+        if (v5) checkReasonCode(rc, type);
+        else if (rc !== 0 && rc !== 1 && rc !== 2 && rc !== 0x80) {
           throw err('INVALID_RETURN_CODE', `SUBACK return code must be 0, 1, 2 or 0x80, got ${String(rc)}`, 'MQTT-3.9.3-2');
         }
       }
-      return checkRemaining(2 + codes.length, 'SUBACK');
+      return v5 ? withProperties(2 + codes.length, p.properties, type) : checkRemaining(2 + codes.length, 'SUBACK');
     }
     case 'unsubscribe': {
       checkPacketId(p.packetId, 'UNSUBSCRIBE');
       const filters = p.topicFilters;
       if (!Array.isArray(filters) || filters.length === 0) throw err('EMPTY_SUBSCRIPTION', 'UNSUBSCRIBE needs at least one topic filter', 'MQTT-3.10.3-2');
       let n = 2;
-      for (const f of filters) n += 2 + checkTopicFilter(f);
-      return checkRemaining(n, 'UNSUBSCRIBE');
+      for (const f of filters) {
+        n += 2 + checkTopicFilter(f);
+        if (v5) isSharedFilter(f);
+      }
+      return v5 ? withProperties(n, p.properties, 10) : checkRemaining(n, 'UNSUBSCRIBE');
     }
     case 'connect':
       return measureConnect(p);
-    default:
-      throw err('UNKNOWN_TYPE', `cannot encode packet type ${JSON.stringify((p as { type?: unknown }).type)}`);
   }
+  throw err('UNKNOWN_TYPE', `cannot encode packet type ${JSON.stringify((p as { type?: unknown }).type)}${v5 ? '' : ' at level 3 or 4'}`);
 }
 
-function measurePublish(p: PublishPacket): number {
-  const qos = p.qos;
-  checkQos(qos, 'PUBLISH', 'MQTT-3.3.1-4');
-  if (qos === 0) {
-    // A packetId on a QoS 0 PUBLISH is ignored, not written [MQTT-2.3.1-5], so a reused object is harmless.
-    if (p.dup) throw err('RESERVED_FLAGS', 'PUBLISH with QoS 0 must not set DUP', 'MQTT-3.3.1-2');
-  } else {
-    checkPacketId(p.packetId, 'PUBLISH');
-  }
-  const payload = p.payload;
-  if (!(payload instanceof Uint8Array)) throw new TypeError('PUBLISH payload must be a Uint8Array');
-  const n = 2 + publishTopicBytes(p.topic).length + (qos === 0 ? 0 : 2) + payload.length;
-  return checkRemaining(n, 'PUBLISH');
+function measurePublish(p: PublishPacket, v5: boolean): number {
+  checkPublish(p);
+  const n = 2 + (p.qos === 0 ? 0 : 2) + p.payload.length;
+  if (!v5) return checkRemaining(n + publishTopicBytes(p.topic).length, 'PUBLISH');
+  // With a Topic Alias the topic may be empty: the alias stands for it (section 3.3.2.3.4).
+  const props = p.properties;
+  const topicLength = p.topic === '' && props?.topicAlias !== undefined ? 0 : publishTopicBytes(p.topic).length;
+  return withProperties(n + topicLength, props, 3);
 }
 
-/** Protocol name each supported level must carry. */
-function protocolNameFor(level: number): string {
-  if (level === 4) return 'MQTT';
-  if (level === 3) return 'MQIsdp';
-  throw err('INVALID_PROTOCOL', `protocol level must be 4 (MQTT 3.1.1) or 3 (MQTT 3.1), got ${String(level)}`, 'MQTT-3.1.2-2');
+/**
+ * MQTT 5 acks (`idLength` 2), DISCONNECT and AUTH (0): a reason code, then properties. Both are left out when
+ * they say nothing (3.4.2.1, 3.14.2.1, 3.15.2.1); the Property Length alone too, except on AUTH (3.4.2.2,
+ * 3.14.2.2: "If the Remaining Length is less than ... there is no Property Length").
+ */
+function measureReasonCode(p: Extract<Packet, { reasonCode?: number }>, idLength: number): number {
+  const type = PACKET_TYPE_CODES[p.type];
+  const rc = p.reasonCode ?? 0;
+  checkReasonCode(rc, type);
+  const n = withProperties(idLength + 1, p.properties, type);
+  if (propsLength !== 0) return n;
+  if (rc === 0) return idLength;
+  return type === 15 ? n : idLength + 1;
 }
 
-function measureConnect(p: ConnectPacket): number {
-  const level = p.protocolLevel ?? 4;
-  const name = protocolNameFor(level);
-  if (p.protocolName !== undefined && p.protocolName !== name) {
-    throw err('INVALID_PROTOCOL', `protocol level ${level} is named ${JSON.stringify(name)}, not ${JSON.stringify(p.protocolName)}`, 'MQTT-3.1.2-1');
+/** The Subscription Options byte (section 3.8.3.1), validated. */
+function subscriptionOptions(s: Subscription): number {
+  const { qos, noLocal = false, retainAsPublished = false, retainHandling = 0 } = s;
+  if (qos !== 0 && qos !== 1 && qos !== 2) {
+    throw protocolError5('INVALID_QOS', `SUBSCRIBE Maximum QoS must be 0, 1 or 2, got ${String(qos)}`, undefined, 0x82);
   }
-  const k = p.keepalive;
-  if (typeof k !== 'number' || !(k >= 0 && k <= 0xffff) || k % 1 !== 0) {
-    throw err('INVALID_CONNECT_FLAGS', `keepalive must be an integer 0..65535 seconds, got ${String(k)}`);
+  if (typeof noLocal !== 'boolean' || typeof retainAsPublished !== 'boolean' || (retainHandling !== 0 && retainHandling !== 1 && retainHandling !== 2)) {
+    throw protocolError5('INVALID_SUBSCRIPTION_OPTIONS', 'SUBSCRIBE noLocal and retainAsPublished must be booleans, retainHandling 0, 1 or 2');
   }
-  // The client id is checked as a string only. An empty id without CleanSession [MQTT-3.1.3-7], or a 3.1 id
-  // outside 1..23 bytes, is a well-formed packet the server refuses with CONNACK 0x02, so the codec writes
-  // it (as it decodes it); keeping a client from sending one is the session's job.
-  const idLen = stringLength(p.clientId, 'client identifier');
-  let n = 2 + name.length + 1 + 1 + 2 + 2 + idLen;
-  const will = p.will;
-  if (will != null) {
-    n += 2 + checkTopicName(will.topic) + 2 + bytesLength(will.payload, 'will payload');
-    checkQos(will.qos, 'will', 'MQTT-3.1.2-14');
+  if (isSharedFilter(s.topicFilter) && noLocal) {
+    throw protocolError5('INVALID_SUBSCRIPTION_OPTIONS', `SUBSCRIBE noLocal on shared subscription ${JSON.stringify(s.topicFilter)}`, 'MQTT-3.8.3-4');
   }
-  if (p.username != null) n += 2 + stringLength(p.username, 'user name');
-  if (p.password != null) {
-    if (level === 4 && p.username == null) throw err('INVALID_CONNECT_FLAGS', 'a password requires a user name in MQTT 3.1.1', 'MQTT-3.1.2-22');
-    n += 2 + bytesLength(p.password, 'password');
-  }
-  return n;
+  return qos | (noLocal ? 0x04 : 0) | (retainAsPublished ? 0x08 : 0) | (retainHandling << 4);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // write: the packet was measured (and so validated) just before; write it at `pos`
 
-const FIRST_BYTE = {
-  connect: 0x10, connack: 0x20, puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70, subscribe: 0x82,
-  suback: 0x90, unsubscribe: 0xa2, unsuback: 0xb0, pingreq: 0xc0, pingresp: 0xd0, disconnect: 0xe0,
-} as const;
-
-function write(p: Packet, buf: Uint8Array, pos: number, remaining: number): number {
+function write(p: Packet, buf: Uint8Array, pos: number, remaining: number, v5: boolean): number {
   switch (p.type) {
     case 'publish':
-      return writePublish(p, buf, pos, remaining);
+      return writePublish(p, buf, pos, remaining, v5);
     case 'puback':
     case 'pubrec':
     case 'pubrel':
     case 'pubcomp':
-    case 'unsuback':
-      buf[pos] = FIRST_BYTE[p.type];
-      buf[pos + 1] = 2;
-      buf[pos + 2] = p.packetId >> 8;
-      buf[pos + 3] = p.packetId;
-      return pos + 4;
+      if (!v5) {
+        buf[pos] = FIRST_BYTE[p.type];
+        buf[pos + 1] = 2;
+        buf[pos + 2] = p.packetId >> 8;
+        buf[pos + 3] = p.packetId;
+        return pos + 4;
+      }
+      return writeReasonCode(buf, writeU16(buf, writeHeader(buf, pos, FIRST_BYTE[p.type], remaining), p.packetId), p, remaining - 2);
+    case 'disconnect':
+    case 'auth':
+      // At level 3/4 a DISCONNECT measured 0, so this writes e0 00 there too.
+      return writeReasonCode(buf, writeHeader(buf, pos, FIRST_BYTE[p.type], remaining), p, remaining);
     case 'pingreq':
     case 'pingresp':
-    case 'disconnect':
       buf[pos] = FIRST_BYTE[p.type];
       buf[pos + 1] = 0;
       return pos + 2;
     case 'connack':
-      buf[pos] = 0x20;
-      buf[pos + 1] = 2;
-      buf[pos + 2] = p.sessionPresent ? 1 : 0;
-      buf[pos + 3] = p.returnCode;
-      return pos + 4;
+      pos = writeHeader(buf, pos, 0x20, remaining);
+      buf[pos] = p.sessionPresent ? 1 : 0;
+      buf[pos + 1] = p.returnCode;
+      return v5 ? writeProperties(buf, pos + 2, p.properties, propsLength) : pos + 2;
     case 'subscribe':
-      pos = writeHeader(buf, pos, 0x82, remaining);
-      pos = writeU16(buf, pos, p.packetId);
+      pos = writeU16(buf, writeHeader(buf, pos, 0x82, remaining), p.packetId);
+      if (v5) pos = writeProperties(buf, pos, p.properties, propsLength);
       for (const s of p.subscriptions) {
         pos = writeString(buf, pos, s.topicFilter);
-        buf[pos++] = s.qos;
+        buf[pos++] = v5 ? subscriptionOptions(s) : s.qos;
       }
       return pos;
     case 'suback':
-      pos = writeHeader(buf, pos, 0x90, remaining);
-      pos = writeU16(buf, pos, p.packetId);
-      for (const rc of p.returnCodes) buf[pos++] = rc;
+    case 'unsuback':
+      pos = writeU16(buf, writeHeader(buf, pos, FIRST_BYTE[p.type], remaining), p.packetId);
+      if (!v5 && p.type === 'unsuback') return pos;
+      if (v5) pos = writeProperties(buf, pos, p.properties, propsLength);
+      for (const rc of p.type === 'suback' ? p.returnCodes : p.reasonCodes!) buf[pos++] = rc;
       return pos;
     case 'unsubscribe':
-      pos = writeHeader(buf, pos, 0xa2, remaining);
-      pos = writeU16(buf, pos, p.packetId);
+      pos = writeU16(buf, writeHeader(buf, pos, 0xa2, remaining), p.packetId);
+      if (v5) pos = writeProperties(buf, pos, p.properties, propsLength);
       for (const f of p.topicFilters) pos = writeString(buf, pos, f);
       return pos;
     case 'connect':
@@ -277,60 +273,22 @@ function write(p: Packet, buf: Uint8Array, pos: number, remaining: number): numb
   }
 }
 
-function writeU16(buf: Uint8Array, pos: number, v: number): number {
-  buf[pos] = v >> 8;
-  buf[pos + 1] = v;
-  return pos + 2;
-}
-
-function writeString(buf: Uint8Array, pos: number, s: string): number {
-  const n = utf8Length(s);
-  buf[pos] = n >> 8;
-  buf[pos + 1] = n;
-  return writeUtf8(buf, pos + 2, s, n);
-}
-
-function writeBytes(buf: Uint8Array, pos: number, b: Uint8Array): number {
-  const n = b.length;
-  // For a few dozen bytes a plain loop beats the native call set() makes.
-  if (n < 48) for (let i = 0; i < n; i++) buf[pos + i] = b[i]!;
-  else buf.set(b, pos);
-  return pos + n;
-}
-
-function writePublish(p: PublishPacket, buf: Uint8Array, pos: number, remaining: number): number {
-  const qos = p.qos;
-  const first = 0x30 | (p.dup ? 0x08 : 0) | (qos << 1) | (p.retain ? 0x01 : 0);
-  pos = writeHeader(buf, pos, first, remaining);
-  const topic = publishTopicBytes(p.topic);
-  pos = writeU16(buf, pos, topic.length);
-  pos = writeBytes(buf, pos, topic);
-  if (qos !== 0) pos = writeU16(buf, pos, p.packetId!);
+function writePublish(p: PublishPacket, buf: Uint8Array, pos: number, remaining: number, v5: boolean): number {
+  pos = writeHeader(buf, pos, publishFirstByte(p), remaining);
+  if (p.topic === '') {
+    pos = writeU16(buf, pos, 0); // level 5 with a Topic Alias (measure refused it otherwise)
+  } else {
+    const topic = publishTopicBytes(p.topic);
+    pos = writeBytes(buf, writeU16(buf, pos, topic.length), topic);
+  }
+  if (p.qos !== 0) pos = writeU16(buf, pos, p.packetId!);
+  if (v5) pos = writeProperties(buf, pos, p.properties, propsLength);
   return writeBytes(buf, pos, p.payload);
 }
 
-function writeConnect(p: ConnectPacket, buf: Uint8Array, pos: number, remaining: number): number {
-  const level = p.protocolLevel ?? 4;
-  pos = writeHeader(buf, pos, 0x10, remaining);
-  pos = writeString(buf, pos, protocolNameFor(level));
-  buf[pos++] = level;
-  const will = p.will;
-  let flags = p.clean ? 0x02 : 0;
-  if (will != null) flags |= 0x04 | (will.qos << 3) | (will.retain ? 0x20 : 0);
-  if (p.password != null) flags |= 0x40;
-  if (p.username != null) flags |= 0x80;
-  buf[pos++] = flags;
-  pos = writeU16(buf, pos, p.keepalive);
-  pos = writeString(buf, pos, p.clientId);
-  if (will != null) {
-    pos = writeString(buf, pos, will.topic);
-    pos = writeU16(buf, pos, will.payload.length);
-    pos = writeBytes(buf, pos, will.payload);
-  }
-  if (p.username != null) pos = writeString(buf, pos, p.username);
-  if (p.password != null) {
-    pos = writeU16(buf, pos, p.password.length);
-    pos = writeBytes(buf, pos, p.password);
-  }
-  return pos;
+/** The reason code and properties measureReasonCode kept, in the `left` bytes after the packet id. */
+function writeReasonCode(buf: Uint8Array, pos: number, p: Extract<Packet, { reasonCode?: number }>, left: number): number {
+  if (left === 0) return pos;
+  buf[pos] = p.reasonCode ?? 0;
+  return left === 1 ? pos + 1 : writeProperties(buf, pos + 1, p.properties, propsLength);
 }

@@ -1,6 +1,7 @@
 /**
- * The fixed header (MQTT 3.1.1 section 2.2): packet type, the flag bits the spec reserves per type, and the
- * Remaining Length varint. Shared by the encoder and the decoder so both apply the same table.
+ * The fixed header (MQTT 3.1.1 section 2.2, MQTT 5 section 2.1): packet type, the flag bits the spec reserves
+ * per type, and the Remaining Length, a Variable Byte Integer. Shared by the encoder and the decoder so both
+ * apply the same tables; MQTT 5 has its own where it differs (AUTH, and packets that grew properties).
  */
 import { MqttProtocolError } from '../errors.js';
 
@@ -10,30 +11,38 @@ export const MAX_REMAINING_LENGTH = 268_435_455;
 export const MAX_PACKET_SIZE = 1 + 4 + MAX_REMAINING_LENGTH;
 
 /** Index = packet type number. -1: unknown type, -2: PUBLISH (flags carry DUP/QoS/RETAIN), else the required flags. */
-const REQUIRED_FLAGS = [-1, 0, 0, -2, 0, 0, 0b0010, 0, 0b0010, 0, 0b0010, 0, 0, 0, 0, -1];
+export const REQUIRED_FLAGS: readonly number[] = [-1, 0, 0, -2, 0, 0, 0b0010, 0, 0b0010, 0, 0b0010, 0, 0, 0, 0, -1];
+/** MQTT 5: type 15 is AUTH, flags 0 [MQTT-3.15.1-1]. */
+export const REQUIRED_FLAGS_V5: readonly number[] = [...REQUIRED_FLAGS.slice(0, 15), 0];
 
 /** Remaining Length of the fixed-size packets, -1 for the others. */
-export const FIXED_LENGTH = [-1, -1, 2, -1, 2, 2, 2, 2, -1, -1, -1, 2, 0, 0, 0, -1];
+export const FIXED_LENGTH: readonly number[] = [-1, -1, 2, -1, 2, 2, 2, 2, -1, -1, -1, 2, 0, 0, 0, -1];
+/** MQTT 5: only PINGREQ and PINGRESP keep a fixed size; acks, CONNACK and DISCONNECT may carry properties. */
+export const FIXED_LENGTH_V5: readonly number[] = FIXED_LENGTH.map((n, type) => (type === 12 || type === 13 ? n : -1));
 
-/** Spec statement for wrong reserved flags: the type's own where it has one, else the general one. */
+/**
+ * Spec statement for wrong reserved flags: the type's own where it has one, else the general one (3.1.1's
+ * ids; a level-5 decoder reports MQTT 5's, see v5-errors.ts).
+ */
 const FLAGS_STATEMENT = [
   '', 'MQTT-2.2.2-2', 'MQTT-2.2.2-2', '', 'MQTT-2.2.2-2', 'MQTT-2.2.2-2', 'MQTT-3.6.1-1', 'MQTT-2.2.2-2',
-  'MQTT-3.8.1-1', 'MQTT-2.2.2-2', 'MQTT-3.10.1-1', 'MQTT-2.2.2-2', 'MQTT-2.2.2-2', 'MQTT-2.2.2-2', 'MQTT-3.14.1-1', '',
+  'MQTT-3.8.1-1', 'MQTT-2.2.2-2', 'MQTT-3.10.1-1', 'MQTT-2.2.2-2', 'MQTT-2.2.2-2', 'MQTT-2.2.2-2', 'MQTT-3.14.1-1', 'MQTT-3.15.1-1',
 ];
 
 export const TYPE_NAMES = [
   'reserved(0)', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP',
-  'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'reserved(15)',
+  'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'AUTH',
 ];
 
 /**
- * Checks the first byte of a packet (type and flags). Run as soon as that byte arrives, so garbage fails
- * before we wait for, or buffer, anything after it.
+ * Checks the first byte of a packet (type and flags) against `requiredFlags` (REQUIRED_FLAGS, or
+ * REQUIRED_FLAGS_V5 at level 5). Run as soon as that byte arrives, so garbage fails before we wait for, or
+ * buffer, anything after it.
  */
-export function checkFirstByte(first: number): void {
+export function checkFirstByte(first: number, requiredFlags: readonly number[] = REQUIRED_FLAGS): void {
   const type = first >> 4;
   const flags = first & 0x0f;
-  const required = REQUIRED_FLAGS[type]!;
+  const required = requiredFlags[type]!;
   if (required === -2) {
     const qos = (flags >> 1) & 3;
     if (qos === 3) throw new MqttProtocolError('INVALID_QOS', 'PUBLISH has both QoS bits set', 'MQTT-3.3.1-4');
@@ -51,18 +60,28 @@ export function checkFirstByte(first: number): void {
   }
 }
 
+/** Bytes a Variable Byte Integer takes for `value` (0..MAX_REMAINING_LENGTH): 1 to 4, the fewest [MQTT-1.5.5-1]. */
+export function varintLength(value: number): number {
+  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : 4;
+}
+
+/** Writes `value` (0..MAX_REMAINING_LENGTH) as a Variable Byte Integer at `pos`; returns the position after it. */
+export function writeVarint(buf: Uint8Array, pos: number, value: number): number {
+  while (value >= 0x80) {
+    buf[pos++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  buf[pos] = value;
+  return pos + 1;
+}
+
 /** Bytes of fixed header (type byte + varint) for a Remaining Length. */
 export function headerLength(remaining: number): number {
-  return remaining < 0x80 ? 2 : remaining < 0x4000 ? 3 : remaining < 0x200000 ? 4 : 5;
+  return 1 + varintLength(remaining);
 }
 
 /** Writes the fixed header at `pos`; returns the position after it. `remaining` <= MAX_REMAINING_LENGTH. */
 export function writeHeader(buf: Uint8Array, pos: number, first: number, remaining: number): number {
-  buf[pos++] = first;
-  while (remaining >= 0x80) {
-    buf[pos++] = (remaining & 0x7f) | 0x80;
-    remaining >>>= 7;
-  }
-  buf[pos++] = remaining;
-  return pos;
+  buf[pos] = first;
+  return writeVarint(buf, pos + 1, remaining);
 }

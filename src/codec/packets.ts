@@ -1,38 +1,218 @@
 /**
- * MQTT 3.1.1 control packets as plain objects, discriminated by `type`, with the spec's names.
+ * MQTT control packets as plain objects, discriminated by `type`, with the spec's names: the MQTT 3.1.1
+ * packets, and the fields MQTT 5.0 adds to them (all optional, marked "MQTT 5"), plus AUTH (MQTT 5 only).
  * Byte fields are Uint8Array (never Node's Buffer) so the codec runs in every JavaScript runtime.
+ *
+ * One shape serves both versions, so the session handles one set of packets. The v5 fields are read and
+ * written only when the codec works at protocol level 5 (`encode(packet, 5)`, `PacketDecoder({ protocolLevel:
+ * 5 })`); at levels 3 and 4 they are ignored when encoding and never set when decoding.
+ *
+ * Naming: a field the 3.1.1 packet already had keeps its name in v5 even where the v5 spec renamed it, so
+ * code that reads it works at either level. CONNACK `returnCode` and SUBACK `returnCodes` carry the v5 spec's
+ * "Reason Codes" at level 5: both versions use 0 for success and 0x80 and above for a refusal (SUBACK: the
+ * granted QoS below 0x80), so "did it work" is the same test. Fields new in v5 take the v5 names:
+ * `reasonCode` (PUBACK, PUBREC, PUBREL, PUBCOMP, DISCONNECT, AUTH), `reasonCodes` (UNSUBACK), `properties`.
  */
 
 export type QoS = 0 | 1 | 2;
+
+/** Protocol levels: 3 is MQTT 3.1, 4 is MQTT 3.1.1, 5 is MQTT 5.0. */
+export type ProtocolLevel = 3 | 4 | 5;
+
+// ---------------------------------------------------------------------------------------------------------
+// MQTT 5 properties (section 2.2.2), one type per packet family with the spec's names in camelCase.
+// A decoded packet has `properties` only when its Property Length was not 0.
+
+/** User Properties (0x26) in wire order; a name may repeat [MQTT-3.3.2-18]. */
+export type UserProperties = [name: string, value: string][];
+
+export interface ConnectProperties {
+  /** 0x11, seconds; 0xFFFFFFFF means the session never expires. */
+  sessionExpiryInterval?: number;
+  /** 0x21, 1..65535: QoS 1 and 2 PUBLISHes the client takes unacknowledged. */
+  receiveMaximum?: number;
+  /** 0x27, 1..4294967295 bytes: the largest packet the client accepts. */
+  maximumPacketSize?: number;
+  /** 0x22: the highest Topic Alias the client accepts (0: none). */
+  topicAliasMaximum?: number;
+  /** 0x19 (a byte 0 or 1 on the wire). */
+  requestResponseInformation?: boolean;
+  /** 0x17 (a byte 0 or 1 on the wire). */
+  requestProblemInformation?: boolean;
+  userProperties?: UserProperties;
+  /** 0x15 */
+  authenticationMethod?: string;
+  /** 0x16: only together with authenticationMethod. */
+  authenticationData?: Uint8Array;
+}
+
+export interface WillProperties {
+  /** 0x18, seconds. */
+  willDelayInterval?: number;
+  /** 0x01: true when the payload is UTF-8 text (a byte 0 or 1 on the wire). */
+  payloadFormatIndicator?: boolean;
+  /** 0x02, seconds. */
+  messageExpiryInterval?: number;
+  /** 0x03 */
+  contentType?: string;
+  /** 0x08: a topic name, no wildcards [MQTT-3.3.2-14]. */
+  responseTopic?: string;
+  /** 0x09 */
+  correlationData?: Uint8Array;
+  userProperties?: UserProperties;
+}
+
+/**
+ * What the server announces in CONNACK: the limits in force for the connection (absent means the spec's
+ * default: no Receive Maximum limit below 65535, QoS 2, retain available, no packet size limit, no topic
+ * aliases, every feature available).
+ */
+export interface ConnackProperties {
+  /** 0x11, seconds: the session expiry the server will use. */
+  sessionExpiryInterval?: number;
+  /** 0x21, 1..65535: QoS 1 and 2 PUBLISHes the server takes unacknowledged. */
+  receiveMaximum?: number;
+  /** 0x24: 0 or 1 (absent: 2). */
+  maximumQoS?: 0 | 1;
+  /** 0x25 */
+  retainAvailable?: boolean;
+  /** 0x27, 1..4294967295: the largest packet the server accepts. */
+  maximumPacketSize?: number;
+  /** 0x12: the client id the server assigned (the client sent an empty one). */
+  assignedClientIdentifier?: string;
+  /** 0x22: the highest Topic Alias the server accepts (absent or 0: none). */
+  topicAliasMaximum?: number;
+  /** 0x1F */
+  reasonString?: string;
+  userProperties?: UserProperties;
+  /** 0x28 */
+  wildcardSubscriptionAvailable?: boolean;
+  /** 0x29 */
+  subscriptionIdentifiersAvailable?: boolean;
+  /** 0x2A */
+  sharedSubscriptionAvailable?: boolean;
+  /** 0x13, seconds: the keep alive the client must use instead of its own [MQTT-3.2.2-21]. */
+  serverKeepAlive?: number;
+  /** 0x1A */
+  responseInformation?: string;
+  /** 0x1C */
+  serverReference?: string;
+  /** 0x15 */
+  authenticationMethod?: string;
+  /** 0x16 */
+  authenticationData?: Uint8Array;
+}
+
+export interface PublishProperties {
+  /** 0x01: true when the payload is UTF-8 text (a byte 0 or 1 on the wire). */
+  payloadFormatIndicator?: boolean;
+  /** 0x02, seconds. */
+  messageExpiryInterval?: number;
+  /** 0x23, 1..65535. With an alias the topic may be '' (the alias stands for it). */
+  topicAlias?: number;
+  /** 0x08: a topic name, no wildcards [MQTT-3.3.2-14]. */
+  responseTopic?: string;
+  /** 0x09 */
+  correlationData?: Uint8Array;
+  userProperties?: UserProperties;
+  /** 0x0B, each 1..268435455, in wire order: a server sends one per matching subscription that has one. */
+  subscriptionIdentifiers?: number[];
+  /** 0x03 */
+  contentType?: string;
+}
+
+/** PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK and UNSUBACK carry these two. */
+export interface AckProperties {
+  /** 0x1F */
+  reasonString?: string;
+  userProperties?: UserProperties;
+}
+
+export interface SubscribeProperties {
+  /** 0x0B, 1..268435455: given back on every PUBLISH this subscription matches. */
+  subscriptionIdentifier?: number;
+  userProperties?: UserProperties;
+}
+
+export interface UnsubscribeProperties {
+  userProperties?: UserProperties;
+}
+
+export interface DisconnectProperties {
+  /** 0x11, seconds (client to server only). */
+  sessionExpiryInterval?: number;
+  /** 0x1F */
+  reasonString?: string;
+  userProperties?: UserProperties;
+  /** 0x1C */
+  serverReference?: string;
+}
+
+export interface AuthProperties {
+  /** 0x15 */
+  authenticationMethod?: string;
+  /** 0x16: only together with authenticationMethod. */
+  authenticationData?: Uint8Array;
+  /** 0x1F */
+  reasonString?: string;
+  userProperties?: UserProperties;
+}
+
+/** Every MQTT 5 property under its name (what any `properties` object may hold). */
+export type Properties = ConnectProperties &
+  WillProperties &
+  ConnackProperties &
+  PublishProperties &
+  SubscribeProperties &
+  DisconnectProperties &
+  AuthProperties;
+
+// ---------------------------------------------------------------------------------------------------------
+// Packets
 
 export interface Will {
   topic: string;
   payload: Uint8Array;
   qos: QoS;
   retain: boolean;
+  /** MQTT 5: the Will Properties. */
+  properties?: WillProperties;
 }
 
 export interface ConnectPacket {
   type: 'connect';
-  /** 'MQTT' for level 4 (3.1.1), 'MQIsdp' for level 3 (3.1). */
+  /** 'MQTT' for levels 4 (3.1.1) and 5 (5.0), 'MQIsdp' for level 3 (3.1). */
   protocolName: string;
+  /** 3, 4 or 5. A CONNECT names its own level, so it is encoded and decoded by it, whatever level is set. */
   protocolLevel: number;
   clientId: string;
+  /** CleanSession (3.1.1) / Clean Start (5). */
   clean: boolean;
   keepalive: number;
   username?: string;
+  /** At levels 4 the user name must come with it; MQTT 3.1 and 5 allow a password alone. */
   password?: Uint8Array;
   will?: Will;
+  /** MQTT 5 */
+  properties?: ConnectProperties;
 }
 
 export interface ConnackPacket {
   type: 'connack';
   sessionPresent: boolean;
+  /**
+   * 3.1.1: the Connect Return Code (0 accepted, 1..5 refused). MQTT 5: the Connect Reason Code (0 success,
+   * 0x80 and above refused; see REASON_CODES). A level-5 decoder also reads the 3.1.1 CONNACK a server that
+   * does not speak MQTT 5 answers with: returnCode 1, no properties (see docs/codec.md).
+   */
   returnCode: number;
+  /** MQTT 5 */
+  properties?: ConnackProperties;
 }
 
 export interface PublishPacket {
   type: 'publish';
+  /** MQTT 5: may be '' when `properties.topicAlias` is set. */
   topic: string;
   payload: Uint8Array;
   qos: QoS;
@@ -40,41 +220,93 @@ export interface PublishPacket {
   dup: boolean;
   /** Present exactly when qos > 0. */
   packetId?: number;
+  /** MQTT 5 */
+  properties?: PublishProperties;
 }
 
-export interface PubackPacket { type: 'puback'; packetId: number }
-export interface PubrecPacket { type: 'pubrec'; packetId: number }
-export interface PubrelPacket { type: 'pubrel'; packetId: number }
-export interface PubcompPacket { type: 'pubcomp'; packetId: number }
-export interface UnsubackPacket { type: 'unsuback'; packetId: number }
+/**
+ * The MQTT 5 fields of PUBACK, PUBREC, PUBREL and PUBCOMP. A level-5 decoder always sets `reasonCode` (0 when
+ * the packet left it out); encode leaves out what it can (reason code 0 and no properties: 4 bytes).
+ */
+interface AckFields {
+  /** MQTT 5: the packet type's Reason Code (see REASON_CODES); 0 or absent is Success. */
+  reasonCode?: number;
+  /** MQTT 5 */
+  properties?: AckProperties;
+}
+
+export interface PubackPacket extends AckFields { type: 'puback'; packetId: number }
+export interface PubrecPacket extends AckFields { type: 'pubrec'; packetId: number }
+export interface PubrelPacket extends AckFields { type: 'pubrel'; packetId: number }
+export interface PubcompPacket extends AckFields { type: 'pubcomp'; packetId: number }
+
+export interface UnsubackPacket {
+  type: 'unsuback';
+  packetId: number;
+  /** MQTT 5 (required there): one UNSUBACK Reason Code per filter, in order. 3.1.1's UNSUBACK has none. */
+  reasonCodes?: number[];
+  /** MQTT 5 */
+  properties?: AckProperties;
+}
 
 export interface Subscription {
   topicFilter: string;
+  /** Requested QoS (MQTT 5: the Maximum QoS subscription option). */
   qos: QoS;
+  /** MQTT 5: don't send me my own messages (not on a shared subscription [MQTT-3.8.3-4]). Default false. */
+  noLocal?: boolean;
+  /** MQTT 5: keep the RETAIN flag as published. Default false. */
+  retainAsPublished?: boolean;
+  /** MQTT 5: 0 send retained messages on subscribe (default), 1 only for a new subscription, 2 never. */
+  retainHandling?: 0 | 1 | 2;
 }
 
 export interface SubscribePacket {
   type: 'subscribe';
   packetId: number;
   subscriptions: Subscription[];
+  /** MQTT 5 */
+  properties?: SubscribeProperties;
 }
 
 export interface SubackPacket {
   type: 'suback';
   packetId: number;
-  /** 0, 1, 2 (granted QoS) or 0x80 (failure), one per requested filter in order. */
+  /**
+   * One per requested filter, in order. 3.1.1: 0, 1, 2 (granted QoS) or 0x80 (failure). MQTT 5: the SUBACK
+   * Reason Codes: 0, 1, 2 granted, 0x80 and above refused (see REASON_CODES).
+   */
   returnCodes: number[];
+  /** MQTT 5 */
+  properties?: AckProperties;
 }
 
 export interface UnsubscribePacket {
   type: 'unsubscribe';
   packetId: number;
   topicFilters: string[];
+  /** MQTT 5 */
+  properties?: UnsubscribeProperties;
 }
 
 export interface PingreqPacket { type: 'pingreq' }
 export interface PingrespPacket { type: 'pingresp' }
-export interface DisconnectPacket { type: 'disconnect' }
+
+export interface DisconnectPacket {
+  type: 'disconnect';
+  /** MQTT 5: the DISCONNECT Reason Code (0 or absent: Normal disconnection). Always set by a level-5 decoder. */
+  reasonCode?: number;
+  /** MQTT 5 */
+  properties?: DisconnectProperties;
+}
+
+/** MQTT 5 only: enhanced authentication (section 3.15). */
+export interface AuthPacket {
+  type: 'auth';
+  /** 0 Success, 0x18 Continue authentication, 0x19 Re-authenticate. */
+  reasonCode: number;
+  properties?: AuthProperties;
+}
 
 export type Packet =
   | ConnectPacket
@@ -90,14 +322,15 @@ export type Packet =
   | UnsubackPacket
   | PingreqPacket
   | PingrespPacket
-  | DisconnectPacket;
+  | DisconnectPacket
+  | AuthPacket;
 
 export type PacketType = Packet['type'];
 
-/** Packets that carry only a packet identifier. */
+/** Packets that carry only a packet identifier in 3.1.1 (and reason codes and properties in MQTT 5). */
 export type AckPacket = PubackPacket | PubrecPacket | PubrelPacket | PubcompPacket | UnsubackPacket;
 
-/** Control packet type numbers from the fixed header (MQTT 3.1.1 section 2.2.1). */
+/** Control packet type numbers from the fixed header (MQTT 3.1.1 section 2.2.1; AUTH is MQTT 5 only). */
 export const PACKET_TYPE_CODES = {
   connect: 1,
   connack: 2,
@@ -113,4 +346,5 @@ export const PACKET_TYPE_CODES = {
   pingreq: 12,
   pingresp: 13,
   disconnect: 14,
+  auth: 15,
 } as const satisfies Record<PacketType, number>;

@@ -4,6 +4,7 @@
  */
 import { MqttProtocolError, quote } from '../errors.js';
 import { HAS_NUL, LONE_SURROGATE, utf8Length } from './utf8.js';
+import { protocolError5 } from './v5-errors.js';
 
 const SLASH = 0x2f;
 const PLUS = 0x2b;
@@ -46,6 +47,31 @@ export function checkTopicFilter(filter: string): number {
     }
   }
   return bytes;
+}
+
+const SHARE_PREFIX = '$share/';
+
+/**
+ * MQTT 5 (section 4.8.2): is the (already checked) topic filter a Shared Subscription's, `$share/` then a
+ * ShareName of at least one character without '/', '+' or '#', then '/' and a topic filter? Throws
+ * INVALID_TOPIC for a filter that starts with `$share/` but is not one [MQTT-4.8.2-1] [MQTT-4.8.2-2].
+ * (In MQTT 3.1.1 `$share/...` is an ordinary filter.)
+ */
+export function isSharedFilter(filter: string): boolean {
+  if (!filter.startsWith(SHARE_PREFIX)) return false;
+  const slash = filter.indexOf('/', SHARE_PREFIX.length);
+  const shareName = filter.slice(SHARE_PREFIX.length, slash < 0 ? undefined : slash);
+  if (shareName.length === 0) {
+    throw protocolError5('INVALID_TOPIC', `shared subscription ${JSON.stringify(filter)} has an empty ShareName`, 'MQTT-4.8.2-1');
+  }
+  if (slash < 0 || slash === filter.length - 1 || shareName.includes('+') || shareName.includes('#')) {
+    throw protocolError5(
+      'INVALID_TOPIC',
+      `shared subscription ${JSON.stringify(filter)} needs $share/<ShareName>/<filter>, the ShareName without '+' or '#'`,
+      'MQTT-4.8.2-2',
+    );
+  }
+  return true;
 }
 
 /**

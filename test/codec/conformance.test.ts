@@ -26,6 +26,16 @@ import {
   splitAt,
   utf8,
 } from './arbitraries.js';
+import {
+  fixtureBytes,
+  fixtureName,
+  fromMqttPacket,
+  isBig,
+  isMqtt5,
+  type Fixture,
+  type FixtureBytes,
+  type MpObject,
+} from './mqtt-packet-fixtures.js';
 
 const FIXTURES = new URL('../fixtures/conformance/', import.meta.url);
 const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8')) as T;
@@ -138,114 +148,8 @@ function expectEncodeRejected(packet: unknown, where: string): void {
 // mqtt-packet fixtures
 // ---------------------------------------------------------------------------------------------------------------
 
-type FixtureBytes = { $hex: string } | { $len: number; $fill: number | null; $headHex: string };
-interface Fixture {
-  kind: string;
-  args: unknown[];
-}
-type MpObject = Record<string, unknown>;
-
-const isHex = (v: unknown): v is { $hex: string } => typeof v === 'object' && v !== null && '$hex' in v;
-const isBig = (v: unknown): v is { $len: number; $fill: number | null; $headHex: string } =>
-  typeof v === 'object' && v !== null && '$len' in v;
-
-/** Materialises fixture bytes. `{ $len, $fill, $headHex }` (the 256 MiB fixtures) is head + fill (0 if null). */
-function fixtureBytes(v: FixtureBytes): Uint8Array {
-  if (isHex(v)) return fromHex(v.$hex);
-  const out = new Uint8Array(v.$len);
-  if (v.$fill) out.fill(v.$fill);
-  out.set(fromHex(v.$headHex));
-  return out;
-}
-
-/** mqtt-packet strings may be Buffers (`{ $hex }`); other values pass through untouched (generate errors). */
-function mpString(v: unknown): unknown {
-  return isHex(v) ? new TextDecoder().decode(fromHex(v.$hex)) : v;
-}
-/** mqtt-packet byte fields may be strings (UTF-8) or Buffers. */
-function mpBytes(v: unknown): unknown {
-  if (isHex(v) || isBig(v)) return fixtureBytes(v);
-  if (typeof v === 'string') return utf8(v);
-  return v;
-}
-
-/**
- * The adapter: an mqtt-packet packet object (its field names: cmd, messageId, protocolId, protocolVersion,
- * granted, unsubscriptions...) to ours. Values are not validated, so generate-error fixtures keep their bad
- * values and reach `encode` as a JavaScript caller would pass them.
- */
-function fromMqttPacket(o: MpObject): Packet {
-  const id = o.messageId;
-  switch (o.cmd) {
-    case 'connect': {
-      const p: MpObject = {
-        type: 'connect',
-        protocolName: o.protocolId ?? 'MQTT',
-        protocolLevel: o.protocolVersion ?? 4,
-        clientId: mpString(o.clientId),
-        clean: o.clean ?? true,
-        keepalive: o.keepalive ?? 0,
-      };
-      if (o.username !== undefined) p.username = mpString(o.username);
-      if (o.password !== undefined) p.password = mpBytes(o.password);
-      if (o.will !== undefined) {
-        const w = o.will as MpObject;
-        p.will =
-          typeof w === 'object' && w !== null
-            ? { topic: w.topic, payload: mpBytes(w.payload), qos: w.qos ?? 0, retain: w.retain ?? false }
-            : w;
-      }
-      if (o.bridgeMode === true) p.protocolLevel = (p.protocolLevel as number) | 0x80;
-      return p as unknown as Packet;
-    }
-    case 'connack':
-      return { type: 'connack', sessionPresent: o.sessionPresent ?? false, returnCode: o.returnCode } as Packet;
-    case 'publish': {
-      const qos = (o.qos ?? 0) as number;
-      const p: MpObject = {
-        type: 'publish',
-        topic: mpString(o.topic),
-        payload: mpBytes(o.payload ?? new Uint8Array(0)),
-        qos,
-        retain: o.retain ?? false,
-        dup: o.dup ?? false,
-      };
-      if (qos > 0) p.packetId = id;
-      return p as unknown as Packet;
-    }
-    case 'puback':
-    case 'pubrec':
-    case 'pubrel':
-    case 'pubcomp':
-    case 'unsuback':
-      return { type: o.cmd, packetId: id } as Packet;
-    case 'subscribe':
-      return {
-        type: 'subscribe',
-        packetId: id,
-        subscriptions: (o.subscriptions as MpObject[]).map((s) => ({ topicFilter: s.topic, qos: s.qos })),
-      } as Packet;
-    case 'suback':
-      return { type: 'suback', packetId: id, returnCodes: o.granted } as Packet;
-    case 'unsubscribe':
-      return { type: 'unsubscribe', packetId: id, topicFilters: o.unsubscriptions } as Packet;
-    case 'pingreq':
-    case 'pingresp':
-    case 'disconnect':
-      return { type: o.cmd } as Packet;
-    default:
-      return { ...o, type: o.cmd } as unknown as Packet;
-  }
-}
-
 const fixtures = load<Fixture[]>('mqtt-packet-fixtures.json');
-const isMqtt5 = (f: Fixture): boolean => {
-  const s = JSON.stringify(f.args);
-  return s.includes('"protocolVersion":5') || s.includes('"properties":');
-};
 const v311 = fixtures.map((f, index) => ({ ...f, index })).filter((f) => !isMqtt5(f));
-const fixtureName = (f: Fixture & { index: number }): string =>
-  `#${f.index} ${f.kind === 'testGenerateErrorMultipleCmds' ? String(f.args[1]) : String(f.args[0])}`;
 
 /**
  * mqtt-packet accepts these; MQTT 3.1.1 does not. Keyed by fixture name, asserted as errors.

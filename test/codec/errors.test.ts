@@ -140,7 +140,7 @@ const CASES: Case[] = [
   // CONNECT (sections 3.1.2, 3.1.3)
   { name: 'CONNECT protocol name MQTX', hex: connect(0x02, field('63'), '00 04 4d 51 54 58 04'), code: 'INVALID_PROTOCOL', statement: 'MQTT-3.1.2-1' },
   { name: 'CONNECT protocol name mqtt (case)', hex: connect(0x02, field('63'), '00 04 6d 71 74 74 04'), code: 'INVALID_PROTOCOL', statement: 'MQTT-3.1.2-1' },
-  { name: 'CONNECT MQTT level 5', hex: connect(0x02, field('63'), '00 04 4d 51 54 54 05'), code: 'INVALID_PROTOCOL', statement: 'MQTT-3.1.2-2' },
+  { name: 'CONNECT MQTT level 6', hex: connect(0x02, field('63'), '00 04 4d 51 54 54 06'), code: 'INVALID_PROTOCOL', statement: 'MQTT-3.1.2-2' },
   { name: 'CONNECT MQTT level 3', hex: connect(0x02, field('63'), '00 04 4d 51 54 54 03'), code: 'INVALID_PROTOCOL', statement: 'MQTT-3.1.2-2' },
   { name: 'CONNECT MQIsdp level 4', hex: connect(0x02, field('63'), '00 06 4d 51 49 73 64 70 04'), code: 'INVALID_PROTOCOL', statement: 'MQTT-3.1.2-2' },
   { name: 'CONNECT reserved flag', hex: connect(0x03, field('63')), code: 'INVALID_CONNECT_FLAGS', statement: 'MQTT-3.1.2-3' },
@@ -298,7 +298,7 @@ describe('decoder errors', () => {
 
   it('rejects bad options', () => {
     expect(() => new PacketDecoder({ maxPacketSize: 1 })).toThrow(RangeError);
-    expect(() => new PacketDecoder({ protocolLevel: 5 as 4 })).toThrow(RangeError);
+    expect(() => new PacketDecoder({ protocolLevel: 6 as 4 })).toThrow(RangeError);
   });
 });
 
@@ -360,7 +360,7 @@ const ENCODE_CASES: [string, Packet, ProtocolErrorCode, string?][] = [
   ['CONNECT client id of 65536 bytes', conn({ clientId: 'a'.repeat(65536) }), 'STRING_TOO_LONG'],
   ['CONNECT user name of 65536 bytes', conn({ username: 'é'.repeat(32768) }), 'STRING_TOO_LONG'],
   ['CONNECT password of 65536 bytes', conn({ username: 'u', password: new Uint8Array(65536) }), 'STRING_TOO_LONG'],
-  ['CONNECT protocol level 5', conn({ protocolLevel: 5 }), 'INVALID_PROTOCOL', 'MQTT-3.1.2-2'],
+  ['CONNECT protocol level 6', conn({ protocolLevel: 6 }), 'INVALID_PROTOCOL', 'MQTT-3.1.2-2'],
   ['CONNECT level 4 named MQIsdp', conn({ protocolName: 'MQIsdp' }), 'INVALID_PROTOCOL', 'MQTT-3.1.2-1'],
   ['unknown packet type', { type: 'auth' } as unknown as Packet, 'UNKNOWN_TYPE'],
 ];

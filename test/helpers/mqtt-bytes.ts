@@ -133,7 +133,8 @@ function str(s: string | Uint8Array): Uint8Array {
   return concatBytes(u16(b.length), b);
 }
 
-function remainingLength(n: number): Uint8Array {
+/** A Variable Byte Integer (the Remaining Length's encoding) in its shortest form. */
+export function remainingLength(n: number): Uint8Array {
   const out: number[] = [];
   do {
     let digit = n % 128;
