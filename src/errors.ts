@@ -122,3 +122,30 @@ export class TransportError extends MqttError {
     super(options?.code ?? 'TRANSPORT_ERROR', message, options);
   }
 }
+
+/** Codes of an enhanced-authentication exchange that failed on our side (see docs/auth.md). */
+export type AuthenticationErrorCode =
+  | 'SCRAM_MALFORMED'
+  | 'SCRAM_NONCE_MISMATCH'
+  | 'SCRAM_ITERATIONS_TOO_LOW'
+  | 'SCRAM_ITERATIONS_TOO_HIGH'
+  | 'SCRAM_SERVER_ERROR'
+  | 'SCRAM_BAD_SERVER_SIGNATURE'
+  | 'SCRAM_MISSING_SERVER_FINAL'
+  | 'SCRAM_OUT_OF_ORDER'
+  | 'WEB_CRYPTO_UNAVAILABLE';
+
+/**
+ * An authentication exchange (MQTT 5 enhanced authentication, e.g. SCRAM-SHA-256) failed: the
+ * server's message was malformed or out of order, it did not prove it knows the password, or it
+ * said why it refused us (`serverError`, the value of SCRAM's `e=` attribute).
+ */
+export class AuthenticationError extends MqttError {
+  declare readonly code: AuthenticationErrorCode;
+  /** What the server said went wrong (`e=invalid-proof`, `e=unknown-user`, ...), when it said. */
+  readonly serverError: string | undefined;
+  constructor(code: AuthenticationErrorCode, message: string, serverError?: string) {
+    super(code, message);
+    this.serverError = serverError;
+  }
+}

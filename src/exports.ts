@@ -27,4 +27,6 @@ export {
   AbortError,
   QueueFullError,
   TransportError,
+  AuthenticationError,
 } from './errors.js';
+export type { AuthenticationErrorCode } from './errors.js';
