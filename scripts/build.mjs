@@ -7,8 +7,9 @@
 //
 // One module is shared rather than bundled into each entry: src/errors.ts becomes dist/*/errors.js,
 // which every entry imports, so `err instanceof MqttProtocolError` holds whichever entry (mqttwire,
-// mqttwire/codec) the class and the error came from. The CLI imports the public entry (index.js)
-// the same way instead of carrying a second copy of the client. Types come from tsc, file for file.
+// mqttwire/codec, mqttwire/scram) the class and the error came from. The CLI imports the public
+// entry (index.js) the same way instead of carrying a second copy of the client. Types come from
+// tsc, file for file.
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -24,7 +25,7 @@ tsc(['-p', 'tsconfig.build.json', '--emitDeclarationOnly']);
 tsc(['-p', 'tsconfig.build.json', '--emitDeclarationOnly', '--module', 'CommonJS', '--moduleResolution', 'Node10', '--outDir', 'dist/cjs', '--verbatimModuleSyntax', 'false', '--ignoreDeprecations', '6.0']);
 
 const SRC = path.resolve('src');
-const nodeEntries = ['errors', 'index', 'codec/index', 'store/file-store', 'cli/main'];
+const nodeEntries = ['errors', 'index', 'codec/index', 'store/file-store', 'auth/scram', 'cli/main'];
 const webEntries = ['index.web', 'index.workerd'];
 
 /** Source modules that stay their own file in dist: imports of them are rewritten, not bundled. */
