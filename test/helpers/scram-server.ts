@@ -11,6 +11,8 @@
  * Passwords and user names are taken as given: a server prepares them (SASLprep) when it stores
  * them, so tests pass them already prepared.
  */
+// Buffer imported, not global: Deno runs this file too (test/runtimes/scram.test.ts).
+import { Buffer } from 'node:buffer';
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export type ScramServerHash = 'sha1' | 'sha256';
