@@ -12,7 +12,7 @@
  * tsc output); MQTT.js's `browser` + `import` conditions give its prebuilt dist/mqtt.esm.js,
  * which already carries its Buffer/process/events polyfills, so no polyfill setup is needed.
  * Its other prebuilt file, dist/mqtt.min.js (UMD), is shown as-is for reference.
- * Target: mqttwire <= 8 KiB gzipped.
+ * Target: mqttwire <= 8 KiB gzipped. Last, what importing the opt-in mqttwire/scram entry adds.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -113,9 +113,10 @@ const pad = (s: string, n: number): string => s.padEnd(n);
 const lpad = (s: string, n: number): string => s.padStart(n);
 
 async function main(): Promise<void> {
-  ensureDist(ROOT, ['dist/esm/index.web.js', 'dist/esm/index.js']);
+  const needed = ['dist/esm/index.web.js', 'dist/esm/index.js', 'dist/esm/auth/scram.js'];
+  ensureDist(ROOT, needed);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-size-'));
-  const pkg = snapshotPackage(ROOT, ['dist/esm/index.web.js', 'dist/esm/index.js']);
+  const pkg = snapshotPackage(ROOT, needed);
   try {
     fs.mkdirSync(path.join(tmp, 'node_modules'));
     fs.symlinkSync(pkg, path.join(tmp, 'node_modules', 'mqttwire'), 'dir');
@@ -177,6 +178,15 @@ async function main(): Promise<void> {
       `\nmqttwire, minified bytes by source module (the app bundled from src/: ${parts.length} modules, ${total} B; ${sizes(fromSource.code).gzip} B gzipped, vs ${o.min} B / ${o.gzip} B from dist):`,
     );
     for (const [file, n] of parts) console.log(`  ${pad(file, 30)}${lpad(String(n), 7)}  ${lpad(((100 * n) / total).toFixed(1), 5)}%`);
+
+    // The opt-in entry: the same app with SCRAM-SHA-256 imported as well (MQTT.js has no SCRAM).
+    const scramApp = await bundle(tmp, `import { scramSha256 } from 'mqttwire/scram';\nglobalThis.auth = scramSha256;\n${APPS.mqttwire}`);
+    if (!Object.keys(scramApp.metafile.inputs).some((f) => f.endsWith('dist/esm/auth/scram.js'))) throw new Error('mqttwire/scram did not resolve to dist/esm/auth/scram.js');
+    const s = sizes(scramApp.code);
+    console.log(
+      `\nmqttwire/scram (SCRAM-SHA-256 with SASLprep, its own entry), imported by the same app: ` +
+        `+${s.min - o.min} B minified, +${s.gzip - o.gzip} B gzip, +${s.brotli - o.brotli} B brotli (the app above, which does not import it, carries none of it)`,
+    );
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.rmSync(pkg, { recursive: true, force: true });
