@@ -26,8 +26,8 @@ export interface ScramOptions {
    */
   minIterations?: number;
   /**
-   * The highest iteration count accepted from the server. Default 1,000,000 (about a quarter of
-   * a second of PBKDF2 on a server CPU): a server asking for more is refused with
+   * The highest iteration count accepted from the server. Default 1,000,000 (above the 600,000
+   * OWASP recommends for PBKDF2-HMAC-SHA256): a server asking for more is refused with
    * SCRAM_ITERATIONS_TOO_HIGH rather than allowed to stall the client.
    */
   maxIterations?: number;
