@@ -138,6 +138,12 @@ export function createScramClient<Method extends string>(config: ScramClientConf
     }
   }
 
+  /** Rejects with `error` and ends the exchange, unless a step is running (that one goes on). */
+  function refuse(error: AuthenticationError): Promise<never> {
+    if (state.step !== 'busy') state = { step: 'failed' };
+    return Promise.reject(error);
+  }
+
   function outOfOrder(what: string): AuthenticationError {
     return new AuthenticationError('SCRAM_OUT_OF_ORDER', `${what} (the SCRAM exchange is ${state.step === 'busy' ? 'busy with the previous message' : `at step ${state.step}`})`);
   }
@@ -151,8 +157,7 @@ export function createScramClient<Method extends string>(config: ScramClientConf
     onChallenge(serverData: Uint8Array): Promise<Uint8Array> {
       const current = state;
       if (!(serverData instanceof Uint8Array)) {
-        state = { step: 'failed' };
-        return Promise.reject(new AuthenticationError('SCRAM_MALFORMED', 'the server sent an authentication challenge without data (RFC 5802 section 7)'));
+        return refuse(new AuthenticationError('SCRAM_MALFORMED', 'the server sent an authentication challenge without data (RFC 5802 section 7)'));
       }
       if (current.step === 'first-sent') return step(() => answerServerFirst(current, serverData));
       if (current.step === 'final-sent') {
@@ -161,36 +166,33 @@ export function createScramClient<Method extends string>(config: ScramClientConf
           return { next: { step: 'server-verified', serverSignature: current.serverSignature }, result: new Uint8Array(0) };
         });
       }
-      const error = outOfOrder('the server sent an authentication challenge the exchange does not expect');
-      if (current.step !== 'busy') state = { step: 'failed' };
-      return Promise.reject(error);
+      return refuse(outOfOrder('the server sent an authentication challenge the exchange does not expect'));
     },
     verifyFinal(serverData: Uint8Array | undefined): Promise<void> {
       const current = state;
       const empty = serverData === undefined || serverData.length === 0;
-      if (current.step === 'final-sent' && empty) {
-        state = { step: 'failed' };
-        return Promise.reject(
+      if (current.step === 'final-sent' || current.step === 'server-verified') {
+        if (!empty) {
+          return step(async () => {
+            checkServerFinal(current.serverSignature, serverData);
+            return { next: { step: 'verified' }, result: undefined };
+          });
+        }
+        if (current.step === 'server-verified') {
+          state = { step: 'verified' };
+          return Promise.resolve();
+        }
+        return refuse(
           new AuthenticationError('SCRAM_MISSING_SERVER_FINAL', 'the server reported success without its SCRAM signature (server-final): it has not proven that it knows the password'),
         );
       }
-      if ((current.step === 'final-sent' || current.step === 'server-verified') && !empty) {
-        return step(async () => {
-          checkServerFinal(current.serverSignature, serverData);
-          return { next: { step: 'verified' }, result: undefined };
-        });
-      }
-      if (current.step === 'server-verified') {
-        state = { step: 'verified' };
-        return Promise.resolve();
-      }
-      const error = outOfOrder(
-        current.step === 'first-sent'
-          ? 'the server reported success before the SCRAM exchange was complete, so it has not proven that it knows the password'
-          : 'the server reported success the exchange does not expect',
+      return refuse(
+        outOfOrder(
+          current.step === 'first-sent'
+            ? 'the server reported success before the SCRAM exchange was complete, so it has not proven that it knows the password'
+            : 'the server reported success the exchange does not expect',
+        ),
       );
-      if (current.step !== 'busy') state = { step: 'failed' };
-      return Promise.reject(error);
     },
   };
 }
