@@ -119,7 +119,7 @@ export function createScramClient<Method extends string>(config: ScramClientConf
     if (server.iterations > config.maxIterations) {
       throw new AuthenticationError(
         'SCRAM_ITERATIONS_TOO_HIGH',
-        `the server asked for ${server.iterationsText} PBKDF2 iterations, more than the ${config.maxIterations} this client accepts (see the maxIterations option)`,
+        `the server asked for ${shortNumber(server.iterationsText)} PBKDF2 iterations, more than the ${config.maxIterations} this client accepts (see the maxIterations option)`,
       );
     }
     const keys = await keysFor(server.salt, server.iterations);
@@ -195,4 +195,9 @@ export function createScramClient<Method extends string>(config: ScramClientConf
       );
     },
   };
+}
+
+/** A number as the server wrote it, cut short if it is absurdly long (it goes into an error message). */
+function shortNumber(digits: string): string {
+  return digits.length <= 16 ? digits : `${digits.slice(0, 16)}... (${digits.length} digits)`;
 }

@@ -33,7 +33,9 @@ export interface ScramOptions {
   maxIterations?: number;
 }
 
+/** The default `minIterations`: RFC 7677's least iteration count. */
 export const DEFAULT_MIN_ITERATIONS = 4096;
+/** The default `maxIterations`. */
 export const DEFAULT_MAX_ITERATIONS = 1_000_000;
 
 /**
