@@ -22,6 +22,8 @@
  * for it and for the app, what the codec's MQTT 5 modules weigh: the same bundles from src/ with
  * properties.ts, reason-codes.ts and v5-errors.ts replaced by stubs. The level-5 branches inside
  * encode.ts, parse.ts and decoder.ts stay in both, so this is a lower bound of what MQTT 5 adds.
+ *
+ * Last, what importing the opt-in mqttwire/scram entry adds.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -178,9 +180,10 @@ async function check(dir: string): Promise<void> {
 }
 
 async function main(checkOnly: boolean): Promise<void> {
-  ensureDist(ROOT, ['dist/esm/index.web.js', 'dist/esm/index.js']);
+  const needed = ['dist/esm/index.web.js', 'dist/esm/index.js', 'dist/esm/auth/scram.js'];
+  ensureDist(ROOT, needed);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-size-'));
-  const pkg = snapshotPackage(ROOT, ['dist/esm/index.web.js', 'dist/esm/index.js']);
+  const pkg = snapshotPackage(ROOT, needed);
   try {
     fs.mkdirSync(path.join(tmp, 'node_modules'));
     fs.symlinkSync(pkg, path.join(tmp, 'node_modules', 'mqttwire'), 'dir');
@@ -257,6 +260,15 @@ async function main(checkOnly: boolean): Promise<void> {
     console.log(
       `  budget for the whole client with MQTT 5: ${kb(TARGET_V5_GZIP)}; this app with the codec's v5 today: ${kb(appV5.gzip)}` +
         ` (${kb(TARGET_V5_GZIP - appV5.gzip)} left for the client's MQTT 5 work)`,
+    );
+
+    // The opt-in entry: the same app with SCRAM-SHA-256 imported as well (MQTT.js has no SCRAM).
+    const scramApp = await bundle(tmp, `import { scramSha256 } from 'mqttwire/scram';\nglobalThis.auth = scramSha256;\n${APPS.mqttwire}`);
+    if (!Object.keys(scramApp.metafile.inputs).some((f) => f.endsWith('dist/esm/auth/scram.js'))) throw new Error('mqttwire/scram did not resolve to dist/esm/auth/scram.js');
+    const s = sizes(scramApp.code);
+    console.log(
+      `\nmqttwire/scram (SCRAM-SHA-256 with SASLprep, its own entry), imported by the same app: ` +
+        `+${s.min - o.min} B minified, +${s.gzip - o.gzip} B gzip, +${s.brotli - o.brotli} B brotli (the app above, which does not import it, carries none of it)`,
     );
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

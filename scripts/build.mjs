@@ -7,9 +7,10 @@
 //
 // One module is shared rather than bundled into each entry: src/errors.ts becomes dist/*/errors.js,
 // which every entry imports, so `err instanceof MqttProtocolError` holds whichever entry (mqttwire,
-// mqttwire/codec) the class and the error came from. (Between the ESM and the CommonJS build, which
-// are two copies, the classes' brand does that: see MqttError in src/errors.ts.) The CLI imports the public entry (index.js)
-// the same way instead of carrying a second copy of the client. Types come from tsc, file for file.
+// mqttwire/codec, mqttwire/scram) the class and the error came from. (Between the ESM and the CommonJS
+// build, which are two copies, the classes' brand does that: see MqttError in src/errors.ts.) The CLI
+// imports the public entry (index.js) the same way instead of carrying a second copy of the client.
+// Types come from tsc, file for file.
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -25,7 +26,7 @@ tsc(['-p', 'tsconfig.build.json', '--emitDeclarationOnly']);
 tsc(['-p', 'tsconfig.build.json', '--emitDeclarationOnly', '--module', 'CommonJS', '--moduleResolution', 'Node10', '--outDir', 'dist/cjs', '--verbatimModuleSyntax', 'false', '--ignoreDeprecations', '6.0']);
 
 const SRC = path.resolve('src');
-const nodeEntries = ['errors', 'index', 'codec/index', 'store/file-store', 'cli/main'];
+const nodeEntries = ['errors', 'index', 'codec/index', 'store/file-store', 'auth/scram', 'cli/main'];
 const webEntries = ['index.web', 'index.workerd'];
 
 /** Source modules that stay their own file in dist: imports of them are rewritten, not bundled. */

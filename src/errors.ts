@@ -57,7 +57,8 @@ export type ErrorCode =
   | 'QUEUE_FULL'
   | 'NO_PACKET_ID'
   | 'SUBSCRIPTION_ABANDONED'
-  | TransportErrorCode;
+  | TransportErrorCode
+  | AuthenticationErrorCode;
 
 /** A socket that could not be opened or broke; TLS_ERROR is never retried. */
 export type TransportErrorCode = 'TRANSPORT_ERROR' | 'CONNECTION_REFUSED_BY_HOST' | 'TLS_ERROR';
@@ -262,6 +263,34 @@ export class TransportError extends MqttError {
   declare readonly code: TransportErrorCode;
   constructor(message: string, options?: { cause?: unknown; code?: TransportErrorCode }) {
     super(options?.code ?? 'TRANSPORT_ERROR', message, options);
+  }
+}
+
+/** Codes of an enhanced-authentication exchange that failed on our side (see docs/auth.md). */
+export type AuthenticationErrorCode =
+  | 'SCRAM_MALFORMED'
+  | 'SCRAM_NONCE_MISMATCH'
+  | 'SCRAM_ITERATIONS_TOO_LOW'
+  | 'SCRAM_ITERATIONS_TOO_HIGH'
+  | 'SCRAM_SERVER_ERROR'
+  | 'SCRAM_BAD_SERVER_SIGNATURE'
+  | 'SCRAM_MISSING_SERVER_FINAL'
+  | 'SCRAM_OUT_OF_ORDER'
+  | 'WEB_CRYPTO_UNAVAILABLE';
+
+/**
+ * An authentication exchange (MQTT 5 enhanced authentication, e.g. SCRAM-SHA-256) failed: the
+ * server's message was malformed or out of order, it did not prove it knows the password, or it
+ * said why it refused us (`serverError`, the value of SCRAM's `e=` attribute).
+ */
+export class AuthenticationError extends MqttError {
+  static override readonly [BRAND]: string = 'AuthenticationError';
+  declare readonly code: AuthenticationErrorCode;
+  /** What the server said went wrong (`e=invalid-proof`, `e=unknown-user`, ...), when it said. */
+  readonly serverError: string | undefined;
+  constructor(code: AuthenticationErrorCode, message: string, serverError?: string) {
+    super(code, message);
+    this.serverError = serverError;
   }
 }
 

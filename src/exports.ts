@@ -28,5 +28,6 @@ export {
   QueueFullError,
   AbandonedSubscriptionError,
   TransportError,
+  AuthenticationError,
 } from './errors.js';
-export type { ErrorCode, ProtocolErrorCode, TransportErrorCode } from './errors.js';
+export type { AuthenticationErrorCode, ErrorCode, ProtocolErrorCode, TransportErrorCode } from './errors.js';

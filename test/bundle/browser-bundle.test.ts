@@ -104,3 +104,35 @@ describe.skipIf(!fs.existsSync(path.join(ROOT, workerdEntry)))('workerd bundle (
     expect(nodeInputs(b.metafile)).toEqual([]);
   });
 });
+
+describe('mqttwire/scram (src/auth/scram.ts)', () => {
+  it('bundles for browsers and workerd with no node: module and no ws', { timeout: 20_000 }, async () => {
+    for (const conditions of [['browser'], ['workerd', 'worker', 'browser']]) {
+      const b = await bundle('src/auth/scram.ts', { platform: conditions.length === 1 ? 'browser' : 'neutral', conditions });
+      expect(b.forbidden).toEqual([]);
+      expect(nodeInputs(b.metafile)).toEqual([]);
+      expect(Object.keys(b.metafile.inputs)).toEqual(expect.arrayContaining(['src/auth/scram-client.ts', 'src/auth/saslprep-tables.ts']));
+    }
+  });
+
+  it('is not in the client: no entry point reaches src/auth/ unless the application imports mqttwire/scram', { timeout: 30_000 }, async () => {
+    const entries: [string, { platform: 'browser' | 'neutral'; conditions: string[]; external?: string[] }][] = [
+      ['src/index.web.ts', { platform: 'browser', conditions: ['browser'] }],
+      ['src/index.workerd.ts', { platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], external: ['cloudflare:*'] }],
+      ['src/index.ts', { platform: 'neutral', conditions: ['node'] }],
+    ];
+    for (const [entry, opts] of entries) {
+      const inputs = Object.keys((await bundle(entry, opts)).metafile.inputs);
+      expect(inputs.length, entry).toBeGreaterThan(10);
+      expect(inputs.filter((f) => f.startsWith('src/auth/')), entry).toEqual([]);
+    }
+  });
+
+  it('package.json exports ./scram, for import and require, with types first', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, Record<string, Record<string, string>>> };
+    expect(pkg.exports['./scram']).toEqual({
+      import: { types: './dist/esm/auth/scram.d.ts', default: './dist/esm/auth/scram.js' },
+      require: { types: './dist/cjs/auth/scram.d.ts', default: './dist/cjs/auth/scram.js' },
+    });
+  });
+});
