@@ -28,12 +28,13 @@
  * in flight, at a low rate (a pause of RTT_GAP_MS after each arrival) and back to back; it reports
  * the percentiles of publish-to-arrival time for mqttwire, mqttwire with coalescing off and MQTT.js.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
+import { fileURLToPath } from 'node:url';
+import { collect, exited, killGroup, onLines, parseResult, spawnChild, timeout } from './children.js';
+import { compileClient } from './compile-client.js';
 import { mosquittoPath, mosquittoVersion, startMosquitto, type MosquittoHandle } from '../test/helpers/mosquitto-process.js';
 import {
   FIRST_MESSAGE_MS,
@@ -124,95 +125,10 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-// ---------------------------------------------------------------------------------------------
-// mqttwire as it ships
-
-/**
- * Compiles every src .ts file into `outDir` as `tsc -p tsconfig.build.json` would (same target; every file
- * is an isolated module, so transpiling file by file gives tsc's output) and returns the URL of index.js.
- */
-function compileClient(outDir: string): string {
-  const srcDir = path.join(ROOT, 'src');
-  const files = (fs.readdirSync(srcDir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
-  const compilerOptions: ts.CompilerOptions = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022, verbatimModuleSyntax: true };
-  for (const file of files) {
-    const { outputText } = ts.transpileModule(fs.readFileSync(path.join(srcDir, file), 'utf8'), { compilerOptions, fileName: file });
-    const dest = path.join(outDir, file.replace(/\.ts$/, '.js'));
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
-    fs.writeFileSync(dest, outputText);
-  }
-  fs.writeFileSync(path.join(outDir, 'package.json'), '{ "type": "module" }\n');
-  return pathToFileURL(path.join(outDir, 'index.js')).href;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Child processes: each in its own process group, killed (group-wide) on timeout and on exit.
-
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) killGroup(c, 'SIGKILL');
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => process.exit(130));
-}
-
 /** Environment of the worker processes (MQTTWIRE_E2E_CLIENT: the compiled client). */
 const childEnv: NodeJS.ProcessEnv = { ...process.env };
 
-function startChild(cmd: string, args: string[]): ChildProcess {
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: childEnv });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  child.on('error', () => live.delete(child));
-  child.stdin?.on('error', () => undefined);
-  return child;
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.once('error', () => resolve(-1));
-  });
-}
-
-/** Calls `onLine` for every complete line of `stream`. */
-function onLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  let rest = '';
-  stream?.setEncoding('utf8');
-  stream?.on('data', (chunk: string) => {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop() ?? '';
-    for (const line of parts) onLine(line);
-  });
-  stream?.on('end', () => {
-    if (rest) onLine(rest);
-    rest = '';
-  });
-}
-
-function collect(stream: NodeJS.ReadableStream | null): () => string {
-  let text = '';
-  stream?.on('data', (chunk: Buffer | string) => {
-    text += chunk.toString();
-  });
-  return () => text;
-}
-
-function timeout(ms: number): { promise: Promise<'timeout'>; cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
-  return { promise, cancel: () => clearTimeout(timer) };
-}
+const startChild = (cmd: string, args: string[]): ChildProcess => spawnChild(cmd, args, ROOT, childEnv);
 
 // ---------------------------------------------------------------------------------------------
 // One run
@@ -244,11 +160,6 @@ function nodeWorkerArgs(
   // the main thread's is the one with thread id 0).
   const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, `${lib}-${role}-qos${qos}-${runSeq}`)}`] : [];
   return [...prof, '--import', 'tsx', WORKER, role, lib, String(qos), String(count), url, topic, String(gapMs)];
-}
-
-function parseResult<T>(stdout: string): T | undefined {
-  const line = stdout.split('\n').find((l) => l.startsWith('result '));
-  return line ? (JSON.parse(line.slice('result '.length)) as T) : undefined;
 }
 
 async function runNode(lib: WorkerLib, qos: QoS, count: number, broker: MosquittoHandle, runTimeoutMs: number, profDir: string | undefined): Promise<RunResult> {
@@ -736,7 +647,7 @@ async function main(): Promise<void> {
   // Temp dir: the compiled client (build/) and mosquitto_sub's output files; removed on exit.
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-e2e-'));
   process.on('exit', () => fs.rmSync(workDir, { recursive: true, force: true }));
-  if (!args.src) childEnv.MQTTWIRE_E2E_CLIENT = compileClient(path.join(workDir, 'build'));
+  if (!args.src) childEnv.MQTTWIRE_E2E_CLIENT = compileClient(ROOT, path.join(workDir, 'build'));
   else delete childEnv.MQTTWIRE_E2E_CLIENT;
   process.stdout.write(`mqttwire: ${args.src ? 'src through tsx (--src)' : 'src compiled by TypeScript (as shipped)'}\n`);
 
