@@ -34,7 +34,10 @@ export function wrapNodeSocket(socket: Socket, handlers: TransportHandlers, mapE
     handlers.onClose(error);
   });
   return {
-    write: (data) => socket.write(data),
+    write: (data) => {
+      reads?.noteWrite();
+      return socket.write(data);
+    },
     end: () => socket.end(),
     destroy: () => {
       reads?.stop(false);

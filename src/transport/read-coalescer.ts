@@ -50,19 +50,24 @@ type State = 'direct' | 'holding' | 'gathering';
  * the kernel gather what arrives meanwhile into one read; when traffic is light, every read goes
  * through as it arrives, so a lone message waits for nothing.
  *
+ * Only one-way traffic is coalesced: a read that follows a write of ours breaks the streak, and a
+ * write during a pause ends coalescing. Whatever we write may be answered (a PUBACK that frees the
+ * broker's in-flight window, a PUBLISH whose PUBACK frees ours, a request and its response), and an
+ * answer must not wait: delaying acks would throttle every QoS 1/2 flow to one window per pause.
+ * Those flows batch by themselves anyway, since acks come back in bursts.
+ *
  * It keeps pausing only while pauses pay. When a pause ends, what it gathered (the reads that are
  * waiting at that moment) is held back until the event loop's I/O phase is over and then handed on
  * together: held back, so the application cannot answer any of it, and so nothing an answer brings
- * back can be counted as gathered. Those bytes must be at least twice a busy read's. A
- * request/response exchange (one message in flight) gains nothing from waiting, since the answer is
- * one packet either way; such a pause sends the coalescer back to reading as data arrives and
- * doubles the streak of busy reads it wants before it tries again, so a tight round-trip loop sees
- * a delayed read rarely (1 in 5, then 1 in 9, ... at most 1 in 257).
+ * back can be counted as gathered. Those bytes must be at least twice a busy read's. A pause that
+ * gathers less (an exchange answered elsewhere, on another connection, say) sends the coalescer
+ * back to reading as data arrives and doubles the streak of busy reads it wants before it tries
+ * again (4, 8, ... at most 256).
  *
- * Only reading is delayed, by at most PAUSE_MS plus timer slack and one turn of the event loop:
- * writes (acks, PINGREQ, publishes) go out as before. The application's own pause (a
- * subscription's buffer is full) wins: a coalescing pause that ends never resumes a socket the
- * application paused. Idle, it holds no timer: it costs a connection a few numbers.
+ * Only reading is delayed, by at most PAUSE_MS plus timer slack and one turn of the event loop.
+ * The application's own pause (a subscription's buffer is full) wins: a coalescing pause that ends
+ * never resumes a socket the application paused. Idle, it holds no timer: it costs a connection a
+ * few numbers.
  */
 export class ReadCoalescer {
   private state: State = 'direct';
@@ -80,6 +85,8 @@ export class ReadCoalescer {
   private timer: unknown;
   private appPaused = false;
   private stopped = false;
+  /** We wrote since the last read (or since the current pause began). */
+  private wrote = false;
   /** Pauses taken (for tests and benchmarks). */
   pauses = 0;
 
@@ -106,6 +113,11 @@ export class ReadCoalescer {
     if (this.state !== 'holding' && !this.stopped) this.source.resume();
   }
 
+  /** We are writing to the socket: the peer may answer, and an answer must not wait. */
+  noteWrite(): void {
+    this.wrote = true;
+  }
+
   /** One read from the socket. */
   read(chunk: Uint8Array): void {
     if (this.stopped) return;
@@ -124,8 +136,10 @@ export class ReadCoalescer {
       this.streakBytes = 0;
       return;
     }
-    // A read long after the one before starts a new streak.
-    if (gap > BUSY_GAP_MS) this.streak = this.streakBytes = 0;
+    // A read long after the one before, or after we wrote (a conversation: acks, a request and
+    // its answer), starts a new streak.
+    if (gap > BUSY_GAP_MS || this.wrote) this.streak = this.streakBytes = 0;
+    this.wrote = false;
     this.streak++;
     this.streakBytes += chunk.length;
     if (this.streak < this.needed) return;
@@ -169,13 +183,16 @@ export class ReadCoalescer {
     const bytes = this.gatheredBytes;
     this.handOn();
     if (this.stopped) return;
-    if (bytes >= 2 * this.baseline && !this.appPaused) {
+    // We wrote meanwhile: an answer may be on its way, read it as it comes.
+    const wrote = this.wrote;
+    this.wrote = false;
+    if (bytes >= 2 * this.baseline && !this.appPaused && !wrote) {
       this.needed = FIRST_STREAK;
       this.hold();
       return;
     }
     // Nothing waited (traffic stopped), or one answer did (a round trip): read as data arrives.
-    if (bytes > 0 && bytes < 2 * this.baseline) this.needed = Math.min(MAX_STREAK, this.needed * 2);
+    if (bytes > 0 && bytes < 2 * this.baseline && !wrote) this.needed = Math.min(MAX_STREAK, this.needed * 2);
     this.readDirect();
   }
 

@@ -96,7 +96,7 @@ describe('ReadCoalescer', () => {
     expect(t.clock.dueIn).toEqual([1]);
   });
 
-  it('a pause that gathers one answer (a round trip) ends coalescing, and each such pause doubles the streak needed, up to 256', () => {
+  it('a pause that gathers no more than a busy read ends coalescing, and each such pause doubles the streak needed, up to 256', () => {
     const t = setup();
     let tag = 1;
     const streaksNeeded: number[] = [];
@@ -110,7 +110,7 @@ describe('ReadCoalescer', () => {
       }
       streaksNeeded.push(reads);
       t.clock.advance(1);
-      // The pause gathered one packet, the answer to the last message: no better than a busy read.
+      // The pause gathered one packet (say the answer to a request sent on another connection): no better than a busy read.
       t.coalescer.read(new Uint8Array(76).fill(tag++));
       t.clock.endIoPhase();
       expect(t.source.paused).toBe(false);
@@ -138,6 +138,33 @@ describe('ReadCoalescer', () => {
     expect(t.source.paused).toBe(false);
     busyStreak(t, 30);
     expect(t.coalescer.pauses).toBe(4);
+  });
+
+  it('traffic we answer is read as it arrives: a read after a write of ours starts a new streak', () => {
+    const t = setup();
+    for (let i = 0; i < 100; i++) {
+      t.read(i);
+      t.coalescer.noteWrite(); // a PUBACK, or the next request of a request/response loop
+    }
+    expect(t.coalescer.pauses).toBe(0);
+    expect(t.source.calls).toEqual([]);
+    // Positive control: the same reads without the writes.
+    busyStreak(t, 200);
+    expect(t.coalescer.pauses).toBe(1);
+  });
+
+  it('a write during a pause ends coalescing when the pause is over, without raising the streak', () => {
+    const t = setup();
+    busyStreak(t);
+    t.coalescer.noteWrite();
+    t.clock.advance(1);
+    t.coalescer.read(new Uint8Array(5000).fill(5)); // plenty gathered: it would pay
+    t.clock.endIoPhase();
+    expect(t.tags()).toEqual([1, 2, 3, 4, 5]);
+    expect(t.source.paused).toBe(false);
+    expect(t.clock.count).toBe(0);
+    busyStreak(t, 10);
+    expect(t.coalescer.pauses).toBe(2); // four busy reads still suffice
   });
 
   it('traffic that stops during a pause ends coalescing without raising the streak', () => {
