@@ -197,6 +197,9 @@ async function runNode(lib: WorkerLib, qos: QoS, count: number, broker: Mosquitt
   if (pub.exitCode !== 0) problems.push(`publisher exit ${pub.exitCode ?? pub.signalCode}: ${lastLines(pubErr())}`);
   if (subResult?.timedOut) problems.push(`subscriber idle for ${IDLE_MS} ms before all messages arrived`);
   if (pubResult?.errors) problems.push(`${pubResult.errors} publish errors, first: ${pubResult.firstError}`);
+  // The worker's client id ends in its pid (e2e-worker.ts).
+  const subLib = lib === 'mqttjs-await' ? 'mqttjs' : lib;
+  if (brokerDropped(broker, `e2e-sub-${subLib === 'mqttwire-direct' ? 'mqttwire' : subLib}-${sub.pid}`)) problems.push(DROPPED);
   return { lib, qos, count, sub: subResult, pub: pubResult, wallMs: performance.now() - t0, problems };
 }
 
@@ -310,6 +313,7 @@ async function runMosquittoClients(qos: QoS, count: number, broker: MosquittoHan
   const pubCpu = parseTimes(pubErr());
   if (pub && !/^exit 0$/m.test(pubErr())) problems.push(`mosquitto_pub failed: ${lastLines(pubErr())}`);
   if (timedOut) problems.push(`subscriber idle for ${IDLE_MS} ms before all messages arrived`);
+  if (brokerDropped(broker, subId)) problems.push(DROPPED);
   const subResult: SubResult | undefined = subCpu && {
     role: 'sub',
     received: tally.received,
@@ -321,6 +325,17 @@ async function runMosquittoClients(qos: QoS, count: number, broker: MosquittoHan
   };
   const pubResult: PubResult | undefined = pubCpu && { role: 'pub', sent: count, errors: 0, elapsedMs: Number.NaN, cpu: pubCpu };
   return { lib: 'mosquitto', qos, count, sub: subResult, pub: pubResult, wallMs: performance.now() - t0, problems };
+}
+
+const DROPPED = 'Mosquitto dropped messages queued for the subscriber (max_queued_messages 1000: the subscriber fell behind)';
+
+/**
+ * Mosquitto logs (at notice level) "Outgoing messages are being dropped for client X." when the
+ * messages queued for X exceed max_queued_messages: a loss the publisher's window cannot prevent,
+ * since it only bounds what is in flight between the publisher and the broker.
+ */
+function brokerDropped(broker: MosquittoHandle, clientId: string): boolean {
+  return broker.log().includes(`Outgoing messages are being dropped for client ${clientId}.`);
 }
 
 function lastLines(text: string, n = 3): string {
