@@ -25,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import type { Cpu } from './e2e-shared.js';
+import { activeResources, gcNow } from './process-stats.js';
 
 export type ClientsLib = 'mqttwire' | 'mqttjs' | 'raw';
 
@@ -82,24 +83,10 @@ interface Fleet {
   endAll(): Promise<void>;
 }
 
-function gcNow(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with --expose-gc');
-  // Twice: the first pass can leave objects that only become garbage once finalizers ran.
-  gc();
-  gc();
-}
-
 function memory(): Memory {
   gcNow();
   const m = process.memoryUsage();
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external };
-}
-
-function resources(): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const kind of process.getActiveResourcesInfo()) out[kind] = (out[kind] ?? 0) + 1;
-  return out;
 }
 
 async function mqttwireFleet(url: string, keepalive: number, onMessage: () => void, onError: (e: unknown) => void): Promise<Fleet> {
@@ -226,7 +213,7 @@ async function pool(count: number, limit: number, task: (i: number) => Promise<v
   await Promise.all(Array.from({ length: Math.min(limit, count) }, lane));
 }
 
-/** Self sizes of the heap's objects summed by constructor name (objects) or kind (the rest). */
+/** Self sizes of the heap's objects summed by constructor name (objects), function (closures) or kind (the rest). */
 function heapCensus(): Map<string, BreakdownEntry> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-heap-'));
   let text: string;
@@ -250,8 +237,8 @@ function heapCensus(): Map<string, BreakdownEntry> {
   for (let i = 0; i < snapshot.nodes.length; i += width) {
     const type = types[snapshot.nodes[i + typeAt] as number] ?? '?';
     const rawName = snapshot.strings[snapshot.nodes[i + nameAt] as number] ?? '?';
-    // Objects by constructor; everything else (strings, code, arrays' backing stores...) by type.
-    const name = type === 'object' ? rawName : `(${type})`;
+    // Objects by constructor, closures by function; everything else (strings, code, arrays' backing stores...) by kind.
+    const name = type === 'object' ? rawName : type === 'closure' ? `${rawName || '(anonymous)'}()` : `(${type})`;
     const entry = byName.get(name) ?? { name, count: 0, bytes: 0 };
     entry.count++;
     entry.bytes += snapshot.nodes[i + sizeAt] as number;
@@ -296,7 +283,7 @@ async function main(argv: string[]): Promise<void> {
   };
 
   const memBefore = memory();
-  const timersBefore = resources().Timeout ?? 0;
+  const timersBefore = activeResources().Timeout ?? 0;
   const censusBefore = breakdownFlag === 'breakdown' ? heapCensus() : undefined;
   const fleet = lib === 'mqttwire' ? await mqttwireFleet(url, keepalive, onMessage, onError) : lib === 'mqttjs' ? await mqttjsFleet(url, keepalive, onMessage, onError) : rawFleet(url, keepalive, onMessage, onError);
 
@@ -312,14 +299,14 @@ async function main(argv: string[]): Promise<void> {
   clearTimeout(deliveryTimer);
 
   const memAfter = memory();
-  const held = resources();
+  const held = activeResources();
   // The forced GCs leave V8's background threads (sweeping, compaction) busy for a moment, and
   // their CPU counts as the process's: let them finish before the idle window opens.
   await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
   const idle0 = process.cpuUsage();
   await new Promise((resolve) => setTimeout(resolve, idleMs));
   const idleCpu = process.cpuUsage(idle0);
-  const breakdown = censusBefore ? censusGrowth(censusBefore, heapCensus(), 25) : undefined;
+  const breakdown = censusBefore ? censusGrowth(censusBefore, heapCensus(), 40) : undefined;
 
   const e0 = performance.now();
   await fleet.endAll();
@@ -343,7 +330,7 @@ async function main(argv: string[]): Promise<void> {
     idleMs,
     idleCpu,
     endMs,
-    resourcesAfterEnd: resources(),
+    resourcesAfterEnd: activeResources(),
     errors,
     ...(firstError ? { firstError } : {}),
     ...(breakdown ? { breakdown } : {}),

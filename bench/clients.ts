@@ -12,8 +12,10 @@
  * memory per client after GC, timers per client, the CPU of the idle process over `idle` seconds
  * (keepalive only: with the default 30 s every client sends one PINGREQ in the window), the time to
  * end them all and what handles are left. `raw` is the floor: node:net sockets speaking MQTT by
- * hand with one shared keepalive interval. `--breakdown` adds, for the smallest count, what the
- * heap grew by per client, by constructor (two heap snapshots).
+ * hand with one shared keepalive interval. `--breakdown` adds a run of mqttwire and of MQTT.js at
+ * the smallest count that diffs two heap snapshots: what the heap grew by per client, by
+ * constructor (objects) and function (closures). Its figures are left out of the tables: parsing
+ * a snapshot leaves the process's RSS higher.
  *
  * File descriptors: the worker and the broker need one per connection. When the soft limit
  * (`ulimit -n`) is too low and the hard one allows, the bench runs itself again under a raised
@@ -30,6 +32,7 @@ import { mosquittoPath, mosquittoVersion, startMosquitto } from '../test/helpers
 import { collect, exited, killGroup, onLines, parseResult, spawnChild, timeout } from './children.js';
 import type { BreakdownEntry, ClientsLib, ClientsResult } from './clients-worker.js';
 import { compileClient } from './compile-client.js';
+import { markdownTable as table } from './table.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WORKER = path.join(ROOT, 'bench', 'clients-worker.ts');
@@ -202,13 +205,6 @@ const idleMsPerS = (x: ClientsResult): number => cpuUs(x.idleCpu) / 1000 / (x.id
 /** Idle CPU per client per second, µs. */
 const idleUsPerClientS = (x: ClientsResult): number => cpuUs(x.idleCpu) / (x.idleMs / 1000) / x.count;
 
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ') + ' |';
-  const sep = '| ' + widths.map((w, i) => (i === 0 ? '-'.repeat(w) : '-'.repeat(w - 1) + ':')).join(' | ') + ' |';
-  return [line(header), sep, ...rows.map(line)].join('\n');
-}
-
 function resultsTable(rows: Row[]): string {
   return table(
     [
@@ -288,11 +284,11 @@ function targetsTable(rows: Row[], counts: number[]): string {
   );
 }
 
-function breakdownTable(row: Row): string {
-  const entries: BreakdownEntry[] = row.runs[0]?.breakdown ?? [];
+function breakdownTable(result: ClientsResult): string {
+  const entries: BreakdownEntry[] = result.breakdown ?? [];
   return table(
-    ['constructor / kind', 'per client', 'bytes per client'],
-    entries.map((e) => [e.name, fixed(2)(e.count / row.count), fixed(0)(e.bytes / row.count)]),
+    ['constructor, closure or kind', 'per client', 'bytes per client'],
+    entries.map((e) => [e.name, fixed(2)(e.count / result.count), fixed(0)(e.bytes / result.count)]),
   );
 }
 
@@ -328,8 +324,7 @@ async function main(): Promise<number> {
     const byLib = new Map<ClientsLib, Row>(args.libs.map((lib) => [lib, { lib, count, runs: [], problems: [] }]));
     for (let i = 0; i < args.runs; i++) {
       for (const lib of args.libs) {
-        const breakdown = args.breakdown && count === Math.min(...counts) && i === 0 && lib !== 'raw';
-        const run = await runOnce(args, lib, count, env, breakdown);
+        const run = await runOnce(args, lib, count, env, false);
         const row = byLib.get(lib) as Row;
         if (run.result) row.runs.push(run.result);
         row.problems.push(...run.problems);
@@ -348,8 +343,15 @@ async function main(): Promise<number> {
   }
 
   process.stdout.write(`\n${resultsTable(rows)}\n\nRatios (lower is better):\n\n${ratiosTable(rows, counts)}\n\nTargets:\n\n${targetsTable(rows, counts)}\n`);
-  for (const r of rows.filter((r) => r.runs[0]?.breakdown)) {
-    process.stdout.write(`\nHeap growth of ${LABEL[r.lib]} by constructor, ${int(r.count)} clients (self sizes, largest first):\n\n${breakdownTable(r)}\n`);
+  const breakdownLibs = args.breakdown ? args.libs.filter((l) => l !== 'raw') : [];
+  for (const lib of breakdownLibs) {
+    const count = Math.min(...counts);
+    const run = await runOnce(args, lib, count, env, true);
+    if (!run.result?.breakdown) {
+      process.stdout.write(`\nNo heap breakdown for ${LABEL[lib]}: ${run.problems.join('; ')}\n`);
+      continue;
+    }
+    process.stdout.write(`\nHeap growth of ${LABEL[lib]}, ${int(count)} clients, by constructor (objects), function (closures) or kind (self sizes, largest first):\n\n${breakdownTable(run.result)}\n`);
   }
   const notes = rows.filter((r) => r.problems.length > 0);
   if (notes.length) process.stdout.write(`\nNotes:\n${notes.map((r) => `- ${LABEL[r.lib]} x ${int(r.count)}: ${[...new Set(r.problems)].join('; ')}\n`).join('')}`);

@@ -35,6 +35,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collect, exited, killGroup, onLines, parseResult, spawnChild, timeout } from './children.js';
 import { compileClient } from './compile-client.js';
+import { markdownTable as table } from './table.js';
 import { mosquittoPath, mosquittoVersion, startMosquitto, type MosquittoHandle } from '../test/helpers/mosquitto-process.js';
 import {
   FIRST_MESSAGE_MS,
@@ -426,14 +427,6 @@ const fmtUs = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '-');
 const fmtCalls = (reads: number, writes: number): string => (Number.isFinite(reads) ? `${reads.toFixed(3)} / ${writes.toFixed(3)}` : '-');
 const fmtRatio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
 const pct = (lost: number, count: number): string => (lost === 0 ? '0' : `${fmtInt(lost)} (${((100 * lost) / count).toFixed(1)}%)`);
-
-function table(header: string[], rows: string[][], rightAlign: boolean[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    '| ' + cells.map((c, i) => (rightAlign[i] ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join(' | ') + ' |';
-  const sep = '| ' + widths.map((w, i) => (rightAlign[i] ? '-'.repeat(w - 1) + ':' : '-'.repeat(w))).join(' | ') + ' |';
-  return [line(header), sep, ...rows.map(line)].join('\n');
-}
 
 function resultsTable(rows: Row[]): string {
   return table(

@@ -17,6 +17,7 @@
  * or, without it, from src through tsx.
  */
 import type { ClientOptions, MqttClient } from '../src/index.js';
+import { activeResources, gcNow } from './process-stats.js';
 
 type Mqttwire = typeof import('../src/index.js');
 export type SoakQoS = 0 | 1 | 2;
@@ -161,19 +162,6 @@ class Stream {
   }
 }
 
-function gcNow(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with --expose-gc');
-  gc();
-  gc();
-}
-
-function resources(): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const kind of process.getActiveResourcesInfo()) out[kind] = (out[kind] ?? 0) + 1;
-  return out;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves once `done()` holds (checked every 50 ms) or after `ms`; true when it held. */
@@ -202,7 +190,7 @@ async function main(argv: string[]): Promise<void> {
   const { MqttClient: Client } = compiled ? ((await import(compiled)) as Mqttwire) : await import('../src/index.js');
 
   gcNow();
-  const resourcesBefore = resources();
+  const resourcesBefore = activeResources();
   const errors: string[] = [];
   const noteError = (what: string, err: unknown): void => {
     if (errors.length < 20) errors.push(`${what}: ${String(err)}`);
@@ -279,7 +267,7 @@ async function main(argv: string[]): Promise<void> {
       heapUsed: m.heapUsed,
       rss: m.rss,
       external: m.external,
-      resources: resources(),
+      resources: activeResources(),
       reconnects: stats.reconnects,
       inflight: stats.inflight,
       queued: stats.queued,
@@ -317,7 +305,7 @@ async function main(argv: string[]): Promise<void> {
     qos: streams.map((s) => s.report()),
     reconnects,
     resourcesBefore,
-    resourcesAfterEnd: resources(),
+    resourcesAfterEnd: activeResources(),
     unsettled: inProgress + streams.reduce((n, s) => n + s.missing(), 0),
     timedOutWaitingForMessages: !arrived,
     errors,

@@ -33,6 +33,7 @@ import { mosquittoPath, mosquittoVersion, startMosquitto } from '../test/helpers
 import { startChaosProxy } from '../test/reconnect/proxy.js';
 import { collect, exited, killGroup, onLines, parseResult, spawnChild } from './children.js';
 import { compileClient } from './compile-client.js';
+import { markdownTable as table } from './table.js';
 import type { QosReport, SoakResult, SoakSample } from './soak-worker.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -104,13 +105,6 @@ function handles(res: Record<string, number>): number {
 function describe(res: Record<string, number>): string {
   const parts = Object.entries(res).map(([k, v]) => `${v} ${k}`);
   return parts.length ? parts.join(', ') : 'none';
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ') + ' |';
-  const sep = '| ' + widths.map((w, i) => (i === 0 ? '-'.repeat(w) : '-'.repeat(w - 1) + ':')).join(' | ') + ' |';
-  return [line(header), sep, ...rows.map(line)].join('\n');
 }
 
 /** At most `max` samples, evenly spread, always with the first and the last. */
