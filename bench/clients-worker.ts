@@ -16,8 +16,7 @@
  * `raw` is the floor: node:net sockets speaking MQTT by hand (CONNECT, SUBSCRIBE, PUBACK), one
  * shared interval sending PINGREQ on all of them, no client library.
  *
- * mqttwire is loaded from $MQTTWIRE_BENCH_CLIENT (index.js compiled from src, as shipped; see
- * bench/compile-client.ts) or, without it, from src through tsx.
+ * mqttwire and MQTT.js are loaded as bench/worker-imports.ts says.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -26,6 +25,7 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import type { Cpu } from './e2e-shared.js';
 import { activeResources, gcNow } from './process-stats.js';
+import { loadMqttjs, loadMqttwire } from './worker-imports.js';
 
 export type ClientsLib = 'mqttwire' | 'mqttjs' | 'raw';
 
@@ -74,7 +74,6 @@ const IDLE_SETTLE_MS = 2000;
 /** Waits this long for the messages before giving up on the missing ones. */
 const DELIVERY_TIMEOUT_MS = 120_000;
 
-type Mqttwire = typeof import('../src/index.js');
 
 /** The connections of one library; each reports its messages to the onMessage it was made with. */
 interface Fleet {
@@ -90,8 +89,7 @@ function memory(): Memory {
 }
 
 async function mqttwireFleet(url: string, keepalive: number, onMessage: () => void, onError: (e: unknown) => void): Promise<Fleet> {
-  const compiled = process.env.MQTTWIRE_BENCH_CLIENT;
-  const { MqttClient } = compiled ? ((await import(compiled)) as Mqttwire) : await import('../src/index.js');
+  const { MqttClient } = await loadMqttwire();
   const clients: InstanceType<typeof MqttClient>[] = [];
   return {
     async open(i, topic) {
@@ -110,7 +108,7 @@ async function mqttwireFleet(url: string, keepalive: number, onMessage: () => vo
 }
 
 async function mqttjsFleet(url: string, keepalive: number, onMessage: () => void, onError: (e: unknown) => void): Promise<Fleet> {
-  const mqtt = (await import('mqtt')).default;
+  const mqtt = await loadMqttjs();
   const clients: import('mqtt').MqttClient[] = [];
   return {
     async open(i, topic) {

@@ -20,7 +20,7 @@
  * File descriptors: the worker and the broker need one per connection. When the soft limit
  * (`ulimit -n`) is too low and the hard one allows, the bench runs itself again under a raised
  * soft limit (children inherit it); above the hard limit it leaves the count out and says so.
- * mqttwire runs as it ships (src compiled by TypeScript, bench/compile-client.ts) unless --src.
+ * mqttwire runs as it ships and the worker by plain node (bench/compile-client.ts) unless --src.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,11 +31,10 @@ import { MqttClient } from '../src/index.js';
 import { mosquittoPath, mosquittoVersion, startMosquitto } from '../test/helpers/mosquitto-process.js';
 import { collect, exited, killGroup, onLines, parseResult, spawnChild, timeout } from './children.js';
 import type { BreakdownEntry, ClientsLib, ClientsResult } from './clients-worker.js';
-import { compileClient } from './compile-client.js';
+import { prepareWorkers, type Workers } from './compile-client.js';
 import { markdownTable as table } from './table.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const WORKER = path.join(ROOT, 'bench', 'clients-worker.ts');
 const ALL_LIBS: ClientsLib[] = ['mqttwire', 'mqttjs', 'raw'];
 const LABEL: Record<ClientsLib, string> = { mqttwire: 'mqttwire', mqttjs: 'MQTT.js', raw: 'node:net by hand (floor)' };
 /** File descriptors beyond one per connection (stdio, pipes, the broker's listener and its files). */
@@ -114,16 +113,13 @@ interface Run {
   problems: string[];
 }
 
-async function runOnce(args: Args, lib: ClientsLib, count: number, env: NodeJS.ProcessEnv, breakdown: boolean): Promise<Run> {
+async function runOnce(args: Args, lib: ClientsLib, count: number, workers: Workers, breakdown: boolean): Promise<Run> {
   const problems: string[] = [];
   const broker = await startMosquitto({ logTypes: ['error', 'warning'], extraConfig: 'max_connections -1' });
   const prefix = `bench/clients/${lib}/`;
   try {
     const workerArgs = [
-      '--expose-gc',
-      '--import',
-      'tsx',
-      WORKER,
+      ...workers.args('clients-worker.ts', ['--expose-gc']),
       lib,
       String(count),
       broker.url,
@@ -133,7 +129,7 @@ async function runOnce(args: Args, lib: ClientsLib, count: number, env: NodeJS.P
       String(args.idleS * 1000),
       ...(breakdown ? ['breakdown'] : []),
     ];
-    const child = spawnChild(process.execPath, workerArgs, ROOT, env);
+    const child = spawnChild(process.execPath, workerArgs, ROOT, workers.env);
     const [out, err] = [collect(child.stdout), collect(child.stderr)];
     // Generous: connecting 10,000 clients on a loaded 2-CPU machine can take a minute.
     const deadline = timeout(120_000 + count * 20 + args.idleS * 1000);
@@ -315,16 +311,15 @@ async function main(): Promise<number> {
 
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-clients-'));
   process.on('exit', () => fs.rmSync(workDir, { recursive: true, force: true }));
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  if (!args.src) env.MQTTWIRE_BENCH_CLIENT = compileClient(ROOT, path.join(workDir, 'build'));
-  process.stdout.write(`mqttwire: ${args.src ? 'src through tsx (--src)' : 'src compiled by TypeScript (as shipped)'}\n`);
+  const workers = prepareWorkers(ROOT, workDir, args.src);
+  process.stdout.write(`mqttwire: ${workers.describe}\n`);
 
   const rows: Row[] = [];
   for (const count of counts) {
     const byLib = new Map<ClientsLib, Row>(args.libs.map((lib) => [lib, { lib, count, runs: [], problems: [] }]));
     for (let i = 0; i < args.runs; i++) {
       for (const lib of args.libs) {
-        const run = await runOnce(args, lib, count, env, false);
+        const run = await runOnce(args, lib, count, workers, false);
         const row = byLib.get(lib) as Row;
         if (run.result) row.runs.push(run.result);
         row.problems.push(...run.problems);
@@ -346,7 +341,7 @@ async function main(): Promise<number> {
   const breakdownLibs = args.breakdown ? args.libs.filter((l) => l !== 'raw') : [];
   for (const lib of breakdownLibs) {
     const count = Math.min(...counts);
-    const run = await runOnce(args, lib, count, env, true);
+    const run = await runOnce(args, lib, count, workers, true);
     if (!run.result?.breakdown) {
       process.stdout.write(`\nNo heap breakdown for ${LABEL[lib]}: ${run.problems.join('; ')}\n`);
       continue;

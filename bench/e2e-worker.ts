@@ -17,8 +17,7 @@
  * mqttwire-direct is mqttwire with read coalescing off (tcpTransport({ coalesceReads: false })):
  * the Node transport as it was before coalescing, to compare with in the same run.
  *
- * mqttwire is loaded from $MQTTWIRE_E2E_CLIENT (the URL of an index.js compiled from src by
- * bench/e2e.ts, i.e. what the package ships) or, without it, from src through tsx.
+ * mqttwire is loaded as bench/worker-imports.ts says: as it ships, or from src through tsx.
  */
 import fs from 'node:fs';
 import type { IClientOptions } from 'mqtt';
@@ -38,10 +37,9 @@ import {
   type Syscalls,
   type WorkerLib,
 } from './e2e-shared.js';
+import { loadMqttjs, loadMqttwire, loadNodeTcp } from './worker-imports.js';
 
 type Mqttwire = typeof import('../src/index.js');
-type NodeTcp = typeof import('../src/transport/node-tcp.js');
-type MqttJs = typeof import('mqtt');
 
 /** Round trips measured but not reported, while the code warms up. */
 const WARMUP_RTT = 200;
@@ -52,12 +50,11 @@ interface LoadedMqttwire {
   options: ClientOptions;
 }
 
-async function loadMqttwire(lib: WorkerLib): Promise<LoadedMqttwire> {
-  const compiled = process.env.MQTTWIRE_E2E_CLIENT;
-  const mod = compiled ? ((await import(compiled)) as Mqttwire) : await import('../src/index.js');
-  if (lib !== 'mqttwire-direct') return { connect: mod.connect, options: {} };
-  const tcp = compiled ? ((await import(new URL('./transport/node-tcp.js', compiled).href)) as NodeTcp) : await import('../src/transport/node-tcp.js');
-  return { connect: mod.connect, options: { transport: tcp.tcpTransport({ coalesceReads: false }) } };
+async function loadVariant(lib: WorkerLib): Promise<LoadedMqttwire> {
+  const { connect } = await loadMqttwire();
+  if (lib !== 'mqttwire-direct') return { connect, options: {} };
+  const tcp = await loadNodeTcp();
+  return { connect, options: { transport: tcp.tcpTransport({ coalesceReads: false }) } };
 }
 
 /** Read and write system calls so far (Linux), or undefined. */
@@ -78,10 +75,6 @@ function countSyscalls(): () => Syscalls | undefined {
     const end = syscallsNow();
     return start && end ? { reads: end.reads - start.reads - 1, writes: end.writes - start.writes } : undefined;
   };
-}
-
-async function loadMqttjs(): Promise<MqttJs> {
-  return (await import('mqtt')).default;
 }
 
 function cpuSince(start: NodeJS.CpuUsage): Cpu {
@@ -189,7 +182,7 @@ function idleWatch(tally: Tally, onIdle: () => void): () => void {
 // mqttwire
 
 async function subMqttwire(lib: WorkerLib, url: string, topic: string, qos: QoS, count: number): Promise<void> {
-  const { connect, options } = await loadMqttwire(lib);
+  const { connect, options } = await loadVariant(lib);
   const client = await connect(url, { ...options, clientId: `e2e-sub-mqttwire-${process.pid}` });
   const sub = await client.subscribe(topic, { qos });
   const tally = new Tally(count);
@@ -212,7 +205,7 @@ async function subMqttwire(lib: WorkerLib, url: string, topic: string, qos: QoS,
 }
 
 async function pubMqttwire(lib: WorkerLib, url: string, topic: string, qos: QoS, count: number): Promise<void> {
-  const { connect, options } = await loadMqttwire(lib);
+  const { connect, options } = await loadVariant(lib);
   const client = await connect(url, { ...options, clientId: `e2e-pub-mqttwire-${process.pid}` });
   const payloads = makePayloads(count);
   await readyToPublish();
@@ -235,7 +228,7 @@ async function pubMqttwire(lib: WorkerLib, url: string, topic: string, qos: QoS,
 }
 
 async function rttMqttwire(lib: WorkerLib, url: string, topic: string, qos: QoS, count: number, gapMs: number): Promise<void> {
-  const { connect, options } = await loadMqttwire(lib);
+  const { connect, options } = await loadVariant(lib);
   const client = await connect(url, { ...options, clientId: `e2e-rtt-mqttwire-${process.pid}` });
   const sub = await client.subscribe(topic, { qos });
   const messages = sub[Symbol.asyncIterator]();

@@ -34,7 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collect, exited, killGroup, onLines, parseResult, spawnChild, timeout } from './children.js';
-import { compileClient } from './compile-client.js';
+import { prepareWorkers, type Workers } from './compile-client.js';
 import { markdownTable as table } from './table.js';
 import { mosquittoPath, mosquittoVersion, startMosquitto, type MosquittoHandle } from '../test/helpers/mosquitto-process.js';
 import {
@@ -55,7 +55,6 @@ import {
 type Lib = WorkerLib | 'mosquitto';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const WORKER = path.join(ROOT, 'bench', 'e2e-worker.ts');
 const ALL_LIBS: Lib[] = ['mqttwire', 'mqttwire-direct', 'mqttjs', 'mqttjs-await', 'mosquitto'];
 const LIB_LABEL: Record<Lib, string> = {
   mqttwire: 'mqttwire',
@@ -126,10 +125,10 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/** Environment of the worker processes (MQTTWIRE_E2E_CLIENT: the compiled client). */
-const childEnv: NodeJS.ProcessEnv = { ...process.env };
+/** How the worker processes run (set up in main). */
+let workers: Workers;
 
-const startChild = (cmd: string, args: string[]): ChildProcess => spawnChild(cmd, args, ROOT, childEnv);
+const startChild = (cmd: string, args: string[]): ChildProcess => spawnChild(cmd, args, ROOT, workers.env);
 
 // ---------------------------------------------------------------------------------------------
 // One run
@@ -160,7 +159,7 @@ function nodeWorkerArgs(
   // One directory per process: tsx's loader thread writes a profile too (CPU.<date>.<time>.<pid>.<thread>.*;
   // the main thread's is the one with thread id 0).
   const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, `${lib}-${role}-qos${qos}-${runSeq}`)}`] : [];
-  return [...prof, '--import', 'tsx', WORKER, role, lib, String(qos), String(count), url, topic, String(gapMs)];
+  return [...workers.args('e2e-worker.ts', prof), role, lib, String(qos), String(count), url, topic, String(gapMs)];
 }
 
 async function runNode(lib: WorkerLib, qos: QoS, count: number, broker: MosquittoHandle, runTimeoutMs: number, profDir: string | undefined): Promise<RunResult> {
@@ -652,12 +651,11 @@ async function main(): Promise<void> {
   );
   if (args.cpuProfDir) process.stdout.write(`CPU profiles: ${args.cpuProfDir}\n`);
 
-  // Temp dir: the compiled client (build/) and mosquitto_sub's output files; removed on exit.
+  // Temp dir: the compiled client and workers (build/) and mosquitto_sub's output files; removed on exit.
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-e2e-'));
   process.on('exit', () => fs.rmSync(workDir, { recursive: true, force: true }));
-  if (!args.src) childEnv.MQTTWIRE_E2E_CLIENT = compileClient(ROOT, path.join(workDir, 'build'));
-  else delete childEnv.MQTTWIRE_E2E_CLIENT;
-  process.stdout.write(`mqttwire: ${args.src ? 'src through tsx (--src)' : 'src compiled by TypeScript (as shipped)'}\n`);
+  workers = prepareWorkers(ROOT, workDir, args.src);
+  process.stdout.write(`mqttwire: ${workers.describe}\n`);
 
   const broker = await startMosquitto({ logTypes: ['error', 'warning', 'notice', 'subscribe'] });
   const rows: Row[] = [];

@@ -13,13 +13,12 @@
  * `result {json}`: per QoS what was published, resolved, rejected (by error code), received,
  * lost and duplicated, and the handles left after end().
  *
- * mqttwire is loaded from $MQTTWIRE_BENCH_CLIENT (compiled as shipped, bench/compile-client.ts)
- * or, without it, from src through tsx.
+ * mqttwire is loaded as bench/worker-imports.ts says: as it ships, or from src through tsx.
  */
 import type { ClientOptions, MqttClient } from '../src/index.js';
 import { activeResources, gcNow } from './process-stats.js';
+import { loadMqttwire } from './worker-imports.js';
 
-type Mqttwire = typeof import('../src/index.js');
 export type SoakQoS = 0 | 1 | 2;
 const QOS: SoakQoS[] = [0, 1, 2];
 
@@ -186,8 +185,7 @@ async function main(argv: string[]): Promise<void> {
   if (!url || !clientId || !prefix || !(outstanding > 0) || !(sampleMs > 0)) {
     throw new Error('usage: soak-worker.ts <url> <client id> <topic prefix> <outstanding> <sample ms>');
   }
-  const compiled = process.env.MQTTWIRE_BENCH_CLIENT;
-  const { MqttClient: Client } = compiled ? ((await import(compiled)) as Mqttwire) : await import('../src/index.js');
+  const { MqttClient: Client } = await loadMqttwire();
 
   gcNow();
   const resourcesBefore = activeResources();
