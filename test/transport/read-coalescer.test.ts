@@ -57,6 +57,14 @@ function busyStreak(t: ReturnType<typeof setup>, firstTag = 1, n = 4): void {
   for (let i = 0; i < n; i++) t.read(firstTag + i);
 }
 
+/** After one pause: the socket reads as data arrives, no timer is left, and four busy reads still start the next pause. */
+function expectReadingDirectly(t: ReturnType<typeof setup>): void {
+  expect(t.source.paused).toBe(false);
+  expect(t.clock.count).toBe(0);
+  busyStreak(t, 10);
+  expect(t.coalescer.pauses).toBe(2);
+}
+
 describe('ReadCoalescer', () => {
   it('light traffic: every read is handed on at once, the socket is never paused and no timer is left', () => {
     const t = setup();
@@ -161,10 +169,7 @@ describe('ReadCoalescer', () => {
     t.coalescer.read(new Uint8Array(5000).fill(5)); // plenty gathered: it would pay
     t.clock.endIoPhase();
     expect(t.tags()).toEqual([1, 2, 3, 4, 5]);
-    expect(t.source.paused).toBe(false);
-    expect(t.clock.count).toBe(0);
-    busyStreak(t, 10);
-    expect(t.coalescer.pauses).toBe(2); // four busy reads still suffice
+    expectReadingDirectly(t);
   });
 
   it('traffic that stops during a pause ends coalescing without raising the streak', () => {
@@ -172,10 +177,7 @@ describe('ReadCoalescer', () => {
     busyStreak(t);
     t.clock.advance(1);
     t.clock.endIoPhase(); // nothing at all waited
-    expect(t.source.paused).toBe(false);
-    expect(t.clock.count).toBe(0);
-    busyStreak(t, 10);
-    expect(t.coalescer.pauses).toBe(2); // four busy reads still suffice
+    expectReadingDirectly(t);
   });
 
   it('reads of 8 KiB or more, or more than 200 µs apart, never start a pause', () => {
