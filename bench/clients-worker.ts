@@ -18,28 +18,19 @@
  *
  * mqttwire and MQTT.js are loaded as bench/worker-imports.ts says.
  */
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import v8 from 'node:v8';
 import type { Cpu } from './e2e-shared.js';
-import { activeResources, gcNow } from './process-stats.js';
+import { activeResources, gcNow, startHeapDiff, type BreakdownEntry } from './process-stats.js';
 import { loadMqttjs, loadMqttwire } from './worker-imports.js';
 
 export type ClientsLib = 'mqttwire' | 'mqttjs' | 'raw';
+export type { BreakdownEntry };
 
 export interface Memory {
   rss: number;
   heapUsed: number;
   /** Memory outside the V8 heap (Buffers, ArrayBuffers). */
   external: number;
-}
-
-export interface BreakdownEntry {
-  name: string;
-  count: number;
-  bytes: number;
 }
 
 export interface ClientsResult {
@@ -211,49 +202,6 @@ async function pool(count: number, limit: number, task: (i: number) => Promise<v
   await Promise.all(Array.from({ length: Math.min(limit, count) }, lane));
 }
 
-/** Self sizes of the heap's objects summed by constructor name (objects), function (closures) or kind (the rest). */
-function heapCensus(): Map<string, BreakdownEntry> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-heap-'));
-  let text: string;
-  try {
-    text = fs.readFileSync(v8.writeHeapSnapshot(path.join(dir, 'clients.heapsnapshot')), 'utf8');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-  const snapshot = JSON.parse(text) as {
-    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
-    nodes: number[];
-    strings: string[];
-  };
-  const fields = snapshot.snapshot.meta.node_fields;
-  const width = fields.length;
-  const typeAt = fields.indexOf('type');
-  const nameAt = fields.indexOf('name');
-  const sizeAt = fields.indexOf('self_size');
-  const types = snapshot.snapshot.meta.node_types[0];
-  const byName = new Map<string, BreakdownEntry>();
-  for (let i = 0; i < snapshot.nodes.length; i += width) {
-    const type = types[snapshot.nodes[i + typeAt] as number] ?? '?';
-    const rawName = snapshot.strings[snapshot.nodes[i + nameAt] as number] ?? '?';
-    // Objects by constructor, closures by function; everything else (strings, code, arrays' backing stores...) by kind.
-    const name = type === 'object' ? rawName : type === 'closure' ? `${rawName || '(anonymous)'}()` : `(${type})`;
-    const entry = byName.get(name) ?? { name, count: 0, bytes: 0 };
-    entry.count++;
-    entry.bytes += snapshot.nodes[i + sizeAt] as number;
-    byName.set(name, entry);
-  }
-  return byName;
-}
-
-/** What grew between two censuses, largest first. */
-function censusGrowth(before: Map<string, BreakdownEntry>, after: Map<string, BreakdownEntry>, top: number): BreakdownEntry[] {
-  const grown = [...after.values()].map((a) => {
-    const b = before.get(a.name);
-    return { name: a.name, count: a.count - (b?.count ?? 0), bytes: a.bytes - (b?.bytes ?? 0) };
-  });
-  return grown.sort((x, y) => y.bytes - x.bytes).slice(0, top);
-}
-
 async function main(argv: string[]): Promise<void> {
   const [lib, countText, url, prefix, keepaliveText, concurrencyText, idleText, breakdownFlag] = argv;
   const count = Number(countText);
@@ -282,7 +230,7 @@ async function main(argv: string[]): Promise<void> {
 
   const memBefore = memory();
   const timersBefore = activeResources().Timeout ?? 0;
-  const censusBefore = breakdownFlag === 'breakdown' ? heapCensus() : undefined;
+  const heapDiff = breakdownFlag === 'breakdown' ? startHeapDiff() : undefined;
   const fleet = lib === 'mqttwire' ? await mqttwireFleet(url, keepalive, onMessage, onError) : lib === 'mqttjs' ? await mqttjsFleet(url, keepalive, onMessage, onError) : rawFleet(url, keepalive, onMessage, onError);
 
   const cpu0 = process.cpuUsage();
@@ -304,7 +252,7 @@ async function main(argv: string[]): Promise<void> {
   const idle0 = process.cpuUsage();
   await new Promise((resolve) => setTimeout(resolve, idleMs));
   const idleCpu = process.cpuUsage(idle0);
-  const breakdown = censusBefore ? censusGrowth(censusBefore, heapCensus(), 40) : undefined;
+  const breakdown = heapDiff?.(40);
 
   const e0 = performance.now();
   await fleet.endAll();

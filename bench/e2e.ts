@@ -3,7 +3,7 @@
  * for mqttwire, MQTT.js and (as the reference) mosquitto_pub/mosquitto_sub, at QoS 0, 1 and 2.
  *
  *   npx tsx bench/e2e.ts [--quick] [--runs=N (default 3, --quick 1)] [--libs=mqttwire,mqttjs,...] [--qos=0,1]
- *                        [--parts=throughput,rtt] [--src] [--cpu-prof[=DIR]]
+ *                        [--parts=throughput,rtt] [--unlimited] [--src] [--cpu-prof[=DIR]]
  *
  * mqttwire runs as the package ships it: src is first compiled to JavaScript (TypeScript's own
  * emit, tsconfig.build.json's target) in a temp dir. `--src` runs src through tsx instead, whose
@@ -11,8 +11,8 @@
  * measurable CPU per message.
  *
  * The broker is started here (127.0.0.1, ephemeral port, Mosquitto's default limits: 20 in flight
- * and 1000 queued per client; logging limited to errors, notices and subscriptions, since per-packet
- * debug logging would slow the broker down) and stopped at the end. For each row both worker
+ * and 1000 queued per client, or none with --unlimited; logging limited to errors, notices and
+ * subscriptions, since per-packet debug logging would slow the broker down) and stopped at the end. For each row both worker
  * processes start at once; the publisher connects and publishes only once the subscriber has its
  * SUBACK (mosquitto_pub is started then). The subscriber stops after `count` messages or IDLE_MS
  * without one. Each side measures its own CPU time (process.cpuUsage() around the work in
@@ -92,14 +92,17 @@ interface Args {
   cpuProfDir: string | undefined;
   src: boolean;
   parts: ('throughput' | 'rtt')[];
+  /** Mosquitto without its queue and in-flight bounds (max_queued_messages 0, max_inflight_messages 0). */
+  unlimited: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, runs: 0, libs: ALL_LIBS, qos: [0, 1, 2], cpuProfDir: undefined, src: false, parts: ['throughput', 'rtt'] };
+  const args: Args = { quick: false, runs: 0, libs: ALL_LIBS, qos: [0, 1, 2], cpuProfDir: undefined, src: false, parts: ['throughput', 'rtt'], unlimited: false };
   for (const a of argv) {
     const [key, value] = a.split('=', 2) as [string, string | undefined];
     if (key === '--quick') args.quick = true;
     else if (key === '--src') args.src = true;
+    else if (key === '--unlimited') args.unlimited = true;
     else if (key === '--runs' && value) args.runs = Math.max(1, Number.parseInt(value, 10) || 1);
     else if (key === '--libs' && value) {
       args.libs = value.split(',').map((l) => {
@@ -118,7 +121,7 @@ function parseArgs(argv: string[]): Args {
         return p;
       });
     } else if (key === '--cpu-prof') args.cpuProfDir = path.resolve(value ?? path.join(os.tmpdir(), `mqttwire-e2e-prof-${Date.now()}`));
-    else throw new Error(`unknown argument ${a}\nusage: tsx bench/e2e.ts [--quick] [--runs=N] [--libs=${ALL_LIBS.join(',')}] [--qos=0,1,2] [--parts=throughput,rtt] [--src] [--cpu-prof[=DIR]]`);
+    else throw new Error(`unknown argument ${a}\nusage: tsx bench/e2e.ts [--quick] [--runs=N] [--libs=${ALL_LIBS.join(',')}] [--qos=0,1,2] [--parts=throughput,rtt] [--unlimited] [--src] [--cpu-prof[=DIR]]`);
   }
   // Single runs on a small machine vary by 20-50%: the full run takes the median of three.
   if (args.runs === 0) args.runs = args.quick ? 1 : 3;
@@ -657,7 +660,10 @@ async function main(): Promise<void> {
   workers = prepareWorkers(ROOT, workDir, args.src);
   process.stdout.write(`mqttwire: ${workers.describe}\n`);
 
-  const broker = await startMosquitto({ logTypes: ['error', 'warning', 'notice', 'subscribe'] });
+  // --unlimited: what MQTT.js needs to lose nothing when it fires everything at once.
+  const unlimited = args.unlimited ? 'max_queued_messages 0\nmax_inflight_messages 0' : undefined;
+  process.stdout.write(`broker: Mosquitto ${args.unlimited ? 'without queue or in-flight bounds (--unlimited)' : 'at its default limits (20 in flight, 1,000 queued per client)'}\n`);
+  const broker = await startMosquitto({ logTypes: ['error', 'warning', 'notice', 'subscribe'], ...(unlimited ? { extraConfig: unlimited } : {}) });
   const rows: Row[] = [];
   let rttRows: RttRow[] = [];
   try {

@@ -2,7 +2,7 @@
  * The client side of `npm run soak` (started by bench/soak.ts), in a process of its own so that
  * its heap, handles and CPU are the client's alone:
  *
- *   node --expose-gc --import tsx bench/soak-worker.ts <url> <client id> <topic prefix> <outstanding> <sample ms>
+ *   node --expose-gc bench/soak-worker.js <url> <client id> <topic prefix> <outstanding> <sample ms> [census ms]
  *
  * One client with a persistent session (clean: false) subscribes to `<prefix>q0`, `q1` and `q2` at
  * QoS 0, 1 and 2 and publishes to them without pause: per QoS, `outstanding` publishes are in
@@ -11,12 +11,14 @@
  * reconnects, counts). On a `stop` line on stdin it stops publishing, waits for every publish to
  * settle and for the QoS 1/2 messages to arrive (both bounded), ends the client and prints
  * `result {json}`: per QoS what was published, resolved, rejected (by error code), received,
- * lost and duplicated, and the handles left after end().
+ * lost and duplicated, and the handles left after end(). With `census ms`, it also takes a heap
+ * census (bench/process-stats.ts) that long after the traffic started and another when told to
+ * stop, and reports what grew between them, by constructor.
  *
  * mqttwire is loaded as bench/worker-imports.ts says: as it ships, or from src through tsx.
  */
 import type { ClientOptions, MqttClient } from '../src/index.js';
-import { activeResources, gcNow } from './process-stats.js';
+import { activeResources, gcNow, startHeapDiff, type BreakdownEntry } from './process-stats.js';
 import { loadMqttwire } from './worker-imports.js';
 
 export type SoakQoS = 0 | 1 | 2;
@@ -71,6 +73,8 @@ export interface SoakResult {
   unsettled: number;
   timedOutWaitingForMessages: boolean;
   errors: string[];
+  /** With a census: what grew on the heap between it and the stop, largest first. */
+  heapGrowth?: BreakdownEntry[];
 }
 
 /**
@@ -179,11 +183,12 @@ function codeOf(err: unknown): string {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const [url, clientId, prefix, outstandingText, sampleText] = argv;
+  const [url, clientId, prefix, outstandingText, sampleText, censusText] = argv;
   const outstanding = Number(outstandingText);
   const sampleMs = Number(sampleText);
-  if (!url || !clientId || !prefix || !(outstanding > 0) || !(sampleMs > 0)) {
-    throw new Error('usage: soak-worker.ts <url> <client id> <topic prefix> <outstanding> <sample ms>');
+  const censusMs = Number(censusText ?? 0);
+  if (!url || !clientId || !prefix || !(outstanding > 0) || !(sampleMs > 0) || !(censusMs >= 0)) {
+    throw new Error('usage: soak-worker.ts <url> <client id> <topic prefix> <outstanding> <sample ms> [census ms]');
   }
   const { MqttClient: Client } = await loadMqttwire();
 
@@ -253,6 +258,8 @@ async function main(argv: string[]): Promise<void> {
   const chains = streams.flatMap((s) => Array.from({ length: outstanding }, () => chain(s)));
 
   const started = performance.now();
+  let heapDiff: ((top: number) => BreakdownEntry[]) | undefined;
+  const censusTimer = censusMs > 0 ? setTimeout(() => (heapDiff = startHeapDiff()), censusMs) : undefined;
   let lastCpu = process.cpuUsage();
   const sampler = setInterval(() => {
     gcNow();
@@ -287,6 +294,8 @@ async function main(argv: string[]): Promise<void> {
   // Closed, not paused: a paused stdin pipe stays an active handle, and would count as one left behind.
   process.stdin.destroy();
   clearInterval(sampler);
+  clearTimeout(censusTimer);
+  const heapGrowth = heapDiff?.(25);
   stopping = true;
 
   if (await waitUntil(() => inProgress === 0, SETTLE_MS)) await Promise.all(chains);
@@ -307,6 +316,7 @@ async function main(argv: string[]): Promise<void> {
     unsettled: inProgress + streams.reduce((n, s) => n + s.missing(), 0),
     timedOutWaitingForMessages: !arrived,
     errors,
+    ...(heapGrowth ? { heapGrowth } : {}),
   };
   process.stdout.write(`result ${JSON.stringify(result)}\n`);
 }

@@ -2,7 +2,7 @@
  * Hours without a leak: `npm run soak -- --duration=<seconds>`.
  *
  *   npx tsx bench/soak.ts [--duration=300] [--outstanding=50] [--restart-every=60] [--cut=50-150]
- *                         [--sample=10] [--warmup=<s, default a quarter of the run>] [--seed=N] [--src]
+ *                         [--sample=10] [--warmup=<s, default a quarter of the run>] [--census] [--seed=N] [--src]
  *
  * One client (bench/soak-worker.ts, a process of its own) with a persistent session publishes
  * QoS 0, 1 and 2 messages without pause to topics it subscribes to itself, through a chaos proxy
@@ -23,7 +23,8 @@
  * copies with DUP are Mosquitto re-sending to a subscriber, see test/reconnect/fault-proxy.test.ts).
  * The exit code is 1 when a message was lost or duplicated that way, something was left, or the
  * run could not finish; heap and handle growth are reported, not failed on (a one-minute smoke is
- * still warming up).
+ * still warming up). `--census` adds what grew on the heap from the end of warm-up to the end of
+ * the traffic, by constructor (two heap snapshots, bench/process-stats.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -49,6 +50,7 @@ interface Args {
   cutMs: [number, number];
   sampleS: number;
   warmupS: number | undefined;
+  census: boolean;
   seed: number;
   src: boolean;
 }
@@ -61,6 +63,7 @@ function parseArgs(argv: string[]): Args {
     cutMs: [50, 150],
     sampleS: 10,
     warmupS: undefined,
+    census: false,
     seed: Math.floor(Math.random() * 2 ** 31),
     src: false,
   };
@@ -81,10 +84,11 @@ function parseArgs(argv: string[]): Args {
     } else if (key === '--sample') args.sampleS = num(value, '--sample', 1);
     else if (key === '--warmup') args.warmupS = num(value, '--warmup', 0);
     else if (key === '--seed') args.seed = num(value, '--seed', 0);
+    else if (key === '--census') args.census = true;
     else if (key === '--src') args.src = true;
     else {
       throw new Error(
-        `unknown argument ${a}\nusage: tsx bench/soak.ts [--duration=300] [--outstanding=50] [--restart-every=60 (0: never)] [--cut=50-150] [--sample=10] [--warmup=S] [--seed=N] [--src]`,
+        `unknown argument ${a}\nusage: tsx bench/soak.ts [--duration=300] [--outstanding=50] [--restart-every=60 (0: never)] [--cut=50-150] [--sample=10] [--warmup=S] [--census] [--seed=N] [--src]`,
       );
     }
   }
@@ -182,7 +186,15 @@ async function main(): Promise<number> {
   try {
     const child = spawnChild(
       process.execPath,
-      [...workers.args('soak-worker.ts', ['--expose-gc']), proxy.url, `soak-${args.seed}`, `soak/${args.seed}/`, String(args.outstanding), String(args.sampleS * 1000)],
+      [
+        ...workers.args('soak-worker.ts', ['--expose-gc']),
+        proxy.url,
+        `soak-${args.seed}`,
+        `soak/${args.seed}/`,
+        String(args.outstanding),
+        String(args.sampleS * 1000),
+        String(args.census ? Math.round(warmupS * 1000) : 0),
+      ],
       ROOT,
       workers.env,
     );
@@ -234,6 +246,16 @@ async function main(): Promise<number> {
       `${int(proxy.stats.upstreamFailures)} refused while the broker was down; broker restarts: ${restarts}\n\n${samplesTable(samples, args.sampleS)}\n`,
   );
   if (result) process.stdout.write(`\nreconnects: ${int(result.reconnects)}\n\n${qosTable(result.qos)}\n`);
+  if (result?.heapGrowth) {
+    process.stdout.write(
+      `\nHeap growth from the end of warm-up (${warmupS.toFixed(0)} s) to the end of the traffic, by constructor (objects), function (closures) or kind:\n\n` +
+        table(
+          ['constructor, closure or kind', 'count', 'bytes'],
+          result.heapGrowth.map((e) => [e.name, int(e.count), int(e.bytes)]),
+        ) +
+        '\n',
+    );
+  }
 
   // Verdicts.
   const verdicts: [string, boolean | undefined, string][] = [];
