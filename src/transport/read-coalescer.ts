@@ -191,7 +191,8 @@ export class ReadCoalescer {
       this.hold();
       return;
     }
-    // Nothing waited (traffic stopped), or one answer did (a round trip): read as data arrives.
+    // Nothing waited (traffic stopped), or too little to pay for the wait (then the next attempt
+    // wants a longer streak): read as data arrives.
     if (bytes > 0 && bytes < 2 * this.baseline && !wrote) this.needed = Math.min(MAX_STREAK, this.needed * 2);
     this.readDirect();
   }
