@@ -7,13 +7,20 @@ export const IDLE_MS = 3000;
 /** ... and after this long waiting for the first one. */
 export const FIRST_MESSAGE_MS = 20_000;
 
-export type Role = 'pub' | 'sub';
-export type WorkerLib = 'mqttwire' | 'mqttjs' | 'mqttjs-await';
+export type Role = 'pub' | 'sub' | 'rtt';
+/** mqttwire-direct: mqttwire with read coalescing off (the Node transport as it was before it). */
+export type WorkerLib = 'mqttwire' | 'mqttwire-direct' | 'mqttjs' | 'mqttjs-await';
 export type QoS = 0 | 1 | 2;
 
 export interface Cpu {
   user: number;
   system: number;
+}
+
+/** Read and write system calls of the whole process (Linux /proc/self/io), over the same span as `cpu`. */
+export interface Syscalls {
+  reads: number;
+  writes: number;
 }
 
 export interface SubResult {
@@ -26,6 +33,7 @@ export interface SubResult {
   elapsedMs: number;
   /** CPU microseconds from `ready` to the last message (or the idle timeout). */
   cpu: Cpu;
+  syscalls?: Syscalls;
   timedOut: boolean;
 }
 
@@ -36,6 +44,18 @@ export interface PubResult {
   /** From the first publish call until every publish completed (QoS 0 written, 1 PUBACK, 2 PUBCOMP), ms. */
   elapsedMs: number;
   cpu: Cpu;
+  syscalls?: Syscalls;
+  firstError?: string;
+}
+
+/** One client publishing to a topic it subscribes to, one message in flight at a time. */
+export interface RttResult {
+  role: 'rtt';
+  /** Round trips in µs (publish called to message received), in the order measured. */
+  samplesUs: number[];
+  /** CPU µs over all round trips. */
+  cpu: Cpu;
+  errors: number;
   firstError?: string;
 }
 

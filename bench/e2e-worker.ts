@@ -1,31 +1,80 @@
 /**
  * One side of an end-to-end benchmark run, in its own process (started by bench/e2e.ts):
  *
- *   node --import tsx bench/e2e-worker.ts <pub|sub> <mqttwire|mqttjs|mqttjs-await> <qos> <count> <url> [topic]
+ *   node --import tsx bench/e2e-worker.ts <pub|sub|rtt> <mqttwire|mqttwire-direct|mqttjs|mqttjs-await> <qos> <count> <url> [topic] [gap ms]
  *
  * Payloads are 64 bytes: the message's sequence number as 10 ASCII digits, then filler. The
  * subscriber prints `ready` once its SUBACK is in, then counts messages until it has `count` or
  * nothing arrived for IDLE_MS. The publisher prints `ready` once connected, then waits for a `go`
  * line on stdin (so both processes can start up at the same time). Each side prints one
  * `result {json}` line. CPU time is process.cpuUsage() around the work only (not startup,
- * connect or teardown).
+ * connect or teardown), and so are the read and write system calls (Linux: /proc/self/io).
  *
- * mqttwire is loaded from $MQTTWIRE_E2E_CLIENT (the URL of an index.js compiled from src by
- * bench/e2e.ts, i.e. what the package ships) or, without it, from src through tsx.
+ * `rtt`: one client subscribes to the topic and publishes to it, one message in flight at a time,
+ * waiting `gap ms` (default 0) between a message's arrival and the next publish; it reports every
+ * round trip (publish called to message received) after WARMUP_RTT unreported ones.
+ *
+ * mqttwire-direct is mqttwire with read coalescing off (tcpTransport({ coalesceReads: false })):
+ * the Node transport as it was before coalescing, to compare with in the same run.
+ *
+ * mqttwire is loaded as bench/worker-imports.ts says: as it ships, or from src through tsx.
  */
+import fs from 'node:fs';
 import type { IClientOptions } from 'mqtt';
-import { FIRST_MESSAGE_MS, IDLE_MS, payloadSeq, payloadText, Tally, type Cpu, type PubResult, type QoS, type Role, type SubResult } from './e2e-shared.js';
+import type { ClientOptions } from '../src/index.js';
+import {
+  FIRST_MESSAGE_MS,
+  IDLE_MS,
+  payloadSeq,
+  payloadText,
+  Tally,
+  type Cpu,
+  type PubResult,
+  type QoS,
+  type Role,
+  type RttResult,
+  type SubResult,
+  type Syscalls,
+  type WorkerLib,
+} from './e2e-shared.js';
+import { loadMqttjs, loadMqttwire, loadNodeTcp } from './worker-imports.js';
 
 type Mqttwire = typeof import('../src/index.js');
-type MqttJs = typeof import('mqtt');
 
-async function loadMqttwire(): Promise<Mqttwire> {
-  const compiled = process.env.MQTTWIRE_E2E_CLIENT;
-  return compiled ? ((await import(compiled)) as Mqttwire) : import('../src/index.js');
+/** Round trips measured but not reported, while the code warms up. */
+const WARMUP_RTT = 200;
+
+interface LoadedMqttwire {
+  connect: Mqttwire['connect'];
+  /** Options every client of this variant gets (the transport of mqttwire-direct). */
+  options: ClientOptions;
 }
 
-async function loadMqttjs(): Promise<MqttJs> {
-  return (await import('mqtt')).default;
+async function loadVariant(lib: WorkerLib): Promise<LoadedMqttwire> {
+  const { connect } = await loadMqttwire();
+  if (lib !== 'mqttwire-direct') return { connect, options: {} };
+  const tcp = await loadNodeTcp();
+  return { connect, options: { transport: tcp.tcpTransport({ coalesceReads: false }) } };
+}
+
+/** Read and write system calls so far (Linux), or undefined. */
+function syscallsNow(): Syscalls | undefined {
+  try {
+    const text = fs.readFileSync('/proc/self/io', 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return { reads: field('syscr'), writes: field('syscw') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts counting: call the result to get the system calls since (minus the one /proc read it costs). */
+function countSyscalls(): () => Syscalls | undefined {
+  const start = syscallsNow();
+  return () => {
+    const end = syscallsNow();
+    return start && end ? { reads: end.reads - start.reads - 1, writes: end.writes - start.writes } : undefined;
+  };
 }
 
 function cpuSince(start: NodeJS.CpuUsage): Cpu {
@@ -33,9 +82,56 @@ function cpuSince(start: NodeJS.CpuUsage): Cpu {
   return { user: d.user, system: d.system };
 }
 
-function emit(result: SubResult | PubResult): void {
+function emit(result: SubResult | PubResult | RttResult): void {
   // stdout is a pipe: synchronous on Linux, so the line is out before the process exits.
   process.stdout.write(`result ${JSON.stringify(result)}\n`);
+}
+
+function subResult(tally: Tally, cpu: Cpu, syscalls: Syscalls | undefined, timedOut: boolean): SubResult {
+  const r: SubResult = { role: 'sub', received: tally.received, duplicates: tally.duplicates, outOfOrder: tally.outOfOrder, elapsedMs: tally.lastAt - tally.firstAt, cpu, timedOut };
+  if (syscalls) r.syscalls = syscalls;
+  return r;
+}
+
+function pubResult(sent: number, errors: number, elapsedMs: number, cpu: Cpu, syscalls: Syscalls | undefined, firstError: string | undefined): PubResult {
+  const r: PubResult = { role: 'pub', sent, errors, elapsedMs, cpu };
+  if (syscalls) r.syscalls = syscalls;
+  if (firstError) r.firstError = firstError;
+  return r;
+}
+
+/** Counts errors and keeps the first one's text. */
+function errorCounter(): { onError(err: unknown): void; readonly errors: number; readonly firstError: string | undefined } {
+  let errors = 0;
+  let firstError: string | undefined;
+  return {
+    onError(err) {
+      if (errors++ === 0) firstError = String(err);
+    },
+    get errors() {
+      return errors;
+    },
+    get firstError() {
+      return firstError;
+    },
+  };
+}
+
+/**
+ * The round-trip loop shared by both libraries: `send(i)` publishes message i and resolves once
+ * it has arrived (and, at QoS 1/2, once the publish completed); the loop times each one.
+ */
+async function roundTrips(count: number, gapMs: number, send: (i: number) => Promise<number>): Promise<{ samplesUs: number[]; cpu: Cpu }> {
+  const samplesUs: number[] = [];
+  let cpu0 = process.cpuUsage();
+  for (let i = 0; i < WARMUP_RTT + count; i++) {
+    if (i === WARMUP_RTT) cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const arrivedAt = await send(i);
+    if (i >= WARMUP_RTT) samplesUs.push(Math.round((arrivedAt - t0) * 1000));
+    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+  }
+  return { samplesUs, cpu: cpuSince(cpu0) };
 }
 
 /** The publisher is connected and has its payloads: says `ready`, then waits for `go` on stdin. */
@@ -85,13 +181,14 @@ function idleWatch(tally: Tally, onIdle: () => void): () => void {
 // ---------------------------------------------------------------------------------------------
 // mqttwire
 
-async function subMqttwire(url: string, topic: string, qos: QoS, count: number): Promise<void> {
-  const { connect } = await loadMqttwire();
-  const client = await connect(url, { clientId: `e2e-sub-mqttwire-${process.pid}` });
+async function subMqttwire(lib: WorkerLib, url: string, topic: string, qos: QoS, count: number): Promise<void> {
+  const { connect, options } = await loadVariant(lib);
+  const client = await connect(url, { ...options, clientId: `e2e-sub-mqttwire-${process.pid}` });
   const sub = await client.subscribe(topic, { qos });
   const tally = new Tally(count);
   let timedOut = false;
   process.stdout.write('ready\n');
+  const syscalls = countSyscalls();
   const cpu0 = process.cpuUsage();
   const stopWatch = idleWatch(tally, () => {
     timedOut = true;
@@ -101,14 +198,15 @@ async function subMqttwire(url: string, topic: string, qos: QoS, count: number):
     if (tally.add(payloadSeq(msg.payload), performance.now())) break;
   }
   const cpu = cpuSince(cpu0);
+  const sys = syscalls();
   stopWatch();
-  emit({ role: 'sub', received: tally.received, duplicates: tally.duplicates, outOfOrder: tally.outOfOrder, elapsedMs: tally.lastAt - tally.firstAt, cpu, timedOut });
+  emit(subResult(tally, cpu, sys, timedOut));
   await client.end({ timeout: 1000 });
 }
 
-async function pubMqttwire(url: string, topic: string, qos: QoS, count: number): Promise<void> {
-  const { connect } = await loadMqttwire();
-  const client = await connect(url, { clientId: `e2e-pub-mqttwire-${process.pid}` });
+async function pubMqttwire(lib: WorkerLib, url: string, topic: string, qos: QoS, count: number): Promise<void> {
+  const { connect, options } = await loadVariant(lib);
+  const client = await connect(url, { ...options, clientId: `e2e-pub-mqttwire-${process.pid}` });
   const payloads = makePayloads(count);
   await readyToPublish();
   let errors = 0;
@@ -116,6 +214,7 @@ async function pubMqttwire(url: string, topic: string, qos: QoS, count: number):
   const onError = (err: unknown): void => {
     if (errors++ === 0) firstError = String(err);
   };
+  const syscalls = countSyscalls();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   // Fire and forget: nothing is awaited until every message has been handed over.
@@ -124,8 +223,27 @@ async function pubMqttwire(url: string, topic: string, qos: QoS, count: number):
   await Promise.all(pending);
   const elapsedMs = performance.now() - t0;
   const cpu = cpuSince(cpu0);
-  emit({ role: 'pub', sent: count, errors, elapsedMs, cpu, ...(firstError ? { firstError } : {}) });
+  emit(pubResult(count, errors, elapsedMs, cpu, syscalls(), firstError));
   await client.end();
+}
+
+async function rttMqttwire(lib: WorkerLib, url: string, topic: string, qos: QoS, count: number, gapMs: number): Promise<void> {
+  const { connect, options } = await loadVariant(lib);
+  const client = await connect(url, { ...options, clientId: `e2e-rtt-mqttwire-${process.pid}` });
+  const sub = await client.subscribe(topic, { qos });
+  const messages = sub[Symbol.asyncIterator]();
+  const payloads = makePayloads(WARMUP_RTT + count);
+  const errors = errorCounter();
+  const { samplesUs, cpu } = await roundTrips(count, gapMs, async (i) => {
+    const published = client.publish(topic, payloads[i] as Buffer, { qos }).catch(errors.onError);
+    const next = await messages.next();
+    const arrivedAt = performance.now();
+    if (next.done || payloadSeq(next.value.payload) !== i) errors.onError(new Error(`expected message ${i}, got ${next.done ? 'the end' : payloadSeq(next.value.payload)}`));
+    await published;
+    return arrivedAt;
+  });
+  emit({ role: 'rtt', samplesUs, cpu, errors: errors.errors, ...(errors.firstError ? { firstError: errors.firstError } : {}) });
+  await client.end({ timeout: 1000 });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -148,6 +266,7 @@ async function subMqttjs(url: string, topic: string, qos: QoS, count: number): P
   client.on('close', () => finish());
   await client.subscribeAsync(topic, { qos });
   process.stdout.write('ready\n');
+  const syscalls = countSyscalls();
   const cpu0 = process.cpuUsage();
   const stopWatch = idleWatch(tally, () => {
     timedOut = true;
@@ -155,8 +274,9 @@ async function subMqttjs(url: string, topic: string, qos: QoS, count: number): P
   });
   await finished;
   const cpu = cpuSince(cpu0);
+  const sys = syscalls();
   stopWatch();
-  emit({ role: 'sub', received: tally.received, duplicates: tally.duplicates, outOfOrder: tally.outOfOrder, elapsedMs: tally.lastAt - tally.firstAt, cpu, timedOut });
+  emit(subResult(tally, cpu, sys, timedOut));
   await client.endAsync();
 }
 
@@ -170,6 +290,7 @@ async function pubMqttjs(url: string, topic: string, qos: QoS, count: number, aw
   const onError = (err: unknown): void => {
     if (errors++ === 0) firstError = String(err);
   };
+  const syscalls = countSyscalls();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   if (awaitEach) {
@@ -194,25 +315,69 @@ async function pubMqttjs(url: string, topic: string, qos: QoS, count: number, aw
   }
   const elapsedMs = performance.now() - t0;
   const cpu = cpuSince(cpu0);
-  emit({ role: 'pub', sent: count, errors, elapsedMs, cpu, ...(firstError ? { firstError } : {}) });
+  emit(pubResult(count, errors, elapsedMs, cpu, syscalls(), firstError));
+  await client.endAsync();
+}
+
+async function rttMqttjs(url: string, topic: string, qos: QoS, count: number, gapMs: number): Promise<void> {
+  const mqtt = await loadMqttjs();
+  const client = await mqtt.connectAsync(url, mqttjsOptions('rtt'));
+  let arrived: ((seq: number) => void) | undefined;
+  client.on('message', (_topic, payload) => arrived?.(payloadSeq(payload)));
+  await client.subscribeAsync(topic, { qos });
+  const payloads = makePayloads(WARMUP_RTT + count);
+  const errors = errorCounter();
+  const { samplesUs, cpu } = await roundTrips(count, gapMs, async (i) => {
+    let arrivedAt = 0;
+    const message = new Promise<void>((resolve) => {
+      arrived = (seq) => {
+        arrivedAt = performance.now();
+        if (seq !== i) errors.onError(new Error(`expected message ${i}, got ${seq}`));
+        resolve();
+      };
+    });
+    const published = new Promise<void>((resolve) =>
+      client.publish(topic, payloads[i] as Buffer, { qos }, (err) => {
+        if (err) errors.onError(err);
+        resolve();
+      }),
+    );
+    await Promise.all([message, published]);
+    return arrivedAt;
+  });
+  emit({ role: 'rtt', samplesUs, cpu, errors: errors.errors, ...(errors.firstError ? { firstError: errors.firstError } : {}) });
   await client.endAsync();
 }
 
 // ---------------------------------------------------------------------------------------------
 
 async function main(argv: string[]): Promise<void> {
-  const [role, lib, qosText, countText, url, topicArg] = argv;
+  const [role, lib, qosText, countText, url, topicArg, gapText] = argv;
   const qos = Number(qosText);
   const count = Number(countText);
-  const usage = 'usage: e2e-worker.ts <pub|sub> <mqttwire|mqttjs|mqttjs-await> <0|1|2> <count> <url> [topic]';
-  if ((role !== 'pub' && role !== 'sub') || (qos !== 0 && qos !== 1 && qos !== 2) || !Number.isSafeInteger(count) || count < 1 || !url) {
+  const gapMs = Number(gapText ?? 0);
+  const usage = 'usage: e2e-worker.ts <pub|sub|rtt> <mqttwire|mqttwire-direct|mqttjs|mqttjs-await> <0|1|2> <count> <url> [topic] [gap ms]';
+  const libs: WorkerLib[] = ['mqttwire', 'mqttwire-direct', 'mqttjs', 'mqttjs-await'];
+  if (
+    (role !== 'pub' && role !== 'sub' && role !== 'rtt') ||
+    !libs.includes(lib as WorkerLib) ||
+    (qos !== 0 && qos !== 1 && qos !== 2) ||
+    !Number.isSafeInteger(count) ||
+    count < 1 ||
+    !url ||
+    !(gapMs >= 0)
+  ) {
     throw new Error(usage);
   }
   const topic = topicArg ?? 'mqttwire/bench/e2e';
-  if (lib === 'mqttwire') await (role === 'sub' ? subMqttwire(url, topic, qos, count) : pubMqttwire(url, topic, qos, count));
-  else if (lib === 'mqttjs' || lib === 'mqttjs-await') {
-    await (role === 'sub' ? subMqttjs(url, topic, qos, count) : pubMqttjs(url, topic, qos, count, lib === 'mqttjs-await'));
-  } else throw new Error(usage);
+  const which = lib as WorkerLib;
+  if (which === 'mqttwire' || which === 'mqttwire-direct') {
+    if (role === 'sub') await subMqttwire(which, url, topic, qos, count);
+    else if (role === 'pub') await pubMqttwire(which, url, topic, qos, count);
+    else await rttMqttwire(which, url, topic, qos, count, gapMs);
+  } else if (role === 'sub') await subMqttjs(url, topic, qos, count);
+  else if (role === 'pub') await pubMqttjs(url, topic, qos, count, which === 'mqttjs-await');
+  else await rttMqttjs(url, topic, qos, count, gapMs);
 }
 
 main(process.argv.slice(2)).then(

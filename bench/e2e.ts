@@ -2,7 +2,8 @@
  * End-to-end benchmark: one publisher process and one subscriber process through a local Mosquitto,
  * for mqttwire, MQTT.js and (as the reference) mosquitto_pub/mosquitto_sub, at QoS 0, 1 and 2.
  *
- *   npx tsx bench/e2e.ts [--quick] [--runs=N (default 3, --quick 1)] [--libs=mqttwire,mqttjs,...] [--qos=0,1] [--src] [--cpu-prof[=DIR]]
+ *   npx tsx bench/e2e.ts [--quick] [--runs=N (default 3, --quick 1)] [--libs=mqttwire,mqttjs,...] [--qos=0,1]
+ *                        [--parts=throughput,rtt] [--unlimited] [--src] [--cpu-prof[=DIR]]
  *
  * mqttwire runs as the package ships it: src is first compiled to JavaScript (TypeScript's own
  * emit, tsconfig.build.json's target) in a temp dir. `--src` runs src through tsx instead, whose
@@ -10,31 +11,54 @@
  * measurable CPU per message.
  *
  * The broker is started here (127.0.0.1, ephemeral port, Mosquitto's default limits: 20 in flight
- * and 1000 queued per client; logging limited to errors, notices and subscriptions, since per-packet
- * debug logging would slow the broker down) and stopped at the end. For each row both worker
+ * and 1000 queued per client, or none with --unlimited; logging limited to errors, notices and
+ * subscriptions, since per-packet debug logging would slow the broker down) and stopped at the end. For each row both worker
  * processes start at once; the publisher connects and publishes only once the subscriber has its
  * SUBACK (mosquitto_pub is started then). The subscriber stops after `count` messages or IDLE_MS
  * without one. Each side measures its own CPU time (process.cpuUsage() around the work in
  * bench/e2e-worker.ts; bash's `times` for the mosquitto clients). msg/s is the subscriber's: messages
  * received over the time from the first to the last. Every run is bounded by a timeout after which
- * its processes are killed.
+ * its processes are killed. Each Node side also counts its read and write system calls (Linux
+ * /proc/self/io): how often it was woken to read, and how many socket writes it made.
+ *
+ * "mqttwire (coalescing off)" is mqttwire with adaptive read coalescing turned off
+ * (src/transport/read-coalescer.ts): the Node transport as it was before it, measured in the same run.
+ *
+ * The round-trip part (--parts=rtt): one client publishes to a topic it subscribes to, one message
+ * in flight, at a low rate (a pause of RTT_GAP_MS after each arrival) and back to back; it reports
+ * the percentiles of publish-to-arrival time for mqttwire, mqttwire with coalescing off and MQTT.js.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
+import { fileURLToPath } from 'node:url';
+import { collect, exited, killGroup, onLines, parseResult, spawnChild, timeout } from './children.js';
+import { prepareWorkers, type Workers } from './compile-client.js';
+import { markdownTable as table } from './table.js';
 import { mosquittoPath, mosquittoVersion, startMosquitto, type MosquittoHandle } from '../test/helpers/mosquitto-process.js';
-import { FIRST_MESSAGE_MS, IDLE_MS, payloadSeq, payloadText, Tally, type Cpu, type PubResult, type QoS, type SubResult, type WorkerLib } from './e2e-shared.js';
+import {
+  FIRST_MESSAGE_MS,
+  IDLE_MS,
+  payloadSeq,
+  payloadText,
+  Tally,
+  type Cpu,
+  type PubResult,
+  type QoS,
+  type RttResult,
+  type SubResult,
+  type Syscalls,
+  type WorkerLib,
+} from './e2e-shared.js';
 
 type Lib = WorkerLib | 'mosquitto';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const WORKER = path.join(ROOT, 'bench', 'e2e-worker.ts');
-const ALL_LIBS: Lib[] = ['mqttwire', 'mqttjs', 'mqttjs-await', 'mosquitto'];
+const ALL_LIBS: Lib[] = ['mqttwire', 'mqttwire-direct', 'mqttjs', 'mqttjs-await', 'mosquitto'];
 const LIB_LABEL: Record<Lib, string> = {
   mqttwire: 'mqttwire',
+  'mqttwire-direct': 'mqttwire (coalescing off)',
   mqttjs: 'MQTT.js',
   'mqttjs-await': 'MQTT.js (await each)',
   mosquitto: 'mosquitto_pub/sub',
@@ -45,6 +69,17 @@ const FULL_COUNTS: Record<QoS, number> = { 0: 100_000, 1: 20_000, 2: 10_000 };
  * machine): at QoS 1 and 2 it sends a quarter of the messages to keep the full run short.
  */
 const AWAIT_EACH_SHARE: Record<QoS, number> = { 0: 1, 1: 0.25, 2: 0.25 };
+/**
+ * Round-trip rows: QoS, the pause after each arrival (0: back to back), and how many round trips.
+ * 2 ms apart is 500 messages a second, light traffic; back to back is a request/response loop.
+ */
+const RTT_CASES: { qos: QoS; gapMs: number; count: number }[] = [
+  { qos: 0, gapMs: 2, count: 1_000 },
+  { qos: 0, gapMs: 0, count: 5_000 },
+  { qos: 1, gapMs: 2, count: 1_000 },
+  { qos: 1, gapMs: 0, count: 5_000 },
+];
+const RTT_LIBS: WorkerLib[] = ['mqttwire', 'mqttwire-direct', 'mqttjs'];
 /** Reference machine figures from the issue (mosquitto_pub/sub), msg/s. */
 const REFERENCE_MOSQUITTO: Record<QoS, number> = { 0: 35_800, 1: 20_600, 2: 9_000 };
 
@@ -56,14 +91,18 @@ interface Args {
   qos: QoS[];
   cpuProfDir: string | undefined;
   src: boolean;
+  parts: ('throughput' | 'rtt')[];
+  /** Mosquitto without its queue and in-flight bounds (max_queued_messages 0, max_inflight_messages 0). */
+  unlimited: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, runs: 0, libs: ALL_LIBS, qos: [0, 1, 2], cpuProfDir: undefined, src: false };
+  const args: Args = { quick: false, runs: 0, libs: ALL_LIBS, qos: [0, 1, 2], cpuProfDir: undefined, src: false, parts: ['throughput', 'rtt'], unlimited: false };
   for (const a of argv) {
     const [key, value] = a.split('=', 2) as [string, string | undefined];
     if (key === '--quick') args.quick = true;
     else if (key === '--src') args.src = true;
+    else if (key === '--unlimited') args.unlimited = true;
     else if (key === '--runs' && value) args.runs = Math.max(1, Number.parseInt(value, 10) || 1);
     else if (key === '--libs' && value) {
       args.libs = value.split(',').map((l) => {
@@ -76,103 +115,23 @@ function parseArgs(argv: string[]): Args {
         if (n !== 0 && n !== 1 && n !== 2) throw new Error(`bad QoS ${q}`);
         return n;
       });
+    } else if (key === '--parts' && value) {
+      args.parts = value.split(',').map((p) => {
+        if (p !== 'throughput' && p !== 'rtt') throw new Error(`unknown part ${p} (throughput, rtt)`);
+        return p;
+      });
     } else if (key === '--cpu-prof') args.cpuProfDir = path.resolve(value ?? path.join(os.tmpdir(), `mqttwire-e2e-prof-${Date.now()}`));
-    else throw new Error(`unknown argument ${a}\nusage: tsx bench/e2e.ts [--quick] [--runs=N] [--libs=${ALL_LIBS.join(',')}] [--qos=0,1,2] [--src] [--cpu-prof[=DIR]]`);
+    else throw new Error(`unknown argument ${a}\nusage: tsx bench/e2e.ts [--quick] [--runs=N] [--libs=${ALL_LIBS.join(',')}] [--qos=0,1,2] [--parts=throughput,rtt] [--unlimited] [--src] [--cpu-prof[=DIR]]`);
   }
   // Single runs on a small machine vary by 20-50%: the full run takes the median of three.
   if (args.runs === 0) args.runs = args.quick ? 1 : 3;
   return args;
 }
 
-// ---------------------------------------------------------------------------------------------
-// mqttwire as it ships
+/** How the worker processes run (set up in main). */
+let workers: Workers;
 
-/**
- * Compiles every src .ts file into `outDir` as `tsc -p tsconfig.build.json` would (same target; every file
- * is an isolated module, so transpiling file by file gives tsc's output) and returns the URL of index.js.
- */
-function compileClient(outDir: string): string {
-  const srcDir = path.join(ROOT, 'src');
-  const files = (fs.readdirSync(srcDir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
-  const compilerOptions: ts.CompilerOptions = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022, verbatimModuleSyntax: true };
-  for (const file of files) {
-    const { outputText } = ts.transpileModule(fs.readFileSync(path.join(srcDir, file), 'utf8'), { compilerOptions, fileName: file });
-    const dest = path.join(outDir, file.replace(/\.ts$/, '.js'));
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
-    fs.writeFileSync(dest, outputText);
-  }
-  fs.writeFileSync(path.join(outDir, 'package.json'), '{ "type": "module" }\n');
-  return pathToFileURL(path.join(outDir, 'index.js')).href;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Child processes: each in its own process group, killed (group-wide) on timeout and on exit.
-
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) killGroup(c, 'SIGKILL');
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => process.exit(130));
-}
-
-/** Environment of the worker processes (MQTTWIRE_E2E_CLIENT: the compiled client). */
-const childEnv: NodeJS.ProcessEnv = { ...process.env };
-
-function startChild(cmd: string, args: string[]): ChildProcess {
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: childEnv });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  child.on('error', () => live.delete(child));
-  child.stdin?.on('error', () => undefined);
-  return child;
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.once('error', () => resolve(-1));
-  });
-}
-
-/** Calls `onLine` for every complete line of `stream`. */
-function onLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  let rest = '';
-  stream?.setEncoding('utf8');
-  stream?.on('data', (chunk: string) => {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop() ?? '';
-    for (const line of parts) onLine(line);
-  });
-  stream?.on('end', () => {
-    if (rest) onLine(rest);
-    rest = '';
-  });
-}
-
-function collect(stream: NodeJS.ReadableStream | null): () => string {
-  let text = '';
-  stream?.on('data', (chunk: Buffer | string) => {
-    text += chunk.toString();
-  });
-  return () => text;
-}
-
-function timeout(ms: number): { promise: Promise<'timeout'>; cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
-  return { promise, cancel: () => clearTimeout(timer) };
-}
+const startChild = (cmd: string, args: string[]): ChildProcess => spawnChild(cmd, args, ROOT, workers.env);
 
 // ---------------------------------------------------------------------------------------------
 // One run
@@ -190,16 +149,20 @@ interface RunResult {
 
 let runSeq = 0;
 
-function nodeWorkerArgs(role: 'pub' | 'sub', lib: WorkerLib, qos: QoS, count: number, url: string, topic: string, profDir: string | undefined): string[] {
+function nodeWorkerArgs(
+  role: 'pub' | 'sub' | 'rtt',
+  lib: WorkerLib,
+  qos: QoS,
+  count: number,
+  url: string,
+  topic: string,
+  profDir: string | undefined,
+  gapMs = 0,
+): string[] {
   // One directory per process: tsx's loader thread writes a profile too (CPU.<date>.<time>.<pid>.<thread>.*;
   // the main thread's is the one with thread id 0).
   const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, `${lib}-${role}-qos${qos}-${runSeq}`)}`] : [];
-  return [...prof, '--import', 'tsx', WORKER, role, lib, String(qos), String(count), url, topic];
-}
-
-function parseResult<T>(stdout: string): T | undefined {
-  const line = stdout.split('\n').find((l) => l.startsWith('result '));
-  return line ? (JSON.parse(line.slice('result '.length)) as T) : undefined;
+  return [...workers.args('e2e-worker.ts', prof), role, lib, String(qos), String(count), url, topic, String(gapMs)];
 }
 
 async function runNode(lib: WorkerLib, qos: QoS, count: number, broker: MosquittoHandle, runTimeoutMs: number, profDir: string | undefined): Promise<RunResult> {
@@ -237,6 +200,9 @@ async function runNode(lib: WorkerLib, qos: QoS, count: number, broker: Mosquitt
   if (pub.exitCode !== 0) problems.push(`publisher exit ${pub.exitCode ?? pub.signalCode}: ${lastLines(pubErr())}`);
   if (subResult?.timedOut) problems.push(`subscriber idle for ${IDLE_MS} ms before all messages arrived`);
   if (pubResult?.errors) problems.push(`${pubResult.errors} publish errors, first: ${pubResult.firstError}`);
+  // The worker's client id ends in its pid (e2e-worker.ts).
+  const subLib = lib === 'mqttjs-await' ? 'mqttjs' : lib;
+  if (brokerDropped(broker, `e2e-sub-${subLib === 'mqttwire-direct' ? 'mqttwire' : subLib}-${sub.pid}`)) problems.push(DROPPED);
   return { lib, qos, count, sub: subResult, pub: pubResult, wallMs: performance.now() - t0, problems };
 }
 
@@ -350,6 +316,7 @@ async function runMosquittoClients(qos: QoS, count: number, broker: MosquittoHan
   const pubCpu = parseTimes(pubErr());
   if (pub && !/^exit 0$/m.test(pubErr())) problems.push(`mosquitto_pub failed: ${lastLines(pubErr())}`);
   if (timedOut) problems.push(`subscriber idle for ${IDLE_MS} ms before all messages arrived`);
+  if (brokerDropped(broker, subId)) problems.push(DROPPED);
   const subResult: SubResult | undefined = subCpu && {
     role: 'sub',
     received: tally.received,
@@ -361,6 +328,17 @@ async function runMosquittoClients(qos: QoS, count: number, broker: MosquittoHan
   };
   const pubResult: PubResult | undefined = pubCpu && { role: 'pub', sent: count, errors: 0, elapsedMs: Number.NaN, cpu: pubCpu };
   return { lib: 'mosquitto', qos, count, sub: subResult, pub: pubResult, wallMs: performance.now() - t0, problems };
+}
+
+const DROPPED = 'Mosquitto dropped messages queued for the subscriber (max_queued_messages 1000: the subscriber fell behind)';
+
+/**
+ * Mosquitto logs (at notice level) "Outgoing messages are being dropped for client X." when the
+ * messages queued for X exceed max_queued_messages: a loss the publisher's window cannot prevent,
+ * since it only bounds what is in flight between the publisher and the broker.
+ */
+function brokerDropped(broker: MosquittoHandle, clientId: string): boolean {
+  return broker.log().includes(`Outgoing messages are being dropped for client ${clientId}.`);
 }
 
 function lastLines(text: string, n = 3): string {
@@ -381,6 +359,11 @@ interface Row {
   rate: number;
   pubCpuUs: number;
   subCpuUs: number;
+  /** System calls per message: the publisher's reads and writes, the subscriber's reads and writes. */
+  pubReads: number;
+  pubWrites: number;
+  subReads: number;
+  subWrites: number;
   problems: string[];
 }
 
@@ -404,8 +387,16 @@ function toRow(r: RunResult): Row {
     rate: r.sub && r.sub.elapsedMs > 0 ? received / (r.sub.elapsedMs / 1000) : Number.NaN,
     pubCpuUs: cpuUs(r.pub?.cpu) / r.count,
     subCpuUs: received > 0 ? cpuUs(r.sub?.cpu) / received : Number.NaN,
+    pubReads: perMessage(r.pub?.syscalls, 'reads', r.count),
+    pubWrites: perMessage(r.pub?.syscalls, 'writes', r.count),
+    subReads: perMessage(r.sub?.syscalls, 'reads', received),
+    subWrites: perMessage(r.sub?.syscalls, 'writes', received),
     problems: r.problems,
   };
+}
+
+function perMessage(calls: Syscalls | undefined, which: keyof Syscalls, messages: number): number {
+  return calls && messages > 0 ? calls[which] / messages : Number.NaN;
 }
 
 /** Several runs of one row: the median of each rate and CPU figure; losses, duplicates and reordering of the worst run. */
@@ -424,6 +415,10 @@ function aggregate(rows: Row[]): Row {
     rate: med((r) => r.rate),
     pubCpuUs: med((r) => r.pubCpuUs),
     subCpuUs: med((r) => r.subCpuUs),
+    pubReads: med((r) => r.pubReads),
+    pubWrites: med((r) => r.pubWrites),
+    subReads: med((r) => r.subReads),
+    subWrites: med((r) => r.subWrites),
     problems: [...new Set(rows.flatMap((r) => r.problems))],
   };
 }
@@ -431,20 +426,13 @@ function aggregate(rows: Row[]): Row {
 const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
 const fmtRate = (n: number): string => (Number.isFinite(n) ? `${(n / 1000).toFixed(1)} k` : '-');
 const fmtUs = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '-');
+const fmtCalls = (reads: number, writes: number): string => (Number.isFinite(reads) ? `${reads.toFixed(3)} / ${writes.toFixed(3)}` : '-');
 const fmtRatio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
 const pct = (lost: number, count: number): string => (lost === 0 ? '0' : `${fmtInt(lost)} (${((100 * lost) / count).toFixed(1)}%)`);
 
-function table(header: string[], rows: string[][], rightAlign: boolean[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    '| ' + cells.map((c, i) => (rightAlign[i] ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join(' | ') + ' |';
-  const sep = '| ' + widths.map((w, i) => (rightAlign[i] ? '-'.repeat(w - 1) + ':' : '-'.repeat(w))).join(' | ') + ' |';
-  return [line(header), sep, ...rows.map(line)].join('\n');
-}
-
 function resultsTable(rows: Row[]): string {
   return table(
-    ['lib', 'QoS', 'count', 'received', 'lost', 'dup / out of order', 'msg/s', 'pub CPU µs/msg', 'sub CPU µs/msg'],
+    ['lib', 'QoS', 'count', 'received', 'lost', 'dup / out of order', 'msg/s', 'pub CPU µs/msg', 'sub CPU µs/msg', 'pub reads / writes per msg', 'sub reads / writes per msg'],
     rows.map((r) => [
       LIB_LABEL[r.lib],
       String(r.qos),
@@ -455,19 +443,33 @@ function resultsTable(rows: Row[]): string {
       fmtRate(r.rate),
       fmtUs(r.pubCpuUs),
       fmtUs(r.subCpuUs),
+      fmtCalls(r.pubReads, r.pubWrites),
+      fmtCalls(r.subReads, r.subWrites),
     ]),
-    [false, true, true, true, true, true, true, true, true],
+    [false, true, true, true, true, true, true, true, true, true, true],
   );
 }
 
 function ratiosTable(rows: Row[], qosList: QoS[]): string {
   const find = (lib: Lib, qos: QoS): Row | undefined => rows.find((r) => r.lib === lib && r.qos === qos);
   return table(
-    ['QoS', 'msg/s ours/MQTT.js', 'pub CPU ours/MQTT.js', 'sub CPU ours/MQTT.js', 'msg/s ours/mosquitto', 'pub CPU ours/mosquitto', 'sub CPU ours/mosquitto'],
+    [
+      'QoS',
+      'msg/s ours/MQTT.js',
+      'pub CPU ours/MQTT.js',
+      'sub CPU ours/MQTT.js',
+      'msg/s ours/mosquitto',
+      'pub CPU ours/mosquitto',
+      'sub CPU ours/mosquitto',
+      'msg/s coalescing on/off',
+      'pub CPU on/off',
+      'sub CPU on/off',
+    ],
     qosList.map((qos) => {
       const ours = find('mqttwire', qos);
       const js = find('mqttjs', qos);
       const ref = find('mosquitto', qos);
+      const off = find('mqttwire-direct', qos);
       return [
         String(qos),
         fmtRatio(ours?.rate ?? NaN, js?.rate ?? NaN),
@@ -476,9 +478,12 @@ function ratiosTable(rows: Row[], qosList: QoS[]): string {
         fmtRatio(ours?.rate ?? NaN, ref?.rate ?? NaN),
         fmtRatio(ours?.pubCpuUs ?? NaN, ref?.pubCpuUs ?? NaN),
         fmtRatio(ours?.subCpuUs ?? NaN, ref?.subCpuUs ?? NaN),
+        fmtRatio(ours?.rate ?? NaN, off?.rate ?? NaN),
+        fmtRatio(ours?.pubCpuUs ?? NaN, off?.pubCpuUs ?? NaN),
+        fmtRatio(ours?.subCpuUs ?? NaN, off?.subCpuUs ?? NaN),
       ];
     }),
-    [true, true, true, true, true, true, true],
+    [true, true, true, true, true, true, true, true, true, true],
   );
 }
 
@@ -526,6 +531,113 @@ function targetsTable(rows: Row[], qosList: QoS[]): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Round trips
+
+interface RttRow {
+  lib: WorkerLib;
+  qos: QoS;
+  gapMs: number;
+  count: number;
+  /** Each run's samples, µs. */
+  runs: number[][];
+  /** CPU µs per round trip, per run. */
+  cpuUs: number[];
+  problems: string[];
+}
+
+async function runRtt(lib: WorkerLib, qos: QoS, gapMs: number, count: number, broker: MosquittoHandle, runTimeoutMs: number, profDir: string | undefined): Promise<{ result: RttResult | undefined; problems: string[] }> {
+  const topic = `bench/e2e/rtt/${lib}/q${qos}/${++runSeq}`;
+  const problems: string[] = [];
+  const deadline = timeout(runTimeoutMs);
+  const child = startChild(process.execPath, nodeWorkerArgs('rtt', lib, qos, count, broker.url, topic, profDir, gapMs));
+  const [out, err] = [collect(child.stdout), collect(child.stderr)];
+  if ((await Promise.race([exited(child), deadline.promise])) === 'timeout') problems.push(`timed out after ${runTimeoutMs} ms: killed`);
+  deadline.cancel();
+  killGroup(child);
+  await exited(child);
+  const result = parseResult<RttResult>(out());
+  if (child.exitCode !== 0) problems.push(`exit ${child.exitCode ?? child.signalCode}: ${lastLines(err())}`);
+  if (result?.errors) problems.push(`${result.errors} errors, first: ${result.firstError}`);
+  return { result, problems };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+}
+
+const sortedCopy = (values: number[]): number[] => [...values].sort((a, b) => a - b);
+const median = (values: number[]): number => percentile(sortedCopy(values), 0.5);
+const rttPace = (gapMs: number): string => (gapMs > 0 ? `${gapMs} ms apart` : 'back to back');
+
+function rttTable(rows: RttRow[]): string {
+  return table(
+    ['lib', 'QoS', 'pace', 'round trips', 'p50 µs (each run)', 'p50 µs', 'p90 µs', 'p99 µs', 'max µs', 'CPU µs per round trip'],
+    rows.map((r) => {
+      const pooled = sortedCopy(r.runs.flat());
+      return [
+        LIB_LABEL[r.lib],
+        String(r.qos),
+        rttPace(r.gapMs),
+        `${r.runs.length} x ${fmtInt(r.count)}`,
+        r.runs.map((run) => fmtInt(median(run))).join(', '),
+        fmtInt(percentile(pooled, 0.5)),
+        fmtInt(percentile(pooled, 0.9)),
+        fmtInt(percentile(pooled, 0.99)),
+        fmtInt(pooled[pooled.length - 1] ?? Number.NaN),
+        fmtUs(median(r.cpuUs)),
+      ];
+    }),
+    [false, true, false, true, true, true, true, true, true, true],
+  );
+}
+
+/** Round trip p50 with coalescing at most 10% over the same client without it (the run's own "today"). */
+function rttTargets(rows: RttRow[]): string {
+  const cases = rows.filter((r) => r.lib === 'mqttwire');
+  return table(
+    ['QoS', 'pace', 'p50 <= 1.1 x coalescing off'],
+    cases.map((ours) => {
+      const off = rows.find((r) => r.lib === 'mqttwire-direct' && r.qos === ours.qos && r.gapMs === ours.gapMs);
+      const a = percentile(sortedCopy(ours.runs.flat()), 0.5);
+      const b = off ? percentile(sortedCopy(off.runs.flat()), 0.5) : Number.NaN;
+      const ok = Number.isFinite(a) && Number.isFinite(b) ? a <= 1.1 * b : undefined;
+      const detail = `${fmtInt(a)} vs ${fmtInt(b)} µs, ${fmtRatio(a, b)}`;
+      return [String(ours.qos), rttPace(ours.gapMs), ok === undefined ? `n/a (${detail})` : `${ok ? 'met' : 'NOT met'} (${detail})`];
+    }),
+    [true, false, false],
+  );
+}
+
+async function measureRtt(args: Args, broker: MosquittoHandle, runTimeoutMs: number): Promise<RttRow[]> {
+  const libs = RTT_LIBS.filter((l) => args.libs.includes(l));
+  const rows: RttRow[] = [];
+  for (const c of RTT_CASES.filter((c) => args.qos.includes(c.qos))) {
+    const count = args.quick ? Math.max(100, c.count / 5) : c.count;
+    const byLib = new Map<WorkerLib, RttRow>(libs.map((lib) => [lib, { lib, qos: c.qos, gapMs: c.gapMs, count, runs: [], cpuUs: [], problems: [] }]));
+    // Interleaved like the throughput rows, so drift in the machine's state is shared.
+    for (let i = 0; i < args.runs; i++) {
+      for (const lib of libs) {
+        const row = byLib.get(lib) as RttRow;
+        const { result, problems } = await runRtt(lib, c.qos, c.gapMs, count, broker, runTimeoutMs, args.cpuProfDir);
+        row.problems.push(...problems);
+        if (result) {
+          row.runs.push(result.samplesUs);
+          row.cpuUs.push((result.cpu.user + result.cpu.system) / result.samplesUs.length);
+        }
+        const sorted = sortedCopy(result?.samplesUs ?? []);
+        process.stderr.write(
+          `  ${LIB_LABEL[lib]} round trip QoS ${c.qos} ${rttPace(c.gapMs)}: p50 ${fmtInt(percentile(sorted, 0.5))} µs, p99 ${fmtInt(percentile(sorted, 0.99))} µs` +
+            `${problems.length ? `; ${problems.join('; ')}` : ''}\n`,
+        );
+      }
+    }
+    rows.push(...byLib.values());
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -542,17 +654,20 @@ async function main(): Promise<void> {
   );
   if (args.cpuProfDir) process.stdout.write(`CPU profiles: ${args.cpuProfDir}\n`);
 
-  // Temp dir: the compiled client (build/) and mosquitto_sub's output files; removed on exit.
+  // Temp dir: the compiled client and workers (build/) and mosquitto_sub's output files; removed on exit.
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttwire-e2e-'));
   process.on('exit', () => fs.rmSync(workDir, { recursive: true, force: true }));
-  if (!args.src) childEnv.MQTTWIRE_E2E_CLIENT = compileClient(path.join(workDir, 'build'));
-  else delete childEnv.MQTTWIRE_E2E_CLIENT;
-  process.stdout.write(`mqttwire: ${args.src ? 'src through tsx (--src)' : 'src compiled by TypeScript (as shipped)'}\n`);
+  workers = prepareWorkers(ROOT, workDir, args.src);
+  process.stdout.write(`mqttwire: ${workers.describe}\n`);
 
-  const broker = await startMosquitto({ logTypes: ['error', 'warning', 'notice', 'subscribe'] });
+  // --unlimited: what MQTT.js needs to lose nothing when it fires everything at once.
+  const unlimited = args.unlimited ? 'max_queued_messages 0\nmax_inflight_messages 0' : undefined;
+  process.stdout.write(`broker: Mosquitto ${args.unlimited ? 'without queue or in-flight bounds (--unlimited)' : 'at its default limits (20 in flight, 1,000 queued per client)'}\n`);
+  const broker = await startMosquitto({ logTypes: ['error', 'warning', 'notice', 'subscribe'], ...(unlimited ? { extraConfig: unlimited } : {}) });
   const rows: Row[] = [];
+  let rttRows: RttRow[] = [];
   try {
-    for (const qos of args.qos) {
+    for (const qos of args.parts.includes('throughput') ? args.qos : []) {
       // Runs are interleaved (all libraries, then all again) so drift in the machine's state is shared.
       const runs = new Map<Lib, Row[]>(args.libs.map((lib) => [lib, []]));
       for (let i = 0; i < args.runs; i++) {
@@ -566,24 +681,31 @@ async function main(): Promise<void> {
           runs.get(lib)?.push(row);
           process.stderr.write(
             `  ${LIB_LABEL[lib]} QoS ${qos}: ${fmtInt(row.received)}/${fmtInt(row.count)} received, ${fmtRate(row.rate)} msg/s, ` +
-              `CPU µs/msg pub ${fmtUs(row.pubCpuUs)} ${split(r.pub?.cpu)} sub ${fmtUs(row.subCpuUs)} ${split(r.sub?.cpu)} (${(r.wallMs / 1000).toFixed(1)} s)` +
+              `CPU µs/msg pub ${fmtUs(row.pubCpuUs)} ${split(r.pub?.cpu)} sub ${fmtUs(row.subCpuUs)} ${split(r.sub?.cpu)}, ` +
+              `syscalls/msg pub ${fmtCalls(row.pubReads, row.pubWrites)} sub ${fmtCalls(row.subReads, row.subWrites)} (${(r.wallMs / 1000).toFixed(1)} s)` +
               `${row.problems.length ? `; ${row.problems.join('; ')}` : ''}\n`,
           );
         }
       }
       for (const lib of args.libs) rows.push(aggregate(runs.get(lib) ?? []));
     }
+    if (args.parts.includes('rtt')) rttRows = await measureRtt(args, broker, runTimeoutMs);
   } finally {
     await broker.stop();
   }
 
   const qosList = args.qos;
-  process.stdout.write(`\n${resultsTable(rows)}\n\nRatios (lower CPU is better):\n\n${ratiosTable(rows, qosList)}\n\nTargets:\n\n${targetsTable(rows, qosList)}\n`);
-  const notes = rows.filter((r) => r.problems.length > 0);
-  if (notes.length) {
-    process.stdout.write('\nNotes:\n');
-    for (const r of notes) process.stdout.write(`- ${LIB_LABEL[r.lib]} QoS ${r.qos}: ${r.problems.join('; ')}\n`);
+  if (rows.length > 0) {
+    process.stdout.write(`\n${resultsTable(rows)}\n\nRatios (lower CPU is better):\n\n${ratiosTable(rows, qosList)}\n\nTargets:\n\n${targetsTable(rows, qosList)}\n`);
   }
+  if (rttRows.length > 0) {
+    process.stdout.write(`\nRound trips (one message in flight):\n\n${rttTable(rttRows)}\n\n${rttTargets(rttRows)}\n`);
+  }
+  const notes = [
+    ...rows.filter((r) => r.problems.length > 0).map((r) => `${LIB_LABEL[r.lib]} QoS ${r.qos}: ${r.problems.join('; ')}`),
+    ...rttRows.filter((r) => r.problems.length > 0).map((r) => `${LIB_LABEL[r.lib]} round trip QoS ${r.qos} ${rttPace(r.gapMs)}: ${[...new Set(r.problems)].join('; ')}`),
+  ];
+  if (notes.length) process.stdout.write(`\nNotes:\n${notes.map((n) => `- ${n}\n`).join('')}`);
   process.stdout.write(`\nTotal ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }
 

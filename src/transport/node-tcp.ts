@@ -1,16 +1,25 @@
-import type { Socket } from 'node:net';
+import type { NetConnectOpts, Socket } from 'node:net';
 import { InvalidArgumentError, TransportError } from '../errors.js';
+import { ReadCoalescer } from './read-coalescer.js';
 import type { Transport, TransportFactory, TransportHandlers } from './transport.js';
 
 /** Turns a socket error into a more specific TransportError (TLS), or undefined for the generic one. */
 export type SocketErrorMapper = (err: NodeJS.ErrnoException) => TransportError | undefined;
 
-/** Wraps a connected node:net (or node:tls) socket in the Transport interface. */
-export function wrapNodeSocket(socket: Socket, handlers: TransportHandlers, mapError?: SocketErrorMapper): Transport {
+/**
+ * Wraps a connected node:net (or node:tls) socket in the Transport interface. With `coalesce`,
+ * reads go through a ReadCoalescer (read-coalescer.ts): under busy traffic it lets bytes gather in
+ * the kernel for a moment between reads. It needs a socket that stops reading when paused
+ * (readableHighWaterMark 1, see tcpTransport); without it every read is handed on as it arrives.
+ */
+export function wrapNodeSocket(socket: Socket, handlers: TransportHandlers, mapError?: SocketErrorMapper, coalesce = false): Transport {
   let closed = false;
+  const reads = coalesce ? new ReadCoalescer(socket, (chunk) => handlers.onData(chunk)) : undefined;
   socket.on('data', (buf: Buffer) => {
     // A plain Uint8Array view, no copy: the codec and user code see Uint8Array, never Buffer.
-    handlers.onData(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+    const chunk = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (reads) reads.read(chunk);
+    else handlers.onData(chunk);
   });
   socket.on('drain', () => handlers.onDrain());
   let error: Error | undefined;
@@ -20,14 +29,28 @@ export function wrapNodeSocket(socket: Socket, handlers: TransportHandlers, mapE
   socket.on('close', () => {
     if (closed) return;
     closed = true;
+    // Bytes a coalescing pause gathered arrived before the close: they go first.
+    reads?.stop(true);
     handlers.onClose(error);
   });
   return {
-    write: (data) => socket.write(data),
+    write: (data) => {
+      reads?.noteWrite();
+      return socket.write(data);
+    },
     end: () => socket.end(),
-    destroy: () => socket.destroy(),
-    pause: () => socket.pause(),
-    resume: () => socket.resume(),
+    destroy: () => {
+      reads?.stop(false);
+      socket.destroy();
+    },
+    pause: () => {
+      if (reads) reads.pause();
+      else socket.pause();
+    },
+    resume: () => {
+      if (reads) reads.resume();
+      else socket.resume();
+    },
   };
 }
 
@@ -76,12 +99,29 @@ export function urlHost(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '') || 'localhost';
 }
 
-export const openTcp: TransportFactory = async (url, handlers, options) => {
-  const host = urlHost(url);
-  const port = url.port ? Number(url.port) : 1883;
-  const { connect } = await loadNet();
-  const socket = connect({ host, port });
-  socket.setNoDelay(true);
-  await openNodeSocket(socket, 'connect', `TCP connect to ${host}:${port}`, options.signal);
-  return wrapNodeSocket(socket, handlers);
-};
+export interface TcpTransportSettings {
+  /** Adaptive read coalescing (read-coalescer.ts); default true. False reads as data arrives, always. */
+  coalesceReads?: boolean;
+}
+
+/** mqtt:// and tcp:// over node:net (default port 1883). */
+export function tcpTransport(settings: TcpTransportSettings = {}): TransportFactory {
+  const coalesce = settings.coalesceReads ?? true;
+  return async (url, handlers, options) => {
+    const host = urlHost(url);
+    const port = url.port ? Number(url.port) : 1883;
+    const { connect } = await loadNet();
+    // A paused socket keeps reading until its buffer reaches readableHighWaterMark (16 KiB by
+    // default), and on resume hands out what it read one chunk per 'data' event: a coalescing pause
+    // would gather nothing. At 1 byte it stops after the first read, and the rest waits in the
+    // kernel, to come out in one read. Reading as data arrives is the same at any setting. (A
+    // Duplex option that net.connect passes on; its typings leave it out.)
+    const socket = connect(coalesce ? ({ host, port, readableHighWaterMark: 1 } as NetConnectOpts) : { host, port });
+    socket.setNoDelay(true);
+    await openNodeSocket(socket, 'connect', `TCP connect to ${host}:${port}`, options.signal);
+    // A runtime whose node:net ignores the option (its paused sockets go on reading) reads as data arrives.
+    return wrapNodeSocket(socket, handlers, undefined, coalesce && socket.readableHighWaterMark === 1);
+  };
+}
+
+export const openTcp: TransportFactory = tcpTransport();
