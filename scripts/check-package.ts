@@ -93,10 +93,12 @@ function checkAttw(tarball: string): void {
 const ESM_APP = `import { connect, MqttClient, MqttError, TransportError } from 'mqttwire';
 import { encode, PacketDecoder } from 'mqttwire/codec';
 import { FileStore } from 'mqttwire/file-store';
+import { scramSha256 } from 'mqttwire/scram';
 const decoded = new PacketDecoder().push(encode({ type: 'pingreq' }));
 console.log(JSON.stringify({
   resolved: import.meta.resolve('mqttwire'),
   connect: typeof connect, MqttClient: typeof MqttClient, FileStore: typeof FileStore,
+  scram: scramSha256({ username: 'u', password: 'p' }).method,
   errorsShared: new TransportError('x') instanceof MqttError,
   decoded: decoded.map((p) => p.type),
 }));
@@ -105,10 +107,12 @@ console.log(JSON.stringify({
 const CJS_APP = `const { connect, MqttClient, MqttError, TransportError } = require('mqttwire');
 const { encode, PacketDecoder } = require('mqttwire/codec');
 const { FileStore } = require('mqttwire/file-store');
+const { scramSha256 } = require('mqttwire/scram');
 const decoded = new PacketDecoder().push(encode({ type: 'pingreq' }));
 console.log(JSON.stringify({
   resolved: require.resolve('mqttwire'),
   connect: typeof connect, MqttClient: typeof MqttClient, FileStore: typeof FileStore,
+  scram: scramSha256({ username: 'u', password: 'p' }).method,
   errorsShared: new TransportError('x') instanceof MqttError,
   decoded: decoded.map((p) => p.type),
 }));
@@ -171,10 +175,10 @@ function checkImports(app: string): void {
     if (r.status !== 0) fail(`node ${file} failed (exit ${r.status})`, r.output);
     const got = JSON.parse(r.output.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
     const resolved = String(got.resolved ?? '').replace(/^file:\/\//, '');
-    const want = { connect: 'function', MqttClient: 'function', FileStore: 'function', errorsShared: true, decoded: ['pingreq'] };
+    const want = { connect: 'function', MqttClient: 'function', FileStore: 'function', scram: 'SCRAM-SHA-256', errorsShared: true, decoded: ['pingreq'] };
     const wrong = Object.entries(want).filter(([k, v]) => JSON.stringify(got[k]) !== JSON.stringify(v));
     if (wrong.length > 0 || resolved !== path.join(installed, entry)) fail(`node ${file}: unexpected result`, `${r.output}\nwanted ${JSON.stringify(want)} from ${path.join(installed, entry)}`);
-    ok(`${file === 'esm.mjs' ? 'import' : 'require'}() of mqttwire, mqttwire/codec and mqttwire/file-store from the installed tarball (${entry})`);
+    ok(`${file === 'esm.mjs' ? 'import' : 'require'}() of mqttwire, mqttwire/codec, mqttwire/file-store and mqttwire/scram from the installed tarball (${entry})`);
   }
 }
 
