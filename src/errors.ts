@@ -180,12 +180,11 @@ export class SubscribeError extends MqttError {
   /** The filters the broker refused. */
   readonly refused: string[];
   /**
-   * The filters the broker granted in the same SUBSCRIBE, with their granted QoS. When
-   * `subscribe()` rejects with this error they have already been unsubscribed again (unless another
-   * live subscription uses them): a subscribe succeeds whole or leaves nothing behind. When a
-   * re-subscription after a reconnect is refused (a status `error`, and the end of that
-   * subscription's iterator), they stay subscribed on the broker and their messages go to
-   * `client.messages()`.
+   * The filters the broker granted in the same SUBSCRIBE, with their granted QoS. They are
+   * unsubscribed again (unless another live subscription uses them), both when `subscribe()`
+   * rejects with this error and when a re-subscription after a reconnect is refused (a status
+   * `error`, and the end of that subscription's iterator): a subscription stands whole or leaves
+   * nothing behind.
    */
   readonly granted: { topicFilter: string; qos: number }[];
   constructor(refused: string[], granted: { topicFilter: string; qos: number }[]) {

@@ -126,6 +126,8 @@ export class Subscriptions {
           p.status.emit({ type: 'error', error });
           p.router.remove(inbox);
           inbox.end(error);
+          // As subscribe() does: a subscription either stands whole or leaves nothing subscribed.
+          this.unsubscribeUnshared(error.granted.map((f) => f.topicFilter)).catch(() => {});
         },
         // Lost again before SUBACK: the next reconnect subscribes again.
         () => {},

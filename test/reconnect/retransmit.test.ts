@@ -121,6 +121,23 @@ describe('clean session (sessionPresent 0)', () => {
     expect(s.c.connected).toBe(true);
   });
 
+  it('a re-SUBSCRIBE refused for one of its filters unsubscribes the granted ones again, as subscribe() does', async () => {
+    const s = await connectFakeReconnecting(h, { clientId: 'rt-part-refused' });
+    const subscribing = s.c.subscribe(['keep/#', 'deny/#'], { qos: 1 });
+    await expectBytes(s.conn, PacketType.SUBSCRIBE, subscribePacket(1, [['keep/#', 1], ['deny/#', 1]]), 'SUBSCRIBE');
+    s.conn.write(subackPacket(1, [1, 1]));
+    const sub = await subscribing;
+    s.conn.destroy();
+    const conn = await reconnectFake(s);
+    await expectBytes(conn, PacketType.SUBSCRIBE, subscribePacket(2, [['keep/#', 1], ['deny/#', 1]]), 're-SUBSCRIBE');
+    conn.write(subackPacket(2, [1, 0x80]));
+    const err = await s.status.next('error');
+    expect(err.error).toMatchObject({ refused: ['deny/#'], granted: [{ topicFilter: 'keep/#', qos: 1 }] });
+    // The subscription has ended, so nobody reads keep/#: the broker must stop sending it.
+    await expectBytes(conn, PacketType.UNSUBSCRIBE, unsubscribePacket(3, ['keep/#']), 'UNSUBSCRIBE of the granted filter');
+    await expect(sub.next()).rejects.toBe(err.error);
+  });
+
   it('a retransmitted PUBLISH that gets no ack rejects with TimeoutError after ackTimeout (counted from the re-send)', async () => {
     const s = await connectFakeReconnecting(h, { clientId: 'rt-timeout', ackTimeout: 1000 });
     const pub = track(s.c.publish('t/x', 'x', { qos: 1 }));
