@@ -3,7 +3,7 @@ import { describeValue, InvalidArgumentError } from './errors.js';
 
 /**
  * Receives one readable line per packet and connection event, starting with the client id
- * (`mqttwire_3f2a9c01b7de > PUBLISH topic="a/b" qos=1 id=7 payload=5B`), so one logger can serve
+ * (`mqttwire3f2a9c01b7de > PUBLISH topic="a/b" qos=1 id=7 payload=5B`), so one logger can serve
  * several clients. No timestamp: a logger has its own clock and format.
  */
 export type Logger = (line: string) => void;

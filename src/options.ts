@@ -40,7 +40,7 @@ export type Payload = string | Uint8Array | ArrayBuffer | ArrayBufferView;
 
 /** TLS settings (`ca`, `cert`, `key`, `rejectUnauthorized`, ...) come from TlsOptions; see docs/transports.md. */
 export interface ClientOptions extends TlsOptions {
-  /** Default: `mqttwire_` and 12 random hex digits (21 characters, accepted by every broker). */
+  /** Default: `mqttwire` and 12 random hex digits (20 characters of 0-9a-z, which every broker must accept: MQTT-3.1.3-5). */
   clientId?: string;
   /** Start a clean session (default true). */
   clean?: boolean;
@@ -248,7 +248,7 @@ export function checkQos(qos: unknown, what = 'qos'): QoS {
  * use of crypto costs a fresh Node process about 3 ms, a tenth of the cold-start budget.
  */
 function randomClientId(): string {
-  let id = 'mqttwire_';
+  let id = 'mqttwire';
   for (let i = 0; i < 12; i++) id += Math.floor(Math.random() * 16).toString(16);
   return id;
 }

@@ -44,7 +44,7 @@ const BROKER: OptionSpec[] = [
   { long: 'port', short: 'p', value: 'PORT', help: 'broker port (default 1883; 8883 with TLS options)' },
 ];
 const IDENTITY: OptionSpec[] = [
-  { long: 'id', short: 'i', value: 'ID', help: 'client identifier (default: random mqttwire_...)' },
+  { long: 'id', short: 'i', value: 'ID', help: 'client identifier (default: random mqttwire + 12 hex digits)' },
 ];
 const SESSION: OptionSpec[] = [
   { long: 'no-clean', short: 'c', help: 'persistent session: keep subscriptions and queued messages (needs -i)' },

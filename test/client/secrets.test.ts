@@ -93,7 +93,7 @@ describe('credentials in the URL reach CONNECT and nothing else', () => {
     expect(o.events[0]).toEqual({ type: 'connected', sessionPresent: false, url: b.url });
     // The log shows that a password was sent, not which.
     expect(o.log.out('CONNECT')[0]).toMatch(/ username="alice" password=\*\*\*$/);
-    expect(util.inspect(o.client)).toMatch(/^MqttClient \{\s+url: 'mqtt:\/\/127\.0\.0\.1:\d+',\s+clientId: 'mqttwire_[0-9a-f]{12}',\s+state: 'connected'\s+\}$/);
+    expect(util.inspect(o.client)).toMatch(/^MqttClient \{\s+url: 'mqtt:\/\/127\.0\.0\.1:\d+',\s+clientId: 'mqttwire[0-9a-f]{12}',\s+state: 'connected'\s+\}$/);
     expectNoSecret(o);
   });
 

@@ -275,7 +275,7 @@ async function withChromium(trustKeys: string[], run: (page: Page, left: () => n
         expect(await line.textContent()).toMatch(new RegExp(`mqttwire/example/${process.pid}/a {2}\\[QoS 1\\] {2}<b>héllo</b> from node$`));
         expect(await page.locator('#messages b').count()).toBe(0); // printed as text, not markup
         // The page's client (a default id), not the publisher.
-        const pageClient = new RegExp(`New client connected from 127\\.0\\.0\\.1:\\d+ as (?!${publisher.clientId})(mqttwire_\\w+)`);
+        const pageClient = new RegExp(`New client connected from 127\\.0\\.0\\.1:\\d+ as (?!${publisher.clientId})(mqttwire\\w+)`);
         const id = (await broker!.waitForLog(pageClient, 2_000)).match(pageClient)?.[1];
         expect(id).toBeDefined();
         await page.click('#toggle');
