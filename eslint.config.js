@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'examples/*/dist/**', 'coverage/**', 'node_modules/**'] },
+  { ignores: ['dist/**', 'examples/*/dist/**', 'coverage/**', 'docs/api/**', 'node_modules/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { languageOptions: { globals: { ...globals.node } } },
