@@ -27,6 +27,7 @@ import { parseBody } from './parse.js';
 import { allocate } from './alloc.js';
 import { asV5 } from './v5-errors.js';
 
+/** Options of `new PacketDecoder()`. */
 export interface PacketDecoderOptions {
   /**
    * Largest packet accepted, counting the whole packet (fixed header included). Checked from the header,
@@ -54,6 +55,7 @@ export type BodyParser = (first: number, buf: Uint8Array, start: number, end: nu
  * no parser for packets only a server receives. `PacketDecoder` is this with every packet type.
  */
 export class FrameDecoder {
+  /** Largest packet accepted, fixed header included (the option, or the maximum). */
   readonly maxPacketSize: number;
   private level: ProtocolLevel = 4;
   /** The level's tables: the flags each type requires, the Remaining Length of the fixed-size types. */

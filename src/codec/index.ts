@@ -15,6 +15,8 @@
  *   (`slice()` what you keep). Packets assembled from several chunks get a buffer of their own.
  * - Encoding: `encode` returns bytes nobody else writes, but small packets are views into a shared pool
  *   (like Node's Buffer.allocUnsafe): use the view, never its `.buffer`. `encodeInto` writes into yours.
+ *
+ * @module mqttwire/codec
  */
 export * from './packets.js';
 export { MqttProtocolError, type ErrorReasonCode, type ProtocolErrorCode } from '../errors.js';

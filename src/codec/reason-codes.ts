@@ -24,6 +24,10 @@ const REFUSALS = CONNACK | PUB_ACKS | SUBACK | UNSUBACK | DISCONNECT;
 /** [code, name, packet types (bit n = type n)]. 0x00 has three names, one per group of packet types. */
 export type ReasonCodeEntry = readonly [code: number, name: string, packetTypes: number];
 
+/**
+ * MQTT 5's Reason Codes (section 2.4), each with its name and the packet types that may carry it; 0x00,
+ * named differently per packet type, has one entry per name.
+ */
 export const REASON_CODES: readonly ReasonCodeEntry[] = [
   [0x00, 'Success', CONNACK | PUB_ACKS | PUBREL | PUBCOMP | UNSUBACK | AUTH],
   [0x00, 'Normal disconnection', DISCONNECT],

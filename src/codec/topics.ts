@@ -109,6 +109,7 @@ export function validateTopicFilter(filter: string): void {
   checkTopicFilter(filter);
 }
 
+/** Whether `topic` is a valid Topic Name: not empty, no wildcards, no U+0000, encodable UTF-8 of at most 65535 bytes. */
 export function isValidTopicName(topic: string): boolean {
   try {
     checkTopicName(topic);
@@ -118,6 +119,7 @@ export function isValidTopicName(topic: string): boolean {
   }
 }
 
+/** Whether `filter` is a valid Topic Filter: as a topic name, but `+` and `#` allowed as whole levels, `#` only last. */
 export function isValidTopicFilter(filter: string): boolean {
   try {
     checkTopicFilter(filter);
