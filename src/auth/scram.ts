@@ -6,6 +6,8 @@
  *   import { scramSha256 } from 'mqttwire/scram';
  *   const auth = scramSha256({ username: 'alice', password: 's3cret' });
  *   // auth.method, auth.data, auth.onChallenge, auth.verifyFinal: see docs/auth.md
+ *
+ * @module mqttwire/scram
  */
 import { InvalidArgumentError } from '../errors.js';
 import { createScramClient, type ScramMechanism } from './scram-client.js';
@@ -14,6 +16,7 @@ import { randomNonce } from './scram-crypto.js';
 export type { ScramMechanism } from './scram-client.js';
 export { AuthenticationError, type AuthenticationErrorCode } from '../errors.js';
 
+/** Options of `scramSha256()`: the credentials, and the iteration counts accepted from the server. */
 export interface ScramOptions {
   /** The user name: prepared with SASLprep (RFC 4013), then "," and "=" escaped for the wire. */
   username: string;

@@ -1,5 +1,5 @@
 /**
- * FileStore: a crash-safe, file-backed Store for Node (an append-only log with group commit).
+ * `mqttwire/file-store`. FileStore: a crash-safe, file-backed Store for Node (an append-only log with group commit).
  *
  * `new FileStore(dir)` keeps one log per client id in the directory `dir` (created if missing):
  * `open(clientId)` uses `<dir>/<encoded clientId>.log`, where the encoding keeps `a-z`, `0-9` and
@@ -19,6 +19,8 @@
  * One writer per log: a second FileStore opening a log already open in this process is refused,
  * but nothing locks the file against another process. On macOS, fdatasync does
  * not force the drive's cache (F_FULLFSYNC), as with every Node program.
+ *
+ * @module mqttwire/file-store
  */
 import { createHash } from 'node:crypto';
 import {
@@ -37,6 +39,7 @@ import { dirname, join, resolve } from 'node:path';
 import { LogEncoder, checkHeader, outgoingFlags, replay, validateOutgoing } from './file-format.js';
 import type { OutgoingRecord, Store, StoreSnapshot } from './store.js';
 
+/** Options of `new FileStore(dir, options)`. */
 export interface FileStoreOptions {
   /**
    * Compact once the log holds more than this many records (and at least twice the live ones).
@@ -47,6 +50,7 @@ export interface FileStoreOptions {
   fsync?: boolean;
 }
 
+/** What `FileStore.stats` reports: counters since the store was made, and the state of the open log. */
 export interface FileStoreStats {
   /** Flushes that wrote something. */
   flushes: number;
@@ -153,6 +157,13 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, n).equals(b);
 }
 
+/**
+ * A Store that survives a process or machine crash: give it to the client as `store`, with `clean: false`
+ * and a fixed `clientId`, and a restarted process re-sends every unacknowledged message and never
+ * delivers an incoming QoS 2 message twice. Node only. `new FileStore(dir)` touches nothing on disk
+ * (`open()` creates `dir` and the log); it throws RangeError for a bad `compactAfter`. `open()` rejects
+ * for a log already open in this process, a file that is not a store log, or one of another client id.
+ */
 export class FileStore implements Store {
   /** The directory holding the logs (absolute). */
   readonly dir: string;
@@ -195,6 +206,7 @@ export class FileStore implements Store {
     return this.opened ? this.logPath : undefined;
   }
 
+  /** Counters and the size of the log, for tests and monitoring. */
   get stats(): FileStoreStats {
     return {
       ...this.counters,
