@@ -24,15 +24,21 @@ export type { ClientStats } from './client/stats.js';
 export type { SubscribeInput } from './client/arguments.js';
 export type { SubscribeOptions } from './client/subscriptions.js';
 
+/** Options every call takes. */
 export interface CallOptions {
+  /** Aborting it rejects the call with AbortError and undoes what it can (see each method). */
   signal?: AbortSignal;
 }
 
+/** Options of `publish()`; an unknown key (MQTT.js's `dup`, `properties`) is refused, never ignored. */
 export interface PublishOptions extends CallOptions {
+  /** 0 (default): at most once; 1: at least once (PUBACK); 2: exactly once (PUBREC, PUBREL, PUBCOMP). */
   qos?: QoS;
+  /** Ask the broker to keep it as the topic's retained message (default false); `true` or `false` only. */
   retain?: boolean;
 }
 
+/** Options of `end()`. */
 export interface EndOptions extends CallOptions {
   /** Milliseconds to wait for in-flight acknowledgements before DISCONNECT (default: the endTimeout option). */
   timeout?: number;
@@ -49,6 +55,7 @@ export interface EndOptions extends CallOptions {
  * node:net and a Node process never loads a browser shim.
  */
 export abstract class MqttClientBase implements AsyncDisposable {
+  /** The broker's address, without any user info the URL carried (that became the credentials). */
   readonly url: URL;
   /** Settles when the client is finished: resolves after `end()`, rejects with the error that ended it otherwise. */
   readonly closed: Promise<void>;
@@ -147,14 +154,17 @@ export abstract class MqttClientBase implements AsyncDisposable {
     return this.#lifecycle.state;
   }
 
+  /** Whether `state` is `connected`. */
   get connected(): boolean {
     return this.#lifecycle.state === 'connected';
   }
 
+  /** The client identifier sent in CONNECT: the option, or the generated `mqttwire` + 12 hex digits. */
   get clientId(): string {
     return this.#options.session.clientId;
   }
 
+  /** A snapshot of the counters: messages and bytes each way, in flight, queued, dropped, last ping. */
   stats(): ClientStats {
     return snapshot(this.#counters, this.#session, this.#supervisor.connection);
   }
@@ -169,8 +179,16 @@ export abstract class MqttClientBase implements AsyncDisposable {
     return stream;
   }
 
-  /** Opens the connection; resolves on CONNACK 0 with whether the broker kept a session. */
-  connect(options: CallOptions = {}): Promise<{ sessionPresent: boolean }> {
+  /**
+   * Opens the connection; resolves on CONNACK 0 with whether the broker kept a session. If the attempt
+   * fails it rejects with why (ConnectionRefusedError, TimeoutError, TransportError, MqttProtocolError,
+   * AbortError) and the client is closed, unless `reconnect.retryFirstConnect` makes it wait for the
+   * broker; on a closed client it rejects with ClientClosedError.
+   */
+  connect(options: CallOptions = {}): Promise<{
+    /** The broker resumed a stored session (never with `clean: true`). */
+    sessionPresent: boolean;
+  }> {
     try {
       checkKeys(options, CALL_OPTIONS);
     } catch (err) {
@@ -179,7 +197,12 @@ export abstract class MqttClientBase implements AsyncDisposable {
     return this.#supervisor.connect(options.signal);
   }
 
-  /** QoS 0 resolves once written, QoS 1 on PUBACK, QoS 2 on PUBCOMP. */
+  /**
+   * QoS 0 resolves once written, QoS 1 on PUBACK, QoS 2 on PUBCOMP. Bad input (topic, QoS, payload,
+   * an unknown option, a packet over maxPacketSize) rejects at once with InvalidArgumentError and
+   * sends nothing; after `end()` it rejects with ClientClosedError; offline beyond `offlineQueueLimit`
+   * with QueueFullError. A missing acknowledgement rejects with TimeoutError after `ackTimeout`.
+   */
   async publish(topic: string, payload: Payload, options: PublishOptions = {}): Promise<void> {
     const state = this.#lifecycle.state;
     if (state === 'closing' || state === 'closed') throw new ClientClosedError(`cannot publish: the client is ${state}`);
@@ -240,6 +263,7 @@ export abstract class MqttClientBase implements AsyncDisposable {
     return describeClient(this.constructor.name, { url: this.url.href, clientId: this.clientId, state: this.state }, options, inspect);
   }
 
+  /** `await using client = await connect(url)`: the same as `end()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.end();
   }

@@ -11,7 +11,9 @@ const BRAND: unique symbol = Symbol.for('mqttwire.errorClass') as never;
  * protocol level 5.
  */
 export class MqttError extends Error {
+  /** @internal The brand `instanceof` checks across copies of mqttwire. */
   static readonly [BRAND]: string = 'MqttError';
+  /** Stable across versions: branch on it, not on the message. Each subclass narrows it to its own. */
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -118,7 +120,9 @@ const REASON_CODE_OF: Partial<Record<ProtocolErrorCode, ErrorReasonCode>> = {
 
 /** Bytes on the wire (or a packet given to `encode`) break the rules of MQTT 3.1.1 or 5.0. */
 export class MqttProtocolError extends MqttError {
+  /** @internal */
   static override readonly [BRAND]: string = 'MqttProtocolError';
+  /** Which rule the packet broke (listed in docs/codec.md). */
   declare readonly code: ProtocolErrorCode;
   /** The normative statement broken, when the spec has one, e.g. `MQTT-3.3.2-2`. */
   readonly statement: string | undefined;
@@ -137,7 +141,9 @@ export class MqttProtocolError extends MqttError {
 
 /** The application passed something we refuse to send (bad topic, QoS 3, oversize payload...). */
 export class InvalidArgumentError extends MqttError {
+  /** @internal */
   static override readonly [BRAND]: string = 'InvalidArgumentError';
+  /** Always `INVALID_ARGUMENT`. */
   declare readonly code: 'INVALID_ARGUMENT';
   constructor(message: string) {
     super('INVALID_ARGUMENT', message);
@@ -154,8 +160,11 @@ const CONNACK_MEANINGS: Record<number, string> = {
 
 /** CONNACK carried a non-zero return code. */
 export class ConnectionRefusedError extends MqttError {
+  /** @internal */
   static override readonly [BRAND]: string = 'ConnectionRefusedError';
+  /** Always `CONNECTION_REFUSED`. */
   declare readonly code: 'CONNECTION_REFUSED';
+  /** The CONNACK return code: 1 protocol level, 2 identifier rejected, 3 server unavailable, 4 bad user name or password, 5 not authorized. */
   readonly returnCode: number;
   constructor(returnCode: number) {
     const meaning = CONNACK_MEANINGS[returnCode] ?? 'unknown return code';
@@ -166,7 +175,9 @@ export class ConnectionRefusedError extends MqttError {
 
 /** Something we awaited from the broker (CONNACK, SUBACK, PUBACK, ...) did not come in time. */
 export class TimeoutError extends MqttError {
+  /** @internal */
   static override readonly [BRAND]: string = 'TimeoutError';
+  /** Always `TIMEOUT`. */
   declare readonly code: 'TIMEOUT';
   constructor(message: string) {
     super('TIMEOUT', message);
@@ -175,7 +186,9 @@ export class TimeoutError extends MqttError {
 
 /** The broker answered SUBACK 0x80 for one or more filters. */
 export class SubscribeError extends MqttError {
+  /** @internal */
   static override readonly [BRAND]: string = 'SubscribeError';
+  /** Always `SUBSCRIBE_REFUSED`. */
   declare readonly code: 'SUBSCRIBE_REFUSED';
   /** The filters the broker refused. */
   readonly refused: string[];
@@ -186,7 +199,12 @@ export class SubscribeError extends MqttError {
    * `error`, and the end of that subscription's iterator): a subscription stands whole or leaves
    * nothing behind.
    */
-  readonly granted: { topicFilter: string; qos: number }[];
+  readonly granted: {
+    /** A filter the broker granted. */
+    topicFilter: string;
+    /** The QoS it granted. */
+    qos: number;
+  }[];
   constructor(refused: string[], granted: { topicFilter: string; qos: number }[]) {
     super('SUBSCRIBE_REFUSED', `subscription refused by the broker for: ${refused.map(quote).join(', ')}`);
     this.refused = refused;
@@ -196,7 +214,9 @@ export class SubscribeError extends MqttError {
 
 /** The connection went away (socket closed, reset, keepalive expired). */
 export class ConnectionClosedError extends MqttError {
+  /** @internal */
   static override readonly [BRAND]: string = 'ConnectionClosedError';
+  /** Always `CONNECTION_CLOSED`. */
   declare readonly code: 'CONNECTION_CLOSED';
   constructor(message: string, options?: { cause?: unknown }) {
     super('CONNECTION_CLOSED', message, options);
@@ -205,7 +225,9 @@ export class ConnectionClosedError extends MqttError {
 
 /** The client was ended or destroyed; the operation cannot go on. */
 export class ClientClosedError extends MqttError {
+  /** @internal */
   static override readonly [BRAND]: string = 'ClientClosedError';
+  /** Always `CLIENT_CLOSED`. */
   declare readonly code: 'CLIENT_CLOSED';
   constructor(message = 'the client is closed') {
     super('CLIENT_CLOSED', message);
@@ -214,7 +236,9 @@ export class ClientClosedError extends MqttError {
 
 /** An AbortSignal fired before the operation finished. */
 export class AbortError extends MqttError {
+  /** @internal */
   static override readonly [BRAND]: string = 'AbortError';
+  /** Always `ABORTED`; the signal's reason is the `cause`. */
   declare readonly code: 'ABORTED';
   constructor(reason?: unknown) {
     super('ABORTED', 'the operation was aborted', { cause: reason });
@@ -227,12 +251,15 @@ export class AbortError extends MqttError {
  * them is unrouted), and what it had buffered can still be read before its iterator throws this.
  */
 export class AbandonedSubscriptionError extends MqttError {
+  /** @internal */
   static override readonly [BRAND]: string = 'AbandonedSubscriptionError';
+  /** Always `SUBSCRIPTION_ABANDONED`. */
   declare readonly code: 'SUBSCRIPTION_ABANDONED';
   /** Its topic filters. */
   readonly filters: string[];
-  /** Messages it held when set aside, and how many of those were QoS 1 or 2 (already acknowledged to the broker). */
+  /** Messages it held when set aside. */
   readonly buffered: number;
+  /** How many of those were QoS 1 or 2 (already acknowledged to the broker). */
   readonly reliable: number;
   constructor(filters: string[], buffered: number, reliable: number, fullFor: number) {
     super(
@@ -249,7 +276,9 @@ export class AbandonedSubscriptionError extends MqttError {
 
 /** A bounded queue was full and its policy is to refuse. */
 export class QueueFullError extends MqttError {
+  /** @internal */
   static override readonly [BRAND]: string = 'QueueFullError';
+  /** Always `QUEUE_FULL`. */
   declare readonly code: 'QUEUE_FULL';
   constructor(message: string) {
     super('QUEUE_FULL', message);
@@ -258,7 +287,9 @@ export class QueueFullError extends MqttError {
 
 /** The transport failed to open or broke (DNS, refused port, TLS verification...). */
 export class TransportError extends MqttError {
+  /** @internal */
   static override readonly [BRAND]: string = 'TransportError';
+  /** `TLS_ERROR` (never retried), `CONNECTION_REFUSED_BY_HOST` or `TRANSPORT_ERROR`. */
   declare readonly code: TransportErrorCode;
   constructor(message: string, options?: { cause?: unknown; code?: TransportErrorCode }) {
     super(options?.code ?? 'TRANSPORT_ERROR', message, options);
@@ -283,7 +314,9 @@ export type AuthenticationErrorCode =
  * said why it refused us (`serverError`, the value of SCRAM's `e=` attribute).
  */
 export class AuthenticationError extends MqttError {
+  /** @internal */
   static override readonly [BRAND]: string = 'AuthenticationError';
+  /** Which check failed; each is explained in docs/auth.md. */
   declare readonly code: AuthenticationErrorCode;
   /** What the server said went wrong (`e=invalid-proof`, `e=unknown-user`, ...), when it said. */
   readonly serverError: string | undefined;

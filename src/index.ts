@@ -1,5 +1,10 @@
 /**
  * The Node entry point (also resolved by Deno and Bun): TCP, TLS and WebSocket transports.
+ *
+ * The browser entry (WebSocket only) and the workerd entry (Cloudflare Workers) export the same API;
+ * only the transports behind `MqttClient` differ. See docs/client.md for the whole of it.
+ *
+ * @module mqttwire
  */
 import { MqttClientBase } from './client.js';
 import type { ClientOptions } from './options.js';
@@ -8,13 +13,18 @@ import type { TransportFactory } from './transport/transport.js';
 
 export * from './exports.js';
 
+/**
+ * An MQTT client over TCP (`mqtt://`), TLS (`mqtts://`) or WebSocket (`ws://`, `wss://`). The
+ * constructor checks the URL and options and throws InvalidArgumentError for bad ones; nothing
+ * goes on the network until `connect()`.
+ */
 export class MqttClient extends MqttClientBase {
   protected selectTransport(url: URL): Promise<TransportFactory> {
     return nodeTransportFor(url);
   }
 }
 
-/** Creates a client and connects it. */
+/** Creates a client and connects it: `new MqttClient(url, options)`, then `connect()` with `options.signal`. */
 export async function connect(url: string | URL, options: ClientOptions = {}): Promise<MqttClient> {
   const client = new MqttClient(url, options);
   await client.connect({ signal: options.signal });

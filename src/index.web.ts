@@ -10,13 +10,17 @@ import type { TransportFactory } from './transport/transport.js';
 
 export * from './exports.js';
 
+/**
+ * An MQTT client over the page's WebSocket (`ws://`, `wss://`). The constructor checks the URL and
+ * options and throws InvalidArgumentError for bad ones; nothing goes on the network until `connect()`.
+ */
 export class MqttClient extends MqttClientBase {
   protected selectTransport(url: URL): Promise<TransportFactory> {
     return webTransportFor(url);
   }
 }
 
-/** Creates a client and connects it. */
+/** Creates a client and connects it: `new MqttClient(url, options)`, then `connect()` with `options.signal`. */
 export async function connect(url: string | URL, options: ClientOptions = {}): Promise<MqttClient> {
   const client = new MqttClient(url, options);
   await client.connect({ signal: options.signal });

@@ -10,13 +10,18 @@ import type { TransportFactory } from './transport/transport.js';
 
 export * from './exports.js';
 
+/**
+ * An MQTT client in Cloudflare Workers: `mqtt://` and `mqtts://` over `cloudflare:sockets`, `ws://` and
+ * `wss://` over the runtime's WebSocket. The constructor checks the URL and options and throws
+ * InvalidArgumentError for bad ones; nothing goes on the network until `connect()`.
+ */
 export class MqttClient extends MqttClientBase {
   protected selectTransport(url: URL): Promise<TransportFactory> {
     return workerdTransportFor(url);
   }
 }
 
-/** Creates a client and connects it. */
+/** Creates a client and connects it: `new MqttClient(url, options)`, then `connect()` with `options.signal`. */
 export async function connect(url: string | URL, options: ClientOptions = {}): Promise<MqttClient> {
   const client = new MqttClient(url, options);
   await client.connect({ signal: options.signal });

@@ -12,6 +12,7 @@ import type { TlsOptions, TransportFactory } from './transport/transport.js';
 import type { BackoffOptions } from './session/backoff.js';
 import type { Store } from './store/store.js';
 
+/** The `reconnect` option: the backoff's delays, and which failures are retried. */
 export interface ReconnectOptions extends BackoffOptions {
   /**
    * Keep retrying after CONNACK refusals that retrying cannot normally heal (1 bad protocol level,
@@ -27,18 +28,26 @@ export interface ReconnectOptions extends BackoffOptions {
   retryFirstConnect?: boolean;
 }
 
+/** The `will` option: the message the broker publishes for the client if it vanishes without DISCONNECT. */
 export interface WillOptions {
+  /** A topic name: no wildcards, not empty, no U+0000. */
   topic: string;
   /** Required, like a publish payload: `''` or `new Uint8Array(0)` for an empty will message. */
   payload: Payload;
+  /** QoS the broker publishes it with (default 0). */
   qos?: QoS;
+  /** Publish it as the topic's retained message (default false). */
   retain?: boolean;
 }
 
 /** Bytes the application may hand over: text is sent as UTF-8. */
 export type Payload = string | Uint8Array | ArrayBuffer | ArrayBufferView;
 
-/** TLS settings (`ca`, `cert`, `key`, `rejectUnauthorized`, ...) come from TlsOptions; see docs/transports.md. */
+/**
+ * Options of `new MqttClient(url, options)` and `connect(url, options)`. An unknown key is refused with
+ * InvalidArgumentError naming it (and the mqttwire name for an MQTT.js one), never ignored. TLS settings
+ * (`ca`, `cert`, `key`, `rejectUnauthorized`, ...) come from TlsOptions; see docs/transports.md.
+ */
 export interface ClientOptions extends TlsOptions {
   /** Default: `mqttwire` and 12 random hex digits (20 characters of 0-9a-z, which every broker must accept: MQTT-3.1.3-5). */
   clientId?: string;
@@ -46,7 +55,9 @@ export interface ClientOptions extends TlsOptions {
   clean?: boolean;
   /** Seconds of silence before PINGREQ (default 60; 0 turns keepalive off). */
   keepalive?: number;
+  /** Sent in CONNECT only; also taken from the URL's user info (`mqtt://user:pass@host`), the option wins. */
   username?: string;
+  /** Sent in CONNECT only (MQTT 3.1.1 needs a username with it); never in a log line, error or event. */
   password?: string | Uint8Array;
   /**
    * Published by the broker if the client vanishes without DISCONNECT. Checked like a publish when

@@ -1,18 +1,63 @@
 import { AsyncQueue } from './async-queue.js';
 
-/** What `client.status()` reports, in order. */
+/** What `client.status()` reports, in order; switch on `type`. */
 export type StatusEvent =
-  | { type: 'connected'; sessionPresent: boolean; url: string }
-  | { type: 'disconnected'; reason: Error }
-  | { type: 'offline'; queued: number }
-  | { type: 'reconnecting'; attempt: number; delay: number; url: string }
-  | { type: 'error'; error: Error }
+  | {
+      /** CONNACK 0 arrived. */
+      type: 'connected';
+      /** The broker resumed a stored session. */
+      sessionPresent: boolean;
+      /** The broker's address (without user info): with `servers`, the one that answered. */
+      url: string;
+    }
+  | {
+      /** An open connection was lost. */
+      type: 'disconnected';
+      /** Why: the socket error, the keepalive timeout, the protocol error. */
+      reason: Error;
+    }
+  | {
+      /** Right after `disconnected` when the client will reconnect: publishes wait for the next connection. */
+      type: 'offline';
+      /** Publishes waiting: those queued plus those in flight (re-sent after the reconnect). */
+      queued: number;
+    }
+  | {
+      /** The next attempt is scheduled. */
+      type: 'reconnecting';
+      /** Which attempt this is, counted from 1 since the backoff last started over. */
+      attempt: number;
+      /** ms until it starts (backoff with full jitter). */
+      delay: number;
+      /** The broker it will try. */
+      url: string;
+    }
+  | {
+      /** A failure no call is waiting for: a failed reconnect attempt, a refused re-subscription, a subscription set aside. */
+      type: 'error';
+      /** What failed. */
+      error: Error;
+    }
   /**
    * A full subscription has kept the client from reading for `fullFor` ms (stallTimeout, then again
    * every stallTimeout while it lasts): nothing from the broker is read until it is.
    */
-  | { type: 'stalled'; filters: string[]; buffered: number; fullFor: number }
-  | { type: 'closed'; error?: Error };
+  | {
+      /** A full subscription is holding the client up. */
+      type: 'stalled';
+      /** Its topic filters. */
+      filters: string[];
+      /** Messages it holds. */
+      buffered: number;
+      /** ms it has been full. */
+      fullFor: number;
+    }
+  | {
+      /** The client is finished; the stream ends after this. */
+      type: 'closed';
+      /** The error that ended it; absent after `end()` (or `destroy()` without one). */
+      error?: Error;
+    };
 
 /** Each status() call gets its own stream; a reader that falls this far behind loses the oldest events. */
 const STATUS_BUFFER = 256;

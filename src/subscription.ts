@@ -11,9 +11,11 @@ import type { Message } from './message.js';
  */
 export type OverflowPolicy = 'block' | 'drop-oldest' | 'drop-newest';
 
+/** A subscription's buffer bound and overflow policy (defaults: the client's `highWaterMark` and `overflow`). */
 export interface SubscriptionOptions {
   /** The most messages buffered before the overflow policy applies (default 1,000). */
   highWaterMark?: number;
+  /** What happens when the buffer is full (default 'block'). */
   overflow?: OverflowPolicy;
 }
 
@@ -41,10 +43,16 @@ export class Subscription implements AsyncIterableIterator<Message>, AsyncDispos
   }
 
   /** The filters it receives, with the QoS requested. */
-  get filters(): readonly { readonly topicFilter: string; readonly qos: QoS }[] {
+  get filters(): readonly {
+    /** The topic filter as subscribed. */
+    readonly topicFilter: string;
+    /** The QoS requested for it (what the broker granted is in `granted`). */
+    readonly qos: QoS;
+  }[] {
     return this.#inbox.filters;
   }
 
+  /** The filter strings alone, in request order. */
   get topicFilters(): string[] {
     return this.#inbox.topicFilters;
   }
@@ -59,10 +67,12 @@ export class Subscription implements AsyncIterableIterator<Message>, AsyncDispos
     return this.#inbox.buffered;
   }
 
+  /** The most messages it buffers before `overflow` applies. */
   get highWaterMark(): number {
     return this.#inbox.highWaterMark;
   }
 
+  /** What it does when the buffer is full. */
   get overflow(): OverflowPolicy {
     return this.#inbox.overflow;
   }
@@ -77,6 +87,10 @@ export class Subscription implements AsyncIterableIterator<Message>, AsyncDispos
     return this.#inbox.closed;
   }
 
+  /**
+   * The next message; waits for one. Once the subscription has ended and its buffer is empty it is
+   * done, or throws the error that ended it (see `closed`).
+   */
   next(): Promise<IteratorResult<Message>> {
     const inbox = this.#inbox;
     inbox.read = true;
@@ -98,6 +112,7 @@ export class Subscription implements AsyncIterableIterator<Message>, AsyncDispos
     return this.#inbox.leave();
   }
 
+  /** `for await (const msg of sub)`: the subscription is its own iterator. */
   [Symbol.asyncIterator](): this {
     return this;
   }

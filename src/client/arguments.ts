@@ -11,7 +11,20 @@ import { checkKeys, FILTER_OPTIONS } from '../option-keys.js';
 import { checkFlag, checkQos, toBytes, type Payload } from '../options.js';
 import type { Filter } from './inbox.js';
 
-export type SubscribeInput = string | string[] | Record<string, { qos?: QoS }>;
+/**
+ * What `subscribe()` takes: one filter, several at the QoS of the options, or a filter-to-options map
+ * (`{ 'a/#': { qos: 0 }, c: { qos: 2 } }`) for a QoS per filter.
+ */
+export type SubscribeInput =
+  | string
+  | string[]
+  | Record<
+      string,
+      {
+        /** The QoS requested for this filter (default 0). */
+        qos?: QoS;
+      }
+    >;
 
 /** A PUBLISH for the session (no packet id yet), or InvalidArgumentError; `maxPacketSize` is the limit in force. */
 export function publishPacket(topic: string, payload: Payload, options: { qos?: QoS; retain?: boolean }, maxPacketSize: number): PublishPacket {

@@ -1,12 +1,19 @@
 import type { Session } from '../session/session.js';
 import type { Connection } from './connection.js';
 
+/** What `client.stats()` returns: counters since the client was made, across reconnects. */
 export interface ClientStats {
+  /** Messages received from the broker (a QoS 2 message re-sent before PUBREL counts once). */
   messagesIn: number;
+  /** Publishes accepted by `publish()`, whether already sent or still queued. */
   messagesOut: number;
+  /** Bytes read from every connection so far. */
   bytesIn: number;
+  /** Bytes written to every connection so far. */
   bytesOut: number;
+  /** QoS 1/2 publishes sent and awaiting acknowledgement (at most `inflightWindow`). */
   inflight: number;
+  /** Publishes waiting to be sent: behind a full in-flight window, or while offline. */
   queued: number;
   /** Messages that matched no subscription while nobody iterated `messages()`. */
   unroutedDropped: number;

@@ -13,7 +13,9 @@ import type { Filter, Inbox } from './inbox.js';
 import type { Router } from './router.js';
 import type { Lifecycle } from './states.js';
 
+/** Options of `subscribe()`: the subscription's buffer, its QoS, and a signal. */
 export interface SubscribeOptions extends SubscriptionOptions {
+  /** Aborting it before SUBACK rejects with AbortError; the filters are unsubscribed again once granted. */
   signal?: AbortSignal;
   /** Requested QoS for filters given as a string or an array (default 0). */
   qos?: QoS;

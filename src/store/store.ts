@@ -4,9 +4,13 @@ import type { QoS } from '../codec/packets.js';
 export interface OutgoingRecord {
   /** Order of acceptance; re-sending and restoring follow it. */
   seq: number;
+  /** The PUBLISH's topic name. */
   topic: string;
+  /** The PUBLISH's payload. */
   payload: Uint8Array;
+  /** The PUBLISH's QoS. */
   qos: QoS;
+  /** The PUBLISH's RETAIN flag. */
   retain: boolean;
   /** Set once the PUBLISH has been sent (the id the broker knows it by). */
   packetId?: number;
@@ -14,6 +18,7 @@ export interface OutgoingRecord {
   released?: boolean;
 }
 
+/** What `Store.open()` hands back: the state an earlier session of the same client id left. */
 export interface StoreSnapshot {
   /** Outgoing messages not yet acknowledged, oldest first. */
   outgoing: OutgoingRecord[];
@@ -32,14 +37,19 @@ export interface StoreSnapshot {
 export interface Store {
   /** Loads what an earlier session of this client left. Called once, before the first CONNECT. */
   open(clientId: string): Promise<StoreSnapshot>;
+  /** Adds or replaces (same `seq`) an outgoing record: when accepted, when sent (`packetId`), on PUBREC (`released`). */
   putOutgoing(record: OutgoingRecord): void;
+  /** The outgoing message `seq` was acknowledged (PUBACK or PUBCOMP) or withdrawn. */
   deleteOutgoing(seq: number): void;
+  /** An incoming QoS 2 message with this packet id was received; its PUBREL is awaited. */
   putIncoming(packetId: number): void;
+  /** The PUBREL for this incoming packet id arrived. */
   deleteIncoming(packetId: number): void;
   /** Forget every incoming id (the broker started a new session). */
   clearIncoming(): void;
   /** Makes the changes so far durable. */
   flush(): void;
+  /** The client is closed: release the store (a durable one flushes first), so a client may open() it again. */
   close(): Promise<void>;
 }
 

@@ -11,11 +11,15 @@ export interface Transport {
   destroy(): void;
   /** Stop and restart delivering data (backpressure from slow consumers). */
   pause(): void;
+  /** Deliver data again after `pause()`. */
   resume(): void;
 }
 
+/** How a transport hands the client what happens on the stream. */
 export interface TransportHandlers {
+  /** Bytes read, split anywhere (the decoder reassembles). Hand over a fresh chunk each time: messages keep views into it. */
   onData(chunk: Uint8Array): void;
+  /** The buffer that made `write()` return false has drained: writing may go on. */
   onDrain(): void;
   /** The stream closed; `err` is set when it broke rather than ended. Called once. */
   onClose(err?: Error): void;
@@ -45,6 +49,7 @@ export interface TlsOptions {
   alpnProtocols?: string[];
 }
 
+/** What a TransportFactory gets besides the URL: the TLS options of the client, and a signal. */
 export interface TransportOptions extends TlsOptions {
   /** Aborts the opening (connect timeout, user abort). */
   signal?: AbortSignal;

@@ -10,24 +10,37 @@ type Handler<E> = { bivarianceHack(event: E): unknown }['bivarianceHack'];
  * or the `ws` package. `pause`/`resume` exist only in `ws`; `terminate` too.
  */
 export interface WebSocketLike {
+  /** Set to `'arraybuffer'`, so frames arrive as bytes rather than Blobs. */
   binaryType: string;
+  /** Bytes queued by send() and not yet sent: the only backpressure signal WHATWG gives. */
   readonly bufferedAmount: number;
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
   readonly readyState: number;
+  /** Sends one binary frame. */
   // ArrayBuffer-backed, as the DOM typings of send() demand (the encoder never uses a SharedArrayBuffer).
   send(data: Uint8Array<ArrayBuffer>): void;
+  /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
+  /** The handshake completed. */
   onopen: Handler<unknown> | null;
+  /** A message arrived; `data` must be an ArrayBuffer or a view: a text frame closes the connection [MQTT-6.0.0-1]. */
   onmessage: Handler<{ data: unknown }> | null;
+  /** Something failed: before open, the opening failed; once open, a close follows. */
   onerror: Handler<unknown> | null;
+  /** The socket closed, with the close frame's code and reason when there was one. */
   onclose: Handler<{ code?: number; reason?: string }> | null;
+  /** `ws` only: stop reading (the client's backpressure); absent, reading goes on. */
   pause?(): void;
+  /** `ws` only: read again after pause(). */
   resume?(): void;
+  /** `ws` only: drop the connection without a closing handshake. */
   terminate?(): void;
 }
 
 /** `new WebSocket(url, protocols)`: the global WebSocket of a runtime, or the `ws` package's class. */
 export type WebSocketConstructor = new (url: string, protocols: string[]) => WebSocketLike;
 
+/** Tuning and hooks of `webSocketTransport()`; every field has a default. */
 export interface WebSocketTransportSettings {
   /** write() returns false while more than this many bytes wait to be sent (default 64 KiB). */
   highWaterMark?: number;
@@ -41,6 +54,7 @@ export interface WebSocketTransportSettings {
   /** A more specific error than the generic one (the Node adapter marks TLS failures TLS_ERROR). */
   mapError?: (cause: unknown, where: string) => TransportError | undefined;
   /**
+   * @internal The Node adapter's hook, not part of the published API.
    * For a WebSocket whose error event does not say why it could not open (Node's global WebSocket;
    * its undici says why elsewhere, see node-ws-diagnosis.ts). Wraps the making of each socket and
    * returns what it learns about that opening.
