@@ -4,21 +4,22 @@
  * polyfills (test/bundle/browser-bundle.test.ts checks the bundle's inputs).
  */
 import { MqttClientBase } from './client.js';
-import type { ClientOptions } from './options.js';
+import type { ClientOptions, ProtocolVersion } from './options.js';
 import { webTransportFor } from './transport/select-web.js';
 import type { TransportFactory } from './transport/transport.js';
 
 export * from './exports.js';
 
-export class MqttClient extends MqttClientBase {
+/** `V` is the protocol version the options chose (`protocolVersion: 5`); it types what publish() and unsubscribe() resolve. */
+export class MqttClient<V extends ProtocolVersion = 4> extends MqttClientBase<V> {
   protected selectTransport(url: URL): Promise<TransportFactory> {
     return webTransportFor(url);
   }
 }
 
 /** Creates a client and connects it. */
-export async function connect(url: string | URL, options: ClientOptions = {}): Promise<MqttClient> {
-  const client = new MqttClient(url, options);
+export async function connect<V extends ProtocolVersion = 4>(url: string | URL, options: ClientOptions & { protocolVersion?: V } = {}): Promise<MqttClient<V>> {
+  const client = new MqttClient<V>(url, options);
   await client.connect({ signal: options.signal });
   return client;
 }
