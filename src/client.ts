@@ -3,8 +3,8 @@ import { AbortError, ClientClosedError, ConnectionClosedError } from './errors.j
 import { describeClient, resolveLogger } from './logger.js';
 import { parseUrl, splitCredentials } from './broker-url.js';
 import { CALL_OPTIONS, checkKeys, END_OPTIONS, PUBLISH_OPTIONS, SUBSCRIPTION_OPTIONS } from './option-keys.js';
-import { endTimeout, resolveOptions, resolveServers, subscriptionLimits, type ClientOptions, type Payload, type ResolvedOptions } from './options.js';
-import { Session } from './session/session.js';
+import { endTimeout, resolveOptions, resolveServers, subscriptionLimits, type ClientOptions, type Payload, type ProtocolVersion, type ResolvedOptions } from './options.js';
+import { Session, type PublishResult } from './session/session.js';
 import { globalTimers } from './session/timers.js';
 import { StatusBroadcaster, type StatusEvent } from './status.js';
 import { MemoryStore } from './store/store.js';
@@ -18,11 +18,15 @@ import { Router } from './client/router.js';
 import { Lifecycle, type ConnectionState } from './client/states.js';
 import { newCounters, snapshot, type ClientStats, type Counters } from './client/stats.js';
 import { Subscriptions, type SubscribeOptions } from './client/subscriptions.js';
-import { Supervisor } from './client/supervisor.js';
+import { Supervisor, type ConnectResult } from './client/supervisor.js';
+import { connectionLimits, type ConnectionLimits } from './client/limits.js';
 
 export type { ClientStats } from './client/stats.js';
 export type { SubscribeInput } from './client/arguments.js';
 export type { SubscribeOptions } from './client/subscriptions.js';
+export type { ConnectResult } from './client/supervisor.js';
+export type { ConnectionLimits } from './client/limits.js';
+export type { PublishResult } from './session/session.js';
 
 /** Options every call takes. */
 export interface CallOptions {
@@ -45,7 +49,18 @@ export interface EndOptions extends CallOptions {
 }
 
 /**
- * An MQTT 3.1.1 client. Nothing happens until `connect()`. Every call returns a Promise; every
+ * What publish() resolves with: at MQTT 5 the PUBACK's or PUBREC's result (undefined for QoS 0); at
+ * 3.1.1 nothing, as before MQTT 5 came, so code written for 3.1.1 keeps its types. Only a client whose
+ * options say `protocolVersion: 5` as a literal (or `MqttClient<5>`) gets the v5 type; options typed as
+ * plain ClientOptions give `void` (the value is still there at run time).
+ */
+export type PublishOutcome<V extends ProtocolVersion> = [V] extends [5] ? PublishResult | undefined : void;
+
+/** What unsubscribe() resolves with: the UNSUBACK's reason codes at MQTT 5; nothing at 3.1.1. */
+export type UnsubscribeOutcome<V extends ProtocolVersion> = [V] extends [5] ? number[] : void;
+
+/**
+ * An MQTT 5.0 or 3.1.1 client (`V`, the protocol version its options chose, types the results). Nothing happens until `connect()`. Every call returns a Promise; every
  * subscription is an async iterator; `end()` flushes and disconnects, `destroy()` drops at once.
  *
  * A façade over the parts in src/client/ (docs/architecture.md): the lifecycle and its supervisor,
@@ -54,7 +69,7 @@ export interface EndOptions extends CallOptions {
  * exports a subclass named MqttClient that supplies its runtime's, so a browser bundle never sees
  * node:net and a Node process never loads a browser shim.
  */
-export abstract class MqttClientBase implements AsyncDisposable {
+export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements AsyncDisposable {
   /** The broker's address, without any user info the URL carried (that became the credentials). */
   readonly url: URL;
   /** Settles when the client is finished: resolves after `end()`, rejects with the error that ended it otherwise. */
@@ -72,7 +87,7 @@ export abstract class MqttClientBase implements AsyncDisposable {
   /** The transport for a URL scheme in this runtime; rejects with InvalidArgumentError for others. */
   protected abstract selectTransport(url: URL): Promise<TransportFactory>;
 
-  constructor(url: string | URL, options: ClientOptions = {}) {
+  constructor(url: string | URL, options: ClientOptions & { protocolVersion?: V } = {}) {
     // The URL's user info becomes credentials (unless given as options) and leaves the URL, so no
     // event, error, log line or inspection of the client can show it.
     const anyScheme = options.transport !== undefined;
@@ -159,9 +174,17 @@ export abstract class MqttClientBase implements AsyncDisposable {
     return this.#lifecycle.state === 'connected';
   }
 
-  /** The client identifier sent in CONNECT: the option, or the generated `mqttwire` + 12 hex digits. */
+  /** The client identifier sent in CONNECT: the option, or the generated `mqttwire` + 12 hex digits; at MQTT 5, the one the broker assigned for an empty one. */
   get clientId(): string {
-    return this.#options.session.clientId;
+    return this.#session.currentClientId;
+  }
+
+  /**
+   * The limits in force on the current (or last) connection: at MQTT 5 what the broker's CONNACK
+   * announced, at 3.1.1 what the spec implies (see docs/mqtt5.md). A fresh read-only object per read.
+   */
+  get limits(): ConnectionLimits {
+    return connectionLimits(this.#session.limits);
   }
 
   /** A snapshot of the counters: messages and bytes each way, in flight, queued, dropped, last ping. */
@@ -180,15 +203,13 @@ export abstract class MqttClientBase implements AsyncDisposable {
   }
 
   /**
-   * Opens the connection; resolves on CONNACK 0 with whether the broker kept a session. If the attempt
-   * fails it rejects with why (ConnectionRefusedError, TimeoutError, TransportError, MqttProtocolError,
-   * AbortError) and the client is closed, unless `reconnect.retryFirstConnect` makes it wait for the
-   * broker; on a closed client it rejects with ClientClosedError.
+   * Opens the connection; resolves on CONNACK 0 with whether the broker kept a session and, at MQTT 5,
+   * the CONNACK's properties (`{}` at 3.1.1). If the attempt fails it rejects with why
+   * (ConnectionRefusedError, TimeoutError, TransportError, MqttProtocolError, AbortError) and the client
+   * is closed, unless `reconnect.retryFirstConnect` makes it wait for the broker; on a closed client it
+   * rejects with ClientClosedError.
    */
-  connect(options: CallOptions = {}): Promise<{
-    /** The broker resumed a stored session (never with `clean: true`). */
-    sessionPresent: boolean;
-  }> {
+  connect(options: CallOptions = {}): Promise<ConnectResult> {
     try {
       checkKeys(options, CALL_OPTIONS);
     } catch (err) {
@@ -198,12 +219,14 @@ export abstract class MqttClientBase implements AsyncDisposable {
   }
 
   /**
-   * QoS 0 resolves once written, QoS 1 on PUBACK, QoS 2 on PUBCOMP. Bad input (topic, QoS, payload,
-   * an unknown option, a packet over maxPacketSize) rejects at once with InvalidArgumentError and
-   * sends nothing; after `end()` it rejects with ClientClosedError; offline beyond `offlineQueueLimit`
-   * with QueueFullError. A missing acknowledgement rejects with TimeoutError after `ackTimeout`.
+   * QoS 0 resolves once written, QoS 1 on PUBACK, QoS 2 on PUBCOMP: with undefined at 3.1.1 and for
+   * QoS 0, with the PUBACK's or PUBREC's reason code and properties at MQTT 5 (a code of 0x80 or
+   * more rejects with PublishError instead). Bad input (topic, QoS, payload, an unknown option, a
+   * packet over maxPacketSize) rejects at once with InvalidArgumentError and sends nothing; after
+   * `end()` it rejects with ClientClosedError; offline beyond `offlineQueueLimit` with QueueFullError.
+   * A missing acknowledgement rejects with TimeoutError after `ackTimeout`.
    */
-  async publish(topic: string, payload: Payload, options: PublishOptions = {}): Promise<void> {
+  async publish(topic: string, payload: Payload, options: PublishOptions = {}): Promise<PublishOutcome<V>> {
     const state = this.#lifecycle.state;
     if (state === 'closing' || state === 'closed') throw new ClientClosedError(`cannot publish: the client is ${state}`);
     checkKeys(options, PUBLISH_OPTIONS);
@@ -211,10 +234,10 @@ export abstract class MqttClientBase implements AsyncDisposable {
     const packet = publishPacket(topic, payload, options, session.limits.maxPacketSize);
     const signal = options.signal;
     if (signal?.aborted) throw new AbortError(signal.reason);
-    if (state !== 'connected' && !admitOffline(packet.qos, session.stats.queued, this.#offline, this.#counters)) return;
+    if (state !== 'connected' && !admitOffline(packet.qos, session.stats.queued, this.#offline, this.#counters)) return undefined as PublishOutcome<V>;
     const done = session.publish(packet, signal);
     this.#counters.messagesOut++;
-    return done;
+    return done as Promise<PublishOutcome<V>>;
   }
 
   /**
@@ -226,9 +249,14 @@ export abstract class MqttClientBase implements AsyncDisposable {
     return this.#subscriptions.subscribe(input, options);
   }
 
-  /** Sends UNSUBSCRIBE and resolves on UNSUBACK; subscriptions left with no filter end. */
-  unsubscribe(topicFilters: string | string[], options: CallOptions = {}): Promise<void> {
-    return this.#subscriptions.unsubscribe(topicFilters, options);
+  /**
+   * Sends UNSUBSCRIBE and resolves on UNSUBACK with its reason codes, one per filter, at MQTT 5 (0x00
+   * Success, 0x11 No subscription existed, 0x80 and above refused); `[]` at 3.1.1, whose UNSUBACK has
+   * none. Subscriptions left with no filter end.
+   */
+  unsubscribe(topicFilters: string | string[], options: CallOptions = {}): Promise<UnsubscribeOutcome<V>> {
+    // At 3.1.1 the codes are [] and the type says nothing, so 3.1.1 code keeps its types.
+    return this.#subscriptions.unsubscribe(topicFilters, options) as Promise<UnsubscribeOutcome<V>>;
   }
 
   /** Every message that matched no live subscription. Without a reader they are counted and dropped. */

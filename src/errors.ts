@@ -53,6 +53,8 @@ export type ErrorCode =
   | 'CONNECTION_REFUSED'
   | 'TIMEOUT'
   | 'SUBSCRIBE_REFUSED'
+  | 'PUBLISH_REFUSED'
+  | 'SERVER_DISCONNECT'
   | 'CONNECTION_CLOSED'
   | 'CLIENT_CLOSED'
   | 'ABORTED'
@@ -89,14 +91,17 @@ export type ProtocolErrorCode =
   | 'DUPLICATE_PROPERTY'
   | 'INVALID_PROPERTY_VALUE'
   | 'INVALID_REASON_CODE'
-  | 'INVALID_SUBSCRIPTION_OPTIONS';
+  | 'INVALID_SUBSCRIPTION_OPTIONS'
+  // MQTT 5, the broker broke a limit we announced in CONNECT
+  | 'RECEIVE_MAXIMUM_EXCEEDED'
+  | 'TOPIC_ALIAS_INVALID';
 
 /**
  * The MQTT 5 Reason Code a receiver sends (in CONNACK or DISCONNECT) for a protocol error: 0x81 Malformed
- * Packet, 0x82 Protocol Error, 0x84 Unsupported Protocol Version, 0x94 Topic Alias invalid, 0x95 Packet too
- * large.
+ * Packet, 0x82 Protocol Error, 0x84 Unsupported Protocol Version, 0x93 Receive Maximum exceeded, 0x94 Topic
+ * Alias invalid, 0x95 Packet too large.
  */
-export type ErrorReasonCode = 0x81 | 0x82 | 0x84 | 0x94 | 0x95;
+export type ErrorReasonCode = 0x81 | 0x82 | 0x84 | 0x93 | 0x94 | 0x95;
 
 /**
  * Reason code per error code, where it is not 0x81. The spec's split (section 1.2): a Malformed Packet cannot
@@ -116,6 +121,8 @@ const REASON_CODE_OF: Partial<Record<ProtocolErrorCode, ErrorReasonCode>> = {
   INVALID_PROPERTY_VALUE: 0x82,
   INVALID_REASON_CODE: 0x82,
   INVALID_SUBSCRIPTION_OPTIONS: 0x82,
+  RECEIVE_MAXIMUM_EXCEEDED: 0x93,
+  TOPIC_ALIAS_INVALID: 0x94,
 };
 
 /** Bytes on the wire (or a packet given to `encode`) break the rules of MQTT 3.1.1 or 5.0. */
@@ -158,18 +165,87 @@ const CONNACK_MEANINGS: Record<number, string> = {
   5: 'not authorized',
 };
 
-/** CONNACK carried a non-zero return code. */
+/** What an MQTT 5 reason code came with: the name of the code (REASON_CODES) and the server's Reason String. */
+export interface ReasonDetails {
+  /** The spec's name for the code ("Not authorized"); the caller looks it up, so errors.ts needs no codec table. */
+  name?: string | undefined;
+  /** The broker's Reason String, when it sent one. */
+  reasonString?: string | undefined;
+}
+
+/** "Not authorized (CONNACK reason code 0x87): <the server's reason string>". */
+function reasonText(code: number, packet: string, d: ReasonDetails | undefined): string {
+  const hex = `0x${code.toString(16).padStart(2, '0')}`;
+  return `${d?.name ?? 'unknown reason code'} (${packet} reason code ${hex})${d?.reasonString !== undefined ? `: ${quote(d.reasonString)}` : ''}`;
+}
+
+/** CONNACK refused the connection: a 3.1.1 return code 1 to 5, or an MQTT 5 reason code of 0x80 or more. */
 export class ConnectionRefusedError extends MqttError {
   /** @internal */
   static override readonly [BRAND]: string = 'ConnectionRefusedError';
   /** Always `CONNECTION_REFUSED`. */
   declare readonly code: 'CONNECTION_REFUSED';
-  /** The CONNACK return code: 1 protocol level, 2 identifier rejected, 3 server unavailable, 4 bad user name or password, 5 not authorized. */
+  /** The CONNACK's code: the 3.1.1 return code (1 protocol level, 2 identifier rejected, 3 server unavailable, 4 bad user name or password, 5 not authorized), or the MQTT 5 reason code (the same number as reasonCode). */
   readonly returnCode: number;
-  constructor(returnCode: number) {
-    const meaning = CONNACK_MEANINGS[returnCode] ?? 'unknown return code';
-    super('CONNECTION_REFUSED', `connection refused: ${meaning} (CONNACK return code ${returnCode})`);
+  /** The same as returnCode: MQTT 5 calls it the Connect Reason Code. */
+  readonly reasonCode: number;
+  /** MQTT 5: the server's Reason String, when it sent one. */
+  readonly reasonString: string | undefined;
+  /** `details` is given for an MQTT 5 CONNACK (its code is then 0x80 or more). */
+  constructor(returnCode: number, details?: ReasonDetails) {
+    const meaning = details ? reasonText(returnCode, 'CONNACK', details) : `${CONNACK_MEANINGS[returnCode] ?? 'unknown return code'} (CONNACK return code ${returnCode})`;
+    super('CONNECTION_REFUSED', `connection refused: ${meaning}`);
     this.returnCode = returnCode;
+    this.reasonCode = returnCode;
+    this.reasonString = details?.reasonString;
+  }
+}
+
+/**
+ * MQTT 5: the broker refused a QoS 1 or 2 publish (PUBACK or PUBREC with a reason code of 0x80 or
+ * more). The message is not sent again: the broker has answered it.
+ */
+export class PublishError extends MqttError {
+  /** @internal */
+  static override readonly [BRAND]: string = 'PublishError';
+  /** Always `PUBLISH_REFUSED`. */
+  declare readonly code: 'PUBLISH_REFUSED';
+  /** The PUBACK's or PUBREC's reason code (0x80 or more: 0x87 Not authorized, 0x97 Quota exceeded, ...). */
+  readonly reasonCode: number;
+  /** The broker's Reason String, when it sent one. */
+  readonly reasonString: string | undefined;
+  /** The topic of the refused publish. */
+  readonly topic: string;
+  constructor(topic: string, reasonCode: number, details: ReasonDetails) {
+    super('PUBLISH_REFUSED', `publish to ${quote(topic)} refused: ${reasonText(reasonCode, 'PUBACK/PUBREC', details)}`);
+    this.topic = topic;
+    this.reasonCode = reasonCode;
+    this.reasonString = details.reasonString;
+  }
+}
+
+/**
+ * MQTT 5: the broker closed the connection with a DISCONNECT (Session taken over, Server shutting down,
+ * Use another server, ...). Everything pending on that connection rejects with it, and the status
+ * 'disconnected' event carries it.
+ */
+export class ServerDisconnectError extends MqttError {
+  /** @internal */
+  static override readonly [BRAND]: string = 'ServerDisconnectError';
+  /** Always `SERVER_DISCONNECT`. */
+  declare readonly code: 'SERVER_DISCONNECT';
+  /** The DISCONNECT's reason code (0x8E Session taken over, 0x8B Server shutting down, 0x9C Use another server, ...). */
+  readonly reasonCode: number;
+  /** The broker's Reason String, when it sent one. */
+  readonly reasonString: string | undefined;
+  /** 0x9C / 0x9D: where the broker says to go instead. */
+  readonly serverReference: string | undefined;
+  constructor(reasonCode: number, details: ReasonDetails & { serverReference?: string | undefined }) {
+    const where = details.serverReference !== undefined ? ` (server reference ${quote(details.serverReference)})` : '';
+    super('SERVER_DISCONNECT', `the broker disconnected: ${reasonText(reasonCode, 'DISCONNECT', details)}${where}`);
+    this.reasonCode = reasonCode;
+    this.reasonString = details.reasonString;
+    this.serverReference = details.serverReference;
   }
 }
 
@@ -184,7 +260,17 @@ export class TimeoutError extends MqttError {
   }
 }
 
-/** The broker answered SUBACK 0x80 for one or more filters. */
+/** One filter a SUBACK refused, with its reason code (0x80 at 3.1.1) and the spec's name for it. */
+export interface SubscribeRefusal {
+  /** The refused filter. */
+  topicFilter: string;
+  /** Its SUBACK reason code (0x80 or more). */
+  reasonCode: number;
+  /** The spec's name for the code ("Not authorized", "Topic Filter invalid", ...). */
+  reason: string;
+}
+
+/** The broker refused one or more filters (SUBACK 0x80 at 3.1.1; 0x80 or more, each with its reason, at MQTT 5). */
 export class SubscribeError extends MqttError {
   /** @internal */
   static override readonly [BRAND]: string = 'SubscribeError';
@@ -205,10 +291,16 @@ export class SubscribeError extends MqttError {
     /** The QoS it granted. */
     qos: number;
   }[];
-  constructor(refused: string[], granted: { topicFilter: string; qos: number }[]) {
-    super('SUBSCRIBE_REFUSED', `subscription refused by the broker for: ${refused.map(quote).join(', ')}`);
+  /** Each refused filter with its reason code and reason (in request order, as `refused`). */
+  readonly reasons: SubscribeRefusal[];
+  constructor(refused: string[], granted: { topicFilter: string; qos: number }[], reasons?: SubscribeRefusal[]) {
+    const why = reasons ?? refused.map((topicFilter) => ({ topicFilter, reasonCode: 0x80, reason: 'Failure' }));
+    const plain = why.every((r) => r.reasonCode === 0x80);
+    const list = plain ? refused.map(quote).join(', ') : why.map((r) => `${quote(r.topicFilter)} (${r.reason}, 0x${r.reasonCode.toString(16)})`).join(', ');
+    super('SUBSCRIBE_REFUSED', `subscription refused by the broker for: ${list}`);
     this.refused = refused;
     this.granted = granted;
+    this.reasons = why;
   }
 }
 

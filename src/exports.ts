@@ -1,6 +1,11 @@
 /** What every entry point (Node, browser, workerd) exports besides its own MqttClient and connect. */
-export type { MqttClientBase, CallOptions, PublishOptions, SubscribeOptions, SubscribeInput, EndOptions, ClientStats } from './client.js';
-export type { ClientOptions, Payload, ReconnectOptions, WillOptions } from './options.js';
+export type {
+  MqttClientBase, CallOptions, PublishOptions, SubscribeOptions, SubscribeInput, EndOptions, ClientStats,
+  ConnectResult, ConnectionLimits, PublishResult, PublishOutcome, UnsubscribeOutcome,
+} from './client.js';
+export type { ClientOptions, Payload, ProtocolVersion, ReconnectOptions, WillOptions } from './options.js';
+export type { Mqtt5Options } from './options-v5.js';
+export type { UserProperties, ConnackProperties, AckProperties, WillProperties } from './codec/packets.js';
 export type { StatusEvent } from './status.js';
 export { MemoryStore } from './store/store.js';
 export type { Store, StoreSnapshot, OutgoingRecord } from './store/store.js';
@@ -29,5 +34,7 @@ export {
   AbandonedSubscriptionError,
   TransportError,
   AuthenticationError,
+  PublishError,
+  ServerDisconnectError,
 } from './errors.js';
-export type { AuthenticationErrorCode, ErrorCode, ProtocolErrorCode, TransportErrorCode } from './errors.js';
+export type { AuthenticationErrorCode, ErrorCode, ProtocolErrorCode, ReasonDetails, SubscribeRefusal, TransportErrorCode } from './errors.js';

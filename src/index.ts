@@ -7,7 +7,7 @@
  * @module mqttwire
  */
 import { MqttClientBase } from './client.js';
-import type { ClientOptions } from './options.js';
+import type { ClientOptions, ProtocolVersion } from './options.js';
 import { nodeTransportFor } from './transport/select-node.js';
 import type { TransportFactory } from './transport/transport.js';
 
@@ -18,15 +18,15 @@ export * from './exports.js';
  * constructor checks the URL and options and throws InvalidArgumentError for bad ones; nothing
  * goes on the network until `connect()`.
  */
-export class MqttClient extends MqttClientBase {
+export class MqttClient<V extends ProtocolVersion = 4> extends MqttClientBase<V> {
   protected selectTransport(url: URL): Promise<TransportFactory> {
     return nodeTransportFor(url);
   }
 }
 
 /** Creates a client and connects it: `new MqttClient(url, options)`, then `connect()` with `options.signal`. */
-export async function connect(url: string | URL, options: ClientOptions = {}): Promise<MqttClient> {
-  const client = new MqttClient(url, options);
+export async function connect<V extends ProtocolVersion = 4>(url: string | URL, options: ClientOptions & { protocolVersion?: V } = {}): Promise<MqttClient<V>> {
+  const client = new MqttClient<V>(url, options);
   await client.connect({ signal: options.signal });
   return client;
 }

@@ -1,4 +1,4 @@
-import type { QoS, Will } from './codec/packets.js';
+import type { QoS, Will, WillProperties } from './codec/packets.js';
 import { checkTopicName } from './codec/topics.js';
 import { HAS_NUL, LONE_SURROGATE, utf8Length } from './codec/utf8.js';
 import { parseUrl, redactUrl } from './broker-url.js';
@@ -11,6 +11,7 @@ import type { OverflowPolicy, SubscriptionOptions } from './subscription.js';
 import type { TlsOptions, TransportFactory } from './transport/transport.js';
 import type { BackoffOptions } from './session/backoff.js';
 import type { Store } from './store/store.js';
+import { resolveLevel, resolveMqtt5, resolveWillProperties, type Mqtt5Options } from './options-v5.js';
 
 /** The `reconnect` option: the backoff's delays, and which failures are retried. */
 export interface ReconnectOptions extends BackoffOptions {
@@ -38,7 +39,12 @@ export interface WillOptions {
   qos?: QoS;
   /** Publish it as the topic's retained message (default false). */
   retain?: boolean;
+  /** MQTT 5: the Will Properties (willDelayInterval, messageExpiryInterval, contentType, ...). */
+  properties?: WillProperties;
 }
+
+/** 5: MQTT 5.0; 4: MQTT 3.1.1 (the default); 3: MQTT 3.1. */
+export type ProtocolVersion = 3 | 4 | 5;
 
 /** Bytes the application may hand over: text is sent as UTF-8. */
 export type Payload = string | Uint8Array | ArrayBuffer | ArrayBufferView;
@@ -46,9 +52,10 @@ export type Payload = string | Uint8Array | ArrayBuffer | ArrayBufferView;
 /**
  * Options of `new MqttClient(url, options)` and `connect(url, options)`. An unknown key is refused with
  * InvalidArgumentError naming it (and the mqttwire name for an MQTT.js one), never ignored. TLS settings
- * (`ca`, `cert`, `key`, `rejectUnauthorized`, ...) come from TlsOptions; see docs/transports.md.
+ * (`ca`, `cert`, `key`, `rejectUnauthorized`, ...) come from TlsOptions; see docs/transports.md. The
+ * MQTT 5 options (Mqtt5Options) need `protocolVersion: 5`.
  */
-export interface ClientOptions extends TlsOptions {
+export interface ClientOptions extends TlsOptions, Mqtt5Options {
   /** Default: `mqttwire` and 12 random hex digits (20 characters of 0-9a-z, which every broker must accept: MQTT-3.1.3-5). */
   clientId?: string;
   /** Start a clean session (default true). */
@@ -74,8 +81,10 @@ export interface ClientOptions extends TlsOptions {
   endTimeout?: number;
   /** Largest packet accepted from or sent to the broker, in bytes, fixed header included. */
   maxPacketSize?: number;
-  /** 4 for MQTT 3.1.1 (default), 3 for MQTT 3.1. */
-  protocolLevel?: 3 | 4;
+  /** 5 for MQTT 5.0, 4 for MQTT 3.1.1 (default), 3 for MQTT 3.1. */
+  protocolVersion?: 3 | 4 | 5;
+  /** An alias of protocolVersion (the CONNECT field's name); giving both with different values is an error. */
+  protocolLevel?: 3 | 4 | 5;
   /** The most QoS 1/2 publishes awaiting acknowledgement at once (default 20). */
   inflightWindow?: number;
   /** Default buffer bound of each subscription (default 1,000 messages). */
@@ -120,14 +129,16 @@ export interface ClientOptions extends TlsOptions {
 /** Every option, so an unknown one can be refused; the compiler keeps this in step with ClientOptions. */
 const CLIENT_KEYS = {
   clientId: true, clean: true, keepalive: true, username: true, password: true, will: true, connectTimeout: true,
-  ackTimeout: true, pingTimeout: true, endTimeout: true, maxPacketSize: true, protocolLevel: true, inflightWindow: true,
+  ackTimeout: true, pingTimeout: true, endTimeout: true, maxPacketSize: true, protocolVersion: true, protocolLevel: true, inflightWindow: true,
   highWaterMark: true, overflow: true, stallTimeout: true, signal: true, logger: true, debug: true, transport: true, timers: true,
   reconnect: true, servers: true, offlineQueueLimit: true, queueQoS0: true, store: true,
   ca: true, cert: true, key: true, passphrase: true, servername: true, rejectUnauthorized: true, alpnProtocols: true,
+  sessionExpiryInterval: true, receiveMaximum: true, topicAliasMaximum: true, requestResponseInformation: true,
+  requestProblemInformation: true, userProperties: true, followRedirects: true,
 } satisfies Record<keyof ClientOptions, true>;
 
 const IN_THE_URL = 'put it in the broker URL (mqtt://host:1883, ws://host:8080/mqtt)';
-const MQTT5_ONLY = 'an MQTT 5 feature; mqttwire speaks MQTT 3.1.1 (and 3.1)';
+const MQTT5_PROPERTIES = 'give each MQTT 5 property as an option of its own (sessionExpiryInterval, receiveMaximum, userProperties, ...) with protocolVersion: 5';
 
 /** The options people bring from MQTT.js (and a few common slips), with what mqttwire takes instead. */
 const CLIENT_OPTIONS: KnownKeys = {
@@ -137,8 +148,7 @@ const CLIENT_OPTIONS: KnownKeys = {
     keepAlive: 'mqttwire calls it "keepalive" (seconds)',
     reconnectPeriod: 'use reconnect: { initialDelay } (ms, the first delay of an exponential backoff), or reconnect: false',
     reconnectOnConnackError: 'use reconnect: { retryRefused: true }',
-    protocolVersion: 'mqttwire speaks MQTT 3.1.1 (protocolLevel: 4, the default) and MQTT 3.1 (protocolLevel: 3); MQTT 5 is not supported',
-    protocolId: 'it follows protocolLevel (4 sends "MQTT", 3 sends "MQIsdp")',
+    protocolId: 'it follows protocolVersion (5 and 4 send "MQTT", 3 sends "MQIsdp")',
     queueQoSZero: 'mqttwire calls it "queueQoS0"',
     incomingStore: 'use "store" (one Store keeps both directions)',
     outgoingStore: 'use "store" (one Store keeps both directions)',
@@ -155,16 +165,15 @@ const CLIENT_OPTIONS: KnownKeys = {
     port: IN_THE_URL,
     protocol: IN_THE_URL,
     path: IN_THE_URL,
-    properties: MQTT5_ONLY,
-    authPacket: MQTT5_ONLY,
-    topicAliasMaximum: MQTT5_ONLY,
-    autoUseTopicAlias: MQTT5_ONLY,
-    autoAssignTopicAlias: MQTT5_ONLY,
+    properties: MQTT5_PROPERTIES,
+    authPacket: 'MQTT 5 enhanced authentication is not an option of this client yet (see docs/mqtt5.md)',
+    autoUseTopicAlias: 'outgoing topic aliases are not an option of this client yet (see docs/mqtt5.md)',
+    autoAssignTopicAlias: 'outgoing topic aliases are not an option of this client yet (see docs/mqtt5.md)',
   },
 };
 
 const RECONNECT_OPTIONS: KnownKeys = { what: 'reconnect', keys: ['initialDelay', 'maxDelay', 'resetAfter', 'retryRefused', 'retryFirstConnect'] };
-const WILL_OPTIONS: KnownKeys = { what: 'will', keys: ['topic', 'payload', 'qos', 'retain'], foreign: { properties: MQTT5_ONLY } };
+const WILL_OPTIONS: KnownKeys = { what: 'will', keys: ['topic', 'payload', 'qos', 'retain', 'properties'] };
 
 export interface ResolvedOptions {
   session: SessionOptions;
@@ -177,6 +186,8 @@ export interface ResolvedOptions {
   reconnect: ReconnectOptions | undefined;
   offlineQueueLimit: number;
   queueQoS0: boolean;
+  /** MQTT 5: follow a Server Reference (DISCONNECT or CONNACK 0x9C/0x9D) when reconnecting. */
+  followRedirects: boolean;
   /** Handed to every transport open; rejectUnauthorized is always set (true unless turned off). */
   tls: TlsOptions;
 }
@@ -229,17 +240,20 @@ function checkShortBytes(bytes: Uint8Array, what: string): Uint8Array {
  * The will is application input like a publish, so it is checked when the client is made, before
  * any socket opens, with the same rules; the encoder would otherwise find it bad only inside connect().
  */
-function resolveWill(will: unknown): Will {
+function resolveWill(will: unknown, level: 3 | 4 | 5): Will {
   if (typeof will !== 'object' || will === null) throw new InvalidArgumentError(`will must be an object { topic, payload, qos, retain }, got ${describeValue(will)}`);
   checkKeys(will, WILL_OPTIONS);
   const w = will as Partial<WillOptions>;
   const topic = checkTopic(w.topic, 'will.topic');
-  return {
+  const resolved: Will = {
     topic,
     payload: checkShortBytes(toBytes(w.payload as Payload, 'will.payload'), 'will.payload'),
     qos: checkQos(w.qos ?? 0, 'will.qos'),
     retain: checkFlag(w.retain, 'will.retain'),
   };
+  const properties = resolveWillProperties(w.properties, level);
+  if (properties) resolved.properties = properties;
+  return resolved;
 }
 
 /** An optional boolean option: true, false or absent (false); anything else is refused, not coerced. */
@@ -320,18 +334,19 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   checkKeys(o, CLIENT_OPTIONS);
   const keepalive = nonNegative(o.keepalive, 60, 'keepalive');
   if (keepalive > 65535 || !Number.isInteger(keepalive)) throw new InvalidArgumentError('keepalive must be an integer number of seconds, 0 to 65535');
-  const protocolLevel = o.protocolLevel ?? 4;
-  if (protocolLevel !== 3 && protocolLevel !== 4) throw new InvalidArgumentError('protocolLevel must be 4 (MQTT 3.1.1) or 3 (MQTT 3.1)');
+  const protocolLevel = resolveLevel(o.protocolVersion, o.protocolLevel);
   const inflightWindow = nonNegative(o.inflightWindow, 20, 'inflightWindow');
   if (inflightWindow < 1 || inflightWindow > 65535) throw new InvalidArgumentError('inflightWindow must be 1 to 65535');
   const clean = o.clean === undefined || checkFlag(o.clean, 'clean');
   const clientId = o.clientId === undefined ? randomClientId() : checkMqttString(o.clientId, 'clientId');
-  if (clientId === '' && !clean) throw new InvalidArgumentError('an empty clientId needs clean: true (MQTT-3.1.3-7)');
+  // MQTT 5 lets the broker assign an id to any session (MQTT-3.1.3-6 of 5.0); 3.1.1 only to a clean one.
+  if (clientId === '' && !clean && protocolLevel !== 5) throw new InvalidArgumentError('an empty clientId needs clean: true (MQTT-3.1.3-7)');
   if (o.password !== undefined && o.username === undefined && protocolLevel === 4) {
     throw new InvalidArgumentError('a password needs a username in MQTT 3.1.1 (MQTT-3.1.2-22)');
   }
-  const will = o.will === undefined ? undefined : resolveWill(o.will);
+  const will = o.will === undefined ? undefined : resolveWill(o.will, protocolLevel);
   const maxPacketSize = Math.min(nonNegative(o.maxPacketSize, MAX_PACKET, 'maxPacketSize'), MAX_PACKET);
+  const v5 = resolveMqtt5(o, protocolLevel, clean, o.maxPacketSize === undefined ? undefined : maxPacketSize);
   const session: SessionOptions = {
     clientId,
     clean,
@@ -341,7 +356,10 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     pingTimeout: nonNegative(o.pingTimeout, Math.min(30_000, Math.max(1000, keepalive * 1000)), 'pingTimeout'),
     inflightWindow,
     maxPacketSize,
+    receiveMaximum: v5.receiveMaximum,
+    topicAliasMaximum: v5.topicAliasMaximum,
   };
+  if (v5.connectProperties) session.connectProperties = v5.connectProperties;
   if (o.username !== undefined) session.username = checkMqttString(o.username, 'username');
   if (o.password !== undefined) session.password = checkShortBytes(toBytes(o.password), 'password');
   if (will) session.will = will;
@@ -355,6 +373,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     reconnect: resolveReconnect(o.reconnect),
     offlineQueueLimit: nonNegative(o.offlineQueueLimit, 10_000, 'offlineQueueLimit'),
     queueQoS0: o.queueQoS0 === undefined || checkFlag(o.queueQoS0, 'queueQoS0'),
+    followRedirects: v5.followRedirects,
     tls: resolveTls(o),
   };
 }

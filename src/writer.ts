@@ -1,5 +1,5 @@
 import { encode } from './codec/index.js';
-import type { Packet } from './codec/packets.js';
+import type { Packet, ProtocolLevel } from './codec/packets.js';
 import { ConnectionClosedError } from './errors.js';
 import type { Transport } from './transport/transport.js';
 
@@ -25,11 +25,13 @@ export class PacketWriter {
     private readonly onPacket?: (packet: Packet) => void,
     /** Runs right before bytes go to the transport (the store makes its changes durable here). */
     private readonly beforeWrite?: () => void,
+    /** The connection's protocol level: every packet is encoded at it. */
+    private readonly level: ProtocolLevel = 4,
   ) {}
 
   write(packet: Packet): void {
     if (this.failed) return;
-    const bytes = encode(packet);
+    const bytes = encode(packet, this.level);
     this.onPacket?.(packet);
     this.chunks.push(bytes);
     this.size += bytes.length;

@@ -9,7 +9,7 @@ import { PacketWriter } from '../writer.js';
 export interface ConnectionSettings {
   /** The largest packet we accept from the broker (checked from the fixed header). */
   maxPacketSize: number;
-  protocolLevel: 3 | 4;
+  protocolLevel: 3 | 4 | 5;
   log: Logger | undefined;
   /** Runs right before bytes go to the transport (the store makes its changes durable). */
   beforeWrite: () => void;
@@ -75,7 +75,7 @@ export class Connection {
     }
     this.transport = transport;
     const log = this.settings.log;
-    this.writer = new PacketWriter(transport, log ? (p) => log(`> ${describePacket(p)}`) : undefined, this.settings.beforeWrite);
+    this.writer = new PacketWriter(transport, log ? (p) => log(`> ${describePacket(p)}`) : undefined, this.settings.beforeWrite, this.settings.protocolLevel);
   }
 
   /** Stop reading (a subscription is full): TCP pushes back on the broker instead of us buffering. */
@@ -101,9 +101,27 @@ export class Connection {
   drop(err: Error): void {
     if (this.dropped) return;
     this.dropped = true;
+    if (err instanceof MqttProtocolError && this.settings.protocolLevel === 5) this.sayWhy(err);
     this.writer?.fail(err);
     this.transport?.destroy();
     this.markClosed();
+  }
+
+  /**
+   * MQTT 5: before closing for a broker's protocol error, tell it why with a DISCONNECT carrying the
+   * reason code (MQTT-4.13.1-1 of 5.0: 0x81 malformed, 0x82 protocol error, 0x93 Receive Maximum
+   * exceeded, 0x94 bad topic alias, 0x95 packet too large). The write goes to the socket before it is
+   * destroyed (a small write on an open socket is handed to the kernel at once).
+   */
+  private sayWhy(err: MqttProtocolError): void {
+    const writer = this.writer;
+    if (!writer) return;
+    try {
+      writer.write({ type: 'disconnect', reasonCode: err.reasonCode });
+      writer.flush();
+    } catch {
+      // The connection is going anyway; the DISCONNECT was a courtesy.
+    }
   }
 
   private onData(chunk: Uint8Array): void {

@@ -1,6 +1,15 @@
-import { ConnectionRefusedError, InvalidArgumentError, MqttError } from '../errors.js';
+import { ConnectionRefusedError, InvalidArgumentError, MqttError, ServerDisconnectError } from '../errors.js';
 import type { ReconnectOptions } from '../options.js';
 import { Backoff } from '../session/backoff.js';
+
+/**
+ * MQTT 5 CONNACK codes retrying cannot heal: 0x84 Unsupported Protocol Version, 0x85 Client Identifier
+ * not valid, 0x86 Bad User Name or Password, 0x87 Not authorized, 0x8C Bad authentication method.
+ */
+const PERMANENT_REFUSALS: ReadonlySet<number> = new Set([0x84, 0x85, 0x86, 0x87, 0x8c]);
+
+/** MQTT 5 DISCONNECT 0x8E: another connection took our session over. */
+const SESSION_TAKEN_OVER = 0x8e;
 
 /** What failed: the connection that was up, an attempt to reconnect, or the very first connect(). */
 export type Failure = 'lost' | 'reconnect' | 'first';
@@ -33,6 +42,9 @@ export class ReconnectPolicy {
    */
   retries(failure: Failure, err: Error): boolean {
     if (!this.backoff) return false;
+    // MQTT 5, 0x8E Session taken over: another client now holds our client id; coming back would
+    // only take it back, and the two would fight for it forever.
+    if (err instanceof ServerDisconnectError && err.reasonCode === SESSION_TAKEN_OVER) return false;
     if (failure === 'lost') return true;
     if (failure === 'first' && !this.options?.retryFirstConnect) return false;
     return !this.isPermanent(err);
@@ -59,8 +71,11 @@ export class ReconnectPolicy {
   /** Errors that retrying cannot heal: retrying would only hammer the broker. */
   private isPermanent(err: Error): boolean {
     if (err instanceof ConnectionRefusedError) {
-      // 3 (server unavailable) may heal; 1, 2, 4 and 5 need someone to change something.
-      return err.returnCode !== 3 && !this.options?.retryRefused;
+      if (this.options?.retryRefused) return false;
+      // 3.1.1: 3 (server unavailable) may heal; 1, 2, 4 and 5 need someone to change something.
+      // MQTT 5: the codes that name our own CONNECT as wrong; busy, unavailable, quota, rate and the
+      // rest back off and try again.
+      return err.reasonCode < 0x80 ? err.reasonCode !== 3 : PERMANENT_REFUSALS.has(err.reasonCode);
     }
     return err instanceof InvalidArgumentError || (err instanceof MqttError && (err.code === 'TLS_ERROR' || err.code === 'ABORTED' || err.code === 'CLIENT_CLOSED'));
   }

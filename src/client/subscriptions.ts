@@ -1,5 +1,6 @@
 import type { ConnackPacket, QoS } from '../codec/packets.js';
-import { AbortError, SubscribeError } from '../errors.js';
+import { reasonCodeName } from '../codec/reason-codes.js';
+import { AbortError, SubscribeError, type SubscribeRefusal } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CALL_OPTIONS, checkKeys, SUBSCRIBE_OPTIONS } from '../option-keys.js';
 import { subscriptionLimits } from '../options.js';
@@ -90,8 +91,8 @@ export class Subscriptions {
     return Subscription.of(inbox);
   }
 
-  /** Sends UNSUBSCRIBE and resolves on UNSUBACK; subscriptions left with no filter end. */
-  async unsubscribe(topicFilters: string | string[], options: { signal?: AbortSignal }): Promise<void> {
+  /** Sends UNSUBSCRIBE and resolves on UNSUBACK (with its reason codes at MQTT 5); subscriptions left with no filter end. */
+  async unsubscribe(topicFilters: string | string[], options: { signal?: AbortSignal }): Promise<number[]> {
     const p = this.p;
     const filters = unsubscribeFilters(topicFilters);
     checkKeys(options, CALL_OPTIONS);
@@ -103,7 +104,7 @@ export class Subscriptions {
         inbox.end();
       }
     }
-    await new Deadline<void>(p.timers).follow(p.session.unsubscribe(filters)).abortOn(signal).promise;
+    return new Deadline<number[]>(p.timers).follow(p.session.unsubscribe(filters)).abortOn(signal).promise;
   }
 
   /**
@@ -167,12 +168,22 @@ export class Subscriptions {
     }
     await p.session.unsubscribe(unused);
   }
+
 }
 
-/** The SubscribeError for the filters SUBACK refused (0x80), or undefined when all were granted. */
+/**
+ * The SubscribeError for the filters SUBACK refused, or undefined when all were granted. A refusal is
+ * 0x80 at 3.1.1 and any code of 0x80 or more at MQTT 5 (0x87 Not authorized, 0x8F Topic Filter
+ * invalid, 0x97 Quota exceeded, 0x9E Shared Subscriptions not supported, ...), each named.
+ */
 function refusal(filters: readonly Filter[], granted: number[]): SubscribeError | undefined {
-  if (!granted.includes(0x80)) return undefined;
-  const refused = filters.filter((_, i) => granted[i] === 0x80).map((f) => f.topicFilter);
-  const ok = filters.flatMap((f, i) => (granted[i] === 0x80 ? [] : [{ topicFilter: f.topicFilter, qos: granted[i] as number }]));
-  return new SubscribeError(refused, ok);
+  if (!granted.some((code) => code >= 0x80)) return undefined;
+  const refused: SubscribeRefusal[] = [];
+  const ok: { topicFilter: string; qos: number }[] = [];
+  filters.forEach((f, i) => {
+    const code = granted[i] as number;
+    if (code < 0x80) ok.push({ topicFilter: f.topicFilter, qos: code });
+    else refused.push({ topicFilter: f.topicFilter, reasonCode: code, reason: reasonCodeName(code, 'suback') ?? 'unknown reason code' });
+  });
+  return new SubscribeError(refused.map((r) => r.topicFilter), ok, refused);
 }

@@ -1,4 +1,4 @@
-import type { ConnackPacket } from '../codec/packets.js';
+import type { ConnackPacket, ConnackProperties } from '../codec/packets.js';
 import { AbortError, ClientClosedError, ConnectionClosedError, type MqttError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Deadline } from '../session/deadline.js';
@@ -13,6 +13,14 @@ import type { Failure, ReconnectPolicy } from './reconnect-policy.js';
 import type { ReadControl, Router } from './router.js';
 import { countClosed, type Counters } from './stats.js';
 import { refusal, type Lifecycle } from './states.js';
+
+/** What connect() resolves with: whether the broker kept a session, and (MQTT 5) the CONNACK's properties. */
+export interface ConnectResult {
+  /** The broker resumed a stored session (never with `clean: true`). */
+  sessionPresent: boolean;
+  /** MQTT 5: the CONNACK's properties as the broker sent them (`{}` at 3.1.1, or when it sent none). */
+  properties: ConnackProperties;
+}
 
 /** How long a DISCONNECTed socket gets to close cleanly before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
@@ -47,7 +55,7 @@ export class Supervisor implements ReadControl {
   readonly closed: Promise<void>;
   private settleClosed!: { resolve(): void; reject(err: unknown): void };
   /** The first connect(): settles on the first CONNACK 0, or with the error that closed the client. */
-  private first: Deadline<{ sessionPresent: boolean }> | undefined;
+  private first: Deadline<ConnectResult> | undefined;
   private connectedOnce = false;
   private attemptUrl: URL | undefined;
   private reconnectTimer: unknown;
@@ -66,11 +74,11 @@ export class Supervisor implements ReadControl {
   }
 
   /** Resolves on the first CONNACK 0 with whether the broker kept a session. */
-  connect(signal: AbortSignal | undefined): Promise<{ sessionPresent: boolean }> {
+  connect(signal: AbortSignal | undefined): Promise<ConnectResult> {
     const state = this.p.lifecycle.state;
     if (this.first && (state === 'connecting' || state === 'connected' || (state === 'reconnecting' && !this.first.settled))) return this.first.promise;
     if (state !== 'new') return Promise.reject(new ClientClosedError(this.closedWhy('connect')));
-    const first = new Deadline<{ sessionPresent: boolean }>(this.p.timers);
+    const first = new Deadline<ConnectResult>(this.p.timers);
     this.first = first;
     first.abortOn(signal, () => this.teardown(new AbortError(signal?.reason)));
     if (!first.settled) void this.open();
@@ -128,7 +136,7 @@ export class Supervisor implements ReadControl {
     p.status.emit({ type: 'connected', sessionPresent: connack.sessionPresent, url: (this.attemptUrl ?? p.policy.first).href });
     // Still full from before: the new connection is read no further than its CONNACK.
     if (this.readPaused) this.pause();
-    this.first?.resolve({ sessionPresent: connack.sessionPresent });
+    this.first?.resolve({ sessionPresent: connack.sessionPresent, properties: connack.properties ?? {} });
   }
 
   /**

@@ -1,12 +1,27 @@
 import type {
+  AckProperties,
   ConnackPacket,
   ConnectPacket,
+  ConnectProperties,
+  DisconnectPacket,
   Packet,
   PublishPacket,
+  QoS,
   Subscription,
   Will,
 } from '../codec/packets.js';
-import { ClientClosedError, MqttError, MqttProtocolError, TimeoutError, ConnectionClosedError, ConnectionRefusedError, quote } from '../errors.js';
+import { reasonCodeName } from '../codec/reason-codes.js';
+import {
+  ClientClosedError,
+  ConnectionClosedError,
+  ConnectionRefusedError,
+  MqttError,
+  MqttProtocolError,
+  PublishError,
+  quote,
+  ServerDisconnectError,
+  TimeoutError,
+} from '../errors.js';
 import { Deadline } from './deadline.js';
 import { Fifo } from './fifo.js';
 import { Keepalive } from './keepalive.js';
@@ -34,7 +49,14 @@ export interface SessionOptions {
   username?: string;
   password?: Uint8Array;
   will?: Will;
-  protocolLevel: 3 | 4;
+  /** 3 (MQTT 3.1), 4 (MQTT 3.1.1) or 5 (MQTT 5.0). */
+  protocolLevel: 3 | 4 | 5;
+  /** MQTT 5: CONNECT's properties (session expiry, receive maximum, maximum packet size, ...). */
+  connectProperties?: ConnectProperties;
+  /** MQTT 5: our Receive Maximum, enforced on the broker (default 65535). */
+  receiveMaximum?: number;
+  /** MQTT 5: our Topic Alias Maximum, enforced on the broker (default 0: none). */
+  topicAliasMaximum?: number;
   /** How long to wait for PUBACK/PUBREC/PUBCOMP/SUBACK/UNSUBACK, in ms. */
   ackTimeout: number;
   /** How long to wait for PINGRESP after PINGREQ, in ms. */
@@ -46,17 +68,37 @@ export interface SessionOptions {
 }
 
 /**
- * What the current connection allows. MQTT 3.1.1 takes them from our own options; MQTT 5 will
- * lower them from CONNACK (Receive Maximum, Maximum Packet Size, Server Keep Alive), so everything
- * that depends on one reads it here, never from the options.
+ * What the current connection allows, for everything that depends on it (read here, never from the
+ * options). MQTT 3.1.1 takes them from our own options and the spec's fixed rules; MQTT 5 lowers them
+ * with the CONNACK's properties (limitsFrom()).
  */
 export interface Limits {
-  /** QoS 1/2 publishes in flight at once. */
+  /** QoS 1/2 publishes in flight at once: the smaller of inflightWindow and the server's Receive Maximum. */
   inflight: number;
-  /** Largest packet we may send, fixed header included. */
+  /** Largest packet we may send, fixed header included: the smaller of ours and the server's Maximum Packet Size. */
   maxPacketSize: number;
-  /** Keepalive interval in seconds (0: off). */
+  /** Keepalive interval in seconds (0: off): ours, or the server's Server Keep Alive. */
   keepalive: number;
+  /** The server's Receive Maximum (65535 when it sent none, and at 3.1.1). */
+  receiveMaximum: number;
+  /** The highest QoS the server accepts in a PUBLISH. */
+  maximumQoS: QoS;
+  retainAvailable: boolean;
+  /** The highest topic alias the server accepts from us (0: none). */
+  topicAliasMaximum: number;
+  wildcardSubscriptionAvailable: boolean;
+  subscriptionIdentifiersAvailable: boolean;
+  sharedSubscriptionAvailable: boolean;
+  /** MQTT 5: the client identifier the server assigned (we sent an empty one); used for every later CONNECT. */
+  assignedClientIdentifier?: string;
+}
+
+/** A QoS 1/2 publish's result at MQTT 5: the PUBACK's (QoS 1) or PUBREC's (QoS 2) reason code and properties. */
+export interface PublishResult {
+  /** 0x00 Success or 0x10 No matching subscribers (a code of 0x80 or more rejects with PublishError instead). */
+  reasonCode: number;
+  /** The ack's properties (Reason String, User Properties), when it carried any. */
+  properties?: AckProperties;
 }
 
 /** What the session needs from whoever owns the connection. */
@@ -83,7 +125,10 @@ interface OutgoingFlow {
   packet: PublishPacket;
   /** queued: not yet sent; puback/pubrec/pubcomp: the acknowledgement awaited next. */
   awaiting: 'queued' | 'puback' | 'pubrec' | 'pubcomp';
-  done: Deadline<void>;
+  /** Resolves undefined at 3.1.1 and for QoS 0; with the PUBACK's or PUBREC's result at MQTT 5. */
+  done: Deadline<PublishResult | undefined>;
+  /** MQTT 5, QoS 2: the PUBREC's result, kept until PUBCOMP completes the flow. */
+  result?: PublishResult;
 }
 
 interface PendingRequest {
@@ -98,7 +143,9 @@ export interface SessionStats {
 }
 
 /**
- * The MQTT 3.1.1 client protocol state machine: CONNECT/CONNACK, packet identifiers, the
+ * The MQTT client protocol state machine, for 3.1.1 and 5.0 alike (level 5 is a branch where the two
+ * differ: CONNECT/CONNACK properties, reason codes on acks, DISCONNECT from the server, the limits
+ * both ways): CONNECT/CONNACK, packet identifiers, the
  * outgoing in-flight window and QoS 1/2 flows, incoming QoS 2 de-duplication, SUBACK/UNSUBACK
  * matching, keepalive. It never touches a socket: packets come in through `receive()` and go
  * out through `host.write()`. Time comes only from the injected `Timers`.
@@ -124,6 +171,10 @@ export class Session {
    * process left there has not been read yet, and its sequence numbers must come first.
    */
   private storeOpen = false;
+  /** Whether this session speaks MQTT 5: every level-5 branch tests this one field. */
+  private readonly v5: boolean;
+  /** The client identifier CONNECT sends: ours, or the one the server assigned (MQTT 5). */
+  private clientId: string;
 
   constructor(
     private readonly options: SessionOptions,
@@ -131,7 +182,9 @@ export class Session {
     private readonly timers: Timers = globalTimers,
     private readonly store: Store = new MemoryStore(),
   ) {
-    this.inForce = limitsFrom(options);
+    this.v5 = options.protocolLevel === 5;
+    this.clientId = options.clientId;
+    this.inForce = limitsFrom(options, undefined);
     this.keepalive = new Keepalive(
       timers,
       options.pingTimeout,
@@ -153,6 +206,11 @@ export class Session {
     return { inflight: this.inflight.size, queued: this.queue.length };
   }
 
+  /** The client identifier in use: the one given, or the one an MQTT 5 server assigned. */
+  get currentClientId(): string {
+    return this.clientId;
+  }
+
   get lastPingRoundTrip(): number | undefined {
     return this.keepalive.lastRoundTrip;
   }
@@ -167,10 +225,11 @@ export class Session {
       type: 'connect',
       protocolName: o.protocolLevel === 3 ? 'MQIsdp' : 'MQTT',
       protocolLevel: o.protocolLevel,
-      clientId: o.clientId,
+      clientId: this.clientId,
       clean: o.clean,
       keepalive: o.keepalive,
     };
+    if (o.connectProperties) connect.properties = o.connectProperties;
     if (o.username !== undefined) connect.username = o.username;
     if (o.password !== undefined) connect.password = o.password;
     if (o.will) connect.will = o.will;
@@ -201,9 +260,9 @@ export class Session {
       case 'publish':
         return this.onPublish(packet);
       case 'puback':
-        return this.onPuback(packet.packetId);
+        return this.onPuback(packet.packetId, packet.reasonCode, packet.properties);
       case 'pubrec':
-        return this.onPubrec(packet.packetId);
+        return this.onPubrec(packet.packetId, packet.reasonCode, packet.properties);
       case 'pubrel':
         // Always answer, even for an unknown id: the broker is finishing a flow we may have forgotten.
         if (this.incomingQos2.delete(packet.packetId)) this.store.deleteIncoming(packet.packetId);
@@ -214,13 +273,16 @@ export class Session {
       case 'suback':
         return this.onSuback(packet.packetId, packet.returnCodes);
       case 'unsuback':
-        return this.onUnsuback(packet.packetId);
+        return this.onUnsuback(packet.packetId, packet.reasonCodes);
       case 'pingresp':
         this.keepalive.pingResponse();
         return;
-      default:
-        throw new MqttProtocolError('UNEXPECTED_PACKET', `a server must not send ${packet.type.toUpperCase()} here`);
+      case 'disconnect':
+        // Only an MQTT 5 server may send DISCONNECT; at 3.1.1 it is a protocol violation like any other.
+        if (this.v5) return this.onDisconnect(packet);
+        break;
     }
+    throw new MqttProtocolError('UNEXPECTED_PACKET', `a server must not send ${packet.type.toUpperCase()} here`);
   }
 
   /**
@@ -258,12 +320,12 @@ export class Session {
    * withdraws a publish still queued (it is never sent); one already sent stays in flight and only
    * its promise rejects (with AbortError).
    */
-  publish(packet: PublishPacket, signal?: AbortSignal): Promise<void> {
+  publish(packet: PublishPacket, signal?: AbortSignal): Promise<PublishResult | undefined> {
     if (packet.qos === 0 && this.current === 'connected' && this.queue.length === 0 && !signal) {
       // The common QoS 0 case needs no flow: nothing to queue, store, time or withdraw. Its
       // promise is the batch's, shared by every QoS 0 publish written in the same tick.
       this.send(packet);
-      return this.host.whenWritten();
+      return this.host.whenWritten() as Promise<undefined>;
     }
     if (this.current === 'closed') return Promise.reject(new ClientClosedError('cannot publish: the session is closed'));
     const flow = this.newFlow(packet, ++this.seq);
@@ -278,8 +340,9 @@ export class Session {
     return this.request('subscribe', subscriptions.length, (packetId) => ({ type: 'subscribe', packetId, subscriptions }));
   }
 
-  unsubscribe(topicFilters: string[]): Promise<void> {
-    return this.request('unsubscribe', topicFilters.length, (packetId) => ({ type: 'unsubscribe', packetId, topicFilters })).then(() => undefined);
+  /** Resolves on UNSUBACK with its reason codes (MQTT 5, one per filter; empty at 3.1.1, whose UNSUBACK has none). */
+  unsubscribe(topicFilters: string[]): Promise<number[]> {
+    return this.request('unsubscribe', topicFilters.length, (packetId) => ({ type: 'unsubscribe', packetId, topicFilters }));
   }
 
   /** Resolves when nothing is queued or awaiting acknowledgement (used by a graceful end). */
@@ -355,13 +418,20 @@ export class Session {
   private onConnack(packet: ConnackPacket): void {
     const connack = this.connack;
     this.connack = undefined;
-    if (packet.returnCode !== 0) {
+    const code = packet.returnCode;
+    if (code !== 0) {
       this.current = 'refused';
-      connack?.reject(new ConnectionRefusedError(packet.returnCode));
+      // A level-5 CONNACK names its refusal with a reason code of 0x80 or more; a 3.1.1 server answering
+      // our level-5 CONNECT sends return code 1 (unacceptable protocol version), which has no name there.
+      const details = this.v5 && code >= 0x80 ? { name: reasonCodeName(code, 'connack'), reasonString: packet.properties?.reasonString } : undefined;
+      connack?.reject(new ConnectionRefusedError(code, details));
       return;
     }
     this.current = 'connected';
-    this.inForce = limitsFrom(this.options);
+    this.inForce = limitsFrom(this.options, this.v5 ? (packet.properties ?? {}) : undefined);
+    const assigned = this.inForce.assignedClientIdentifier;
+    // Kept for every later CONNECT, so that a reconnect resumes the session the server made for it.
+    if (assigned !== undefined) this.clientId = assigned;
     if (!packet.sessionPresent) {
       // A new session on the broker: it has forgotten the QoS 2 messages it was sending us.
       this.incomingQos2.clear();
@@ -393,6 +463,7 @@ export class Session {
   }
 
   private onPublish(packet: PublishPacket): void {
+    if (this.v5 && packet.properties?.topicAlias !== undefined) this.checkTopicAlias(packet.properties.topicAlias);
     if (packet.qos === 0) {
       this.host.deliver(packet);
       return;
@@ -405,6 +476,11 @@ export class Session {
     }
     // QoS 2, method B of the spec (4.3.3): deliver on first receipt, remember the id until PUBREL.
     if (!this.incomingQos2.has(packetId)) {
+      // QoS 1 is acknowledged as it arrives, so only QoS 2 between PUBLISH and PUBREL counts against
+      // the Receive Maximum we announced (MQTT-3.3.4-9 of 5.0 binds the broker to it).
+      if (this.v5 && this.incomingQos2.size >= (this.options.receiveMaximum ?? 65535)) {
+        throw new MqttProtocolError('RECEIVE_MAXIMUM_EXCEEDED', `the broker sent more than our Receive Maximum of ${this.options.receiveMaximum ?? 65535} unacknowledged QoS 2 messages`, 'MQTT-3.3.4-9');
+      }
       this.incomingQos2.add(packetId);
       // Durable before delivery: a crash after this point must not deliver the message twice.
       this.store.putIncoming(packetId);
@@ -414,19 +490,25 @@ export class Session {
     this.send({ type: 'pubrec', packetId });
   }
 
-  private onPuback(packetId: number): void {
+  private onPuback(packetId: number, reasonCode: number | undefined, properties: AckProperties | undefined): void {
     const flow = this.inflight.get(packetId);
     // An ack for an id we do not know, or of the wrong kind, is ignored as the spec allows.
     if (flow?.awaiting !== 'puback') return;
-    this.finish(packetId, flow);
+    this.finish(packetId, flow, this.v5 ? this.result(flow, reasonCode, properties) : undefined);
   }
 
-  private onPubrec(packetId: number): void {
+  private onPubrec(packetId: number, reasonCode: number | undefined, properties: AckProperties | undefined): void {
     const flow = this.inflight.get(packetId);
     if (flow && flow.awaiting !== 'pubrec' && flow.awaiting !== 'pubcomp') return;
+    if (this.v5 && reasonCode !== undefined && reasonCode >= 0x80) {
+      // A refusal ends the QoS 2 flow here: no PUBREL follows (MQTT-4.3.3-4 of 5.0), the id is free.
+      if (flow?.awaiting === 'pubrec') this.finish(packetId, flow, this.result(flow, reasonCode, properties));
+      return;
+    }
     if (flow) {
       if (flow.awaiting === 'pubrec') {
         flow.awaiting = 'pubcomp';
+        if (this.v5) flow.result = this.result(flow, reasonCode, properties);
         this.store.putOutgoing(this.record(flow));
       }
       if (!this.readingHeld) flow.done.arm(this.options.ackTimeout);
@@ -438,7 +520,35 @@ export class Session {
   private onPubcomp(packetId: number): void {
     const flow = this.inflight.get(packetId);
     if (flow?.awaiting !== 'pubcomp') return;
-    this.finish(packetId, flow);
+    // A flow restored from the store has no PUBREC result: the PUBREC came to an earlier process.
+    this.finish(packetId, flow, this.v5 ? (flow.result ?? { reasonCode: 0 }) : undefined);
+  }
+
+  /**
+   * MQTT 5: a PUBACK's or PUBREC's outcome. Under 0x80 the publish worked (0x10: nobody subscribed)
+   * and resolves with it; from 0x80 the broker refused it, and the flow ends with PublishError.
+   */
+  private result(flow: OutgoingFlow, reasonCode = 0, properties: AckProperties | undefined): PublishResult | PublishError {
+    if (reasonCode >= 0x80) {
+      const type = flow.packet.qos === 1 ? 'puback' : 'pubrec';
+      return new PublishError(flow.packet.topic, reasonCode, { name: reasonCodeName(reasonCode, type), reasonString: properties?.reasonString });
+    }
+    return properties ? { reasonCode, properties } : { reasonCode };
+  }
+
+  /** MQTT 5: the broker closes the connection and says why; the host tears it down with this error. */
+  private onDisconnect(packet: DisconnectPacket): void {
+    const code = packet.reasonCode ?? 0;
+    const props = packet.properties;
+    this.host.fail(new ServerDisconnectError(code, { name: reasonCodeName(code, 'disconnect'), reasonString: props?.reasonString, serverReference: props?.serverReference }));
+  }
+
+  /** MQTT 5: an incoming alias must be 1 to our Topic Alias Maximum (MQTT-3.3.2-9 of 5.0); 0 announced none. */
+  private checkTopicAlias(alias: number): void {
+    const max = this.options.topicAliasMaximum ?? 0;
+    if (alias > max) {
+      throw new MqttProtocolError('TOPIC_ALIAS_INVALID', `the broker sent topic alias ${alias}; our Topic Alias Maximum is ${max}`, 'MQTT-3.3.2-9');
+    }
   }
 
   private onSuback(packetId: number, returnCodes: number[]): void {
@@ -456,11 +566,14 @@ export class Session {
     req.done.resolve(returnCodes);
   }
 
-  private onUnsuback(packetId: number): void {
+  private onUnsuback(packetId: number, reasonCodes: number[] | undefined): void {
     const req = this.requests.get(packetId);
     if (req?.kind !== 'unsubscribe') return;
+    if (reasonCodes && reasonCodes.length !== req.count && !req.done.settled) {
+      throw new MqttProtocolError('UNEXPECTED_PACKET', `UNSUBACK has ${reasonCodes.length} reason codes for an UNSUBSCRIBE of ${req.count} filters`, 'MQTT-3.11.3-1');
+    }
     this.forget(packetId);
-    req.done.resolve([]);
+    req.done.resolve(reasonCodes ?? []);
   }
 
   /** A SUBSCRIBE/UNSUBSCRIBE got its ack (perhaps after its caller timed out): its id is free again. */
@@ -469,11 +582,13 @@ export class Session {
     this.ids.release(packetId);
   }
 
-  private finish(packetId: number, flow: OutgoingFlow): void {
+  /** The flow is over (acknowledged, or refused at MQTT 5 with `outcome` a PublishError): never re-sent. */
+  private finish(packetId: number, flow: OutgoingFlow, outcome?: PublishResult | PublishError): void {
     this.inflight.delete(packetId);
     this.store.deleteOutgoing(flow.seq);
     this.ids.release(packetId);
-    flow.done.resolve();
+    if (outcome instanceof PublishError) flow.done.reject(outcome);
+    else flow.done.resolve(outcome);
     this.pump();
     this.notifyIdle();
   }
@@ -494,7 +609,7 @@ export class Session {
         this.queue.shift();
         this.send(flow.packet);
         flow.awaiting = 'puback'; // no longer withdrawable
-        this.host.whenWritten().then(() => flow.done.resolve(), (err: unknown) => flow.done.reject(err));
+        this.host.whenWritten().then(() => flow.done.resolve(undefined), (err: unknown) => flow.done.reject(err));
         continue;
       }
       if (this.inflight.size >= this.inForce.inflight) break;
@@ -534,7 +649,7 @@ export class Session {
       seq,
       packet,
       awaiting: 'queued',
-      done: new Deadline<void>(this.timers, () => this.ackTimeoutError(flow)),
+      done: new Deadline<PublishResult | undefined>(this.timers, () => this.ackTimeoutError(flow)),
     };
     return flow;
   }
@@ -572,7 +687,28 @@ export class Session {
   }
 }
 
-/** The limits 3.1.1 puts in force: our own options (MQTT 5 will take the CONNACK's into account here). */
-function limitsFrom(options: SessionOptions): Limits {
-  return { inflight: options.inflightWindow, maxPacketSize: options.maxPacketSize, keepalive: options.keepalive };
+const MAX_PACKET = 268_435_460;
+
+/**
+ * The limits in force: at 3.1.1 (`connack` undefined) our own options and what the spec fixes; at MQTT 5
+ * the CONNACK's properties lower them (an absent property is the spec's default, section 3.2.2.3).
+ */
+function limitsFrom(options: SessionOptions, connack: ConnackPacket['properties']): Limits {
+  const p = connack ?? {};
+  const receiveMaximum = p.receiveMaximum ?? 65535;
+  const limits: Limits = {
+    inflight: Math.min(options.inflightWindow, receiveMaximum),
+    maxPacketSize: Math.min(options.maxPacketSize, p.maximumPacketSize ?? MAX_PACKET),
+    // MQTT-3.2.2-21 of 5.0: the client uses the Server Keep Alive instead of its own.
+    keepalive: p.serverKeepAlive ?? options.keepalive,
+    receiveMaximum,
+    maximumQoS: p.maximumQoS ?? 2,
+    retainAvailable: p.retainAvailable ?? true,
+    topicAliasMaximum: p.topicAliasMaximum ?? 0,
+    wildcardSubscriptionAvailable: p.wildcardSubscriptionAvailable ?? true,
+    subscriptionIdentifiersAvailable: p.subscriptionIdentifiersAvailable ?? connack !== undefined,
+    sharedSubscriptionAvailable: p.sharedSubscriptionAvailable ?? connack !== undefined,
+  };
+  if (p.assignedClientIdentifier !== undefined) limits.assignedClientIdentifier = p.assignedClientIdentifier;
+  return limits;
 }

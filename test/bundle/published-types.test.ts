@@ -64,6 +64,7 @@ describe('the published types (dist/*.d.ts)', () => {
         'get state',
         'get connected',
         'get clientId',
+        'get limits',
         'stats',
         'status',
         'connect',

@@ -179,7 +179,8 @@ describe('bad input is refused at once and nothing is sent', () => {
       { keepalive: 70_000 },
       { keepalive: 1.5 },
       { inflightWindow: 0 },
-      { protocolLevel: 5 as 4 },
+      { protocolLevel: 6 as 4 },
+      { protocolVersion: 5 as const, protocolLevel: 4 as const }, // the alias disagrees
       { password: 'secret' }, // MQTT-3.1.2-22: a password needs a user name
       { clientId: '', clean: false }, // MQTT-3.1.3-7
       { connectTimeout: -5 },
@@ -238,26 +239,29 @@ describe('bad input is refused at once and nothing is sent', () => {
   it('options: an unknown option is refused, naming it and the option meant', () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       // What an MQTT.js user writes (issue 11): each would otherwise leave a default in force.
-      [{ protocolVersion: 5 }, /^unknown client option "protocolVersion": mqttwire speaks MQTT 3\.1\.1 \(protocolLevel: 4, the default\) and MQTT 3\.1 \(protocolLevel: 3\); MQTT 5 is not supported$/],
+      [{ protocolId: 'MQTT' }, /^unknown client option "protocolId": it follows protocolVersion/],
       [{ keepAlive: 30 }, /^unknown client option "keepAlive": mqttwire calls it "keepalive" \(seconds\)$/],
       [{ reconnectPeriod: 1000 }, /^unknown client option "reconnectPeriod": use reconnect: \{ initialDelay \}/],
       [{ queueQoSZero: false }, /^unknown client option "queueQoSZero": mqttwire calls it "queueQoS0"$/],
       [{ port: 1883 }, /^unknown client option "port": put it in the broker URL/],
       // Several at once are named together.
-      [{ protocolVersion: 5, keepAlive: 30, reconnectPeriod: 1000 }, /^unknown client options "protocolVersion": mqttwire speaks .*; "keepAlive": mqttwire calls it "keepalive" \(seconds\); "reconnectPeriod": use reconnect: /],
-      [{ properties: {} }, /^unknown client option "properties": an MQTT 5 feature/],
+      [{ protocolId: 'MQTT', keepAlive: 30, reconnectPeriod: 1000 }, /^unknown client options "protocolId": it follows .*; "keepAlive": mqttwire calls it "keepalive" \(seconds\); "reconnectPeriod": use reconnect: /],
+      [{ properties: {} }, /^unknown client option "properties": give each MQTT 5 property as an option of its own/],
       // Slips of the keyboard get the nearest name.
       [{ keepalvie: 30 }, /^unknown client option "keepalvie": did you mean "keepalive"\?$/],
       [{ conectTimeout: 10 }, /^unknown client option "conectTimeout": did you mean "connectTimeout"\?$/],
       [{ rejectUnauthorised: false }, /^unknown client option "rejectUnauthorised": did you mean "rejectUnauthorized"\?$/],
       [{ clientid: 'x' }, /^unknown client option "clientid": did you mean "clientId"\?$/],
       // Nothing near: the known names are listed.
-      [{ frobnicate: true }, /^unknown client option "frobnicate" \(known: clientId, clean, keepalive, .*alpnProtocols\)$/],
+      [{ frobnicate: true }, /^unknown client option "frobnicate" \(known: clientId, clean, keepalive, .*alpnProtocols, sessionExpiryInterval, .*followRedirects\)$/],
       // The nested objects are checked the same way.
       [{ reconnect: { period: 1000 } }, /^unknown reconnect option "period" \(known: initialDelay, maxDelay, resetAfter, retryRefused, retryFirstConnect\)$/],
       [{ reconnect: { initialDelay: -1 } }, /^reconnect\.initialDelay must be a number >= 0, got -1$/],
       [{ reconnect: { retryRefused: 'yes' } }, /^reconnect\.retryRefused must be true or false, got the string "yes"$/],
-      [{ will: { topic: 'w', payload: '', properties: {} } }, /^unknown will option "properties": an MQTT 5 feature/],
+      [{ will: { topic: 'w', payload: '', properties: {} } }, /^will\.properties is an MQTT 5 option: set protocolVersion: 5$/],
+      // MQTT 5 options below level 5 are named, with how to turn MQTT 5 on.
+      [{ sessionExpiryInterval: 60 }, /^sessionExpiryInterval is an MQTT 5 option: set protocolVersion: 5$/],
+      [{ userProperties: [['a', 'b']], protocolLevel: 4 }, /^userProperties is an MQTT 5 option: set protocolVersion: 5$/],
       [{ servers: [{ host: 'b', port: 1883 }] }, /^servers takes broker URLs \('mqtt:\/\/host:1883'\), not \{ host, port \} objects$/],
       [{ servers: 'mqtt://b:1883' }, /^servers must be an array of broker URLs, got the string "mqtt:\/\/b:1883"$/],
       [{ servers: ['mqtt://b:99999'] }, /^invalid broker URL "mqtt:\/\/b:99999": port 99999 is out of range \(1 to 65535\)$/],
@@ -274,12 +278,14 @@ describe('bad input is refused at once and nothing is sent', () => {
   it('options: every documented option (and the internal timers) is accepted', () => {
     const every: Required<ClientOptions> = {
       clientId: 'all', clean: true, keepalive: 30, username: 'u', password: 'p', will: { topic: 'w', payload: '' },
-      connectTimeout: 1000, ackTimeout: 1000, pingTimeout: 1000, endTimeout: 1000, maxPacketSize: 1024, protocolLevel: 4,
+      connectTimeout: 1000, ackTimeout: 1000, pingTimeout: 1000, endTimeout: 1000, maxPacketSize: 1024, protocolLevel: 5,
       inflightWindow: 5, highWaterMark: 10, overflow: 'drop-oldest', stallTimeout: 5000, signal: new AbortController().signal, logger: () => {},
       debug: false, transport: () => Promise.reject(new Error('unused')), timers: new ManualTimers(),
       reconnect: { initialDelay: 10, maxDelay: 100, resetAfter: 1000, retryRefused: true, retryFirstConnect: true }, servers: ['mqtt://127.0.0.1:2', new URL('mqtt://127.0.0.1:3')],
       offlineQueueLimit: 10, queueQoS0: false, store: new MemoryStore(),
       ca: 'x', cert: 'x', key: 'x', passphrase: 'x', servername: 'x', rejectUnauthorized: true, alpnProtocols: ['mqtt'],
+      protocolVersion: 5, sessionExpiryInterval: 60, receiveMaximum: 10, topicAliasMaximum: 0, requestResponseInformation: true,
+      requestProblemInformation: false, userProperties: [['k', 'v']], followRedirects: true,
     };
     const c = new MqttClient('mqtt://127.0.0.1:1', every);
     expect(c.state).toBe('new');

@@ -71,7 +71,7 @@ describe('connect() against aedes', () => {
     const p = c.connect();
     expect(c.state).toBe('connecting');
     expect(c.connect()).toBe(p); // a second call joins the first
-    await expect(p).resolves.toEqual({ sessionPresent: false });
+    await expect(p).resolves.toEqual({ sessionPresent: false, properties: {} });
     expect(c.state).toBe('connected');
     expect(c.connected).toBe(true);
     expect(c.clientId).toBe('conn-1');
@@ -84,10 +84,10 @@ describe('connect() against aedes', () => {
     await first.subscribe('keep/#', { qos: 1 });
     await first.end();
     const second = h.client(b.url, { clientId: 'keeper', clean: false });
-    await expect(second.connect()).resolves.toEqual({ sessionPresent: true });
+    await expect(second.connect()).resolves.toEqual({ sessionPresent: true, properties: {} });
     const fresh = h.client(b.url, { clientId: 'keeper', clean: true });
     await second.end();
-    await expect(fresh.connect()).resolves.toEqual({ sessionPresent: false });
+    await expect(fresh.connect()).resolves.toEqual({ sessionPresent: false, properties: {} });
   });
 
   it('the connect() helper returns a connected client; a default client id is mqttwire + 12 hex digits, only characters every broker must accept (MQTT-3.1.3-5)', async () => {
@@ -133,7 +133,7 @@ describe('connect() against aedes', () => {
     expect(seen).toEqual([['alice', 'wrong']]);
     // And the right password is accepted.
     const ok = h.client(b.url, { clientId: 'good-creds', username: 'alice', password: 'right' });
-    await expect(ok.connect()).resolves.toEqual({ sessionPresent: false });
+    await expect(ok.connect()).resolves.toEqual({ sessionPresent: false, properties: {} });
   });
 
   it('return code 4 (bad user name or password) is reported as such; credentials may come from the URL', async () => {

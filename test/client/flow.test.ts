@@ -234,7 +234,7 @@ describe('client.messages()', () => {
     for (let i = 0; i < 3; i++) await publisher.publish('off/x', `q${i}`, { qos: 1 });
     const again = h.client(b.url, { clientId: 'offline', clean: false });
     const unrouted = again.messages(); // before connect: queued messages may come with the CONNACK
-    await expect(again.connect()).resolves.toEqual({ sessionPresent: true });
+    await expect(again.connect()).resolves.toEqual({ sessionPresent: true, properties: {} });
     const got = await take(unrouted, 3);
     expect(got.map((m) => [m.topic, m.text(), m.qos])).toEqual([
       ['off/x', 'q0', 1],

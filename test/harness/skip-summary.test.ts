@@ -84,7 +84,7 @@ describe('the suite without Mosquitto', () => {
       const line = summaries[0] as string;
       expect(line).toContain(` ${skipped} tests skipped (`);
       for (const area of new Set(others.map((f) => AREAS[f] as string))) expect(line).toContain(area);
-      expect(line).toMatch(/\(interop, TLS, WebSocket, CLI against Mosquitto, persistent sessions, chaos, FileStore restart, the Mosquitto test helper\)/);
+      expect(line).toMatch(/\(interop, TLS, WebSocket, CLI against Mosquitto, persistent sessions, chaos, FileStore restart, MQTT 5, the Mosquitto test helper\)/);
       expect(line).toContain('apt-get install mosquitto');
       expect(line).toContain('MQTTWIRE_MOSQUITTO_BIN');
     },

@@ -51,10 +51,10 @@ describeMosquitto('mqttwire against mosquitto, with no extension to MQTT 3.1.1 (
     await a.subscribe('mq/keep/#', { qos: 1 });
     await a.end();
     const b = h.client(m.url, { clientId: 'mq-keeper', clean: false });
-    await expect(b.connect()).resolves.toEqual({ sessionPresent: true });
+    await expect(b.connect()).resolves.toEqual({ sessionPresent: true, properties: {} });
     await b.end();
     const c = h.client(m.url, { clientId: 'mq-keeper', clean: true });
-    await expect(c.connect()).resolves.toEqual({ sessionPresent: false });
+    await expect(c.connect()).resolves.toEqual({ sessionPresent: false, properties: {} });
   });
 
   it('bad credentials: ConnectionRefusedError with return code 5 (mosquitto 2.0 never answers 4), closed rejects with it', async () => {
@@ -68,7 +68,7 @@ describeMosquitto('mqttwire against mosquitto, with no extension to MQTT 3.1.1 (
       await expect(c.closed).rejects.toBe(err);
     }
     const ok = h.client(auth.url, { username: 'alice', password: 'wonderland' });
-    await expect(ok.connect()).resolves.toEqual({ sessionPresent: false });
+    await expect(ok.connect()).resolves.toEqual({ sessionPresent: false, properties: {} });
   });
 
   it('the will is delivered after destroy(), and not after end()', async () => {

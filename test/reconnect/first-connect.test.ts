@@ -45,7 +45,7 @@ describe('reconnect.retryFirstConnect: the first connect() waits for the broker'
     h.defer(() => broker.stop());
     timers.advance(r2.delay);
     await within(connecting.promise, 2000, 'connect()');
-    expect(connecting.value).toEqual({ sessionPresent: false });
+    expect(connecting.value).toEqual({ sessionPresent: false, properties: {} });
     expect(c.state).toBe('connected');
     await within(queued.promise, 2000, 'the publish made while waiting');
     expect(st.types()).toEqual(['error', 'reconnecting', 'error', 'reconnecting', 'connected']);

@@ -42,7 +42,7 @@ describeMosquitto('persistent sessions (Mosquitto)', () => {
     for (const i of [1, 2, 3]) await pub.publish('ps/away', `m${i}`, { qos: 1 });
 
     const again = h.client(m.url, { clientId: 'ps-away', clean: false });
-    await expect(again.connect()).resolves.toEqual({ sessionPresent: true });
+    await expect(again.connect()).resolves.toEqual({ sessionPresent: true, properties: {} });
     const msgs = await take(again.messages(), 3); // held from CONNACK on until the application reads
     expect(msgs.map((x) => [x.topic, x.text(), x.qos])).toEqual([
       ['ps/away', 'm1', 1],

@@ -7,7 +7,7 @@
 import { beforeEach } from 'vitest';
 import type { Packet, PublishPacket, QoS } from '../../src/codec/packets.js';
 import type { MqttError } from '../../src/errors.js';
-import { Session, type SessionHost, type SessionOptions } from '../../src/session/session.js';
+import { Session, type PublishResult, type SessionHost, type SessionOptions } from '../../src/session/session.js';
 import type { Timers } from '../../src/session/timers.js';
 import { ManualTimers } from '../helpers/manual-timers.js';
 
@@ -180,12 +180,12 @@ export function sent(topic: string, qos: QoS, packetId?: number, payload = topic
 }
 
 /** Publishes with a tracker on the promise. */
-export function publishTracked(session: Session, packet: PublishPacket): Tracked<void> {
+export function publishTracked(session: Session, packet: PublishPacket): Tracked<PublishResult | undefined> {
   return track(session.publish(packet));
 }
 
 /** Publishes with an AbortSignal; `cancel(reason)` aborts it. */
-export function publishCancellable(session: Session, packet: PublishPacket): Tracked<void> & { cancel: (reason: unknown) => void } {
+export function publishCancellable(session: Session, packet: PublishPacket): Tracked<PublishResult | undefined> & { cancel: (reason: unknown) => void } {
   const ac = new AbortController();
   return Object.assign(track(session.publish(packet, ac.signal)), { cancel: (reason: unknown) => ac.abort(reason) });
 }
