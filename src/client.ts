@@ -10,7 +10,7 @@ import { StatusBroadcaster, type StatusEvent } from './status.js';
 import { MemoryStore } from './store/store.js';
 import type { Subscription, SubscriptionOptions } from './subscription.js';
 import type { TransportFactory } from './transport/transport.js';
-import { publishPacket, type SubscribeInput } from './client/arguments.js';
+import { checkArity, publishPacket, type SubscribeInput } from './client/arguments.js';
 import { Connector } from './client/connector.js';
 import { admitOffline, type OfflineQueueSettings } from './client/offline-queue.js';
 import { ReconnectPolicy } from './client/reconnect-policy.js';
@@ -93,7 +93,7 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
     const anyScheme = options.transport !== undefined;
     const { url: address, username, password } = splitCredentials(parseUrl(url, anyScheme));
     this.url = address;
-    const o = resolveOptions({ ...options, username: options.username ?? username, password: options.password ?? password });
+    const o = resolveOptions({ ...options, username: options.username === undefined ? username : options.username, password: options.password === undefined ? password : options.password });
     this.#options = o;
     this.#offline = { limit: o.offlineQueueLimit, queueQoS0: o.queueQoS0 };
     const timers = options.timers ?? globalTimers;
@@ -211,6 +211,8 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
    */
   connect(options: CallOptions = {}): Promise<ConnectResult> {
     try {
+      // eslint-disable-next-line prefer-rest-params -- extra arguments are a JavaScript caller's mistake; the typed signature stays
+      checkArity(arguments, 1, 'connect');
       checkKeys(options, CALL_OPTIONS);
     } catch (err) {
       return Promise.reject(err);
@@ -228,7 +230,9 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
    */
   async publish(topic: string, payload: Payload, options: PublishOptions = {}): Promise<PublishOutcome<V>> {
     const state = this.#lifecycle.state;
-    if (state === 'closing' || state === 'closed') throw new ClientClosedError(`cannot publish: the client is ${state}`);
+    if (this.#lifecycle.ending) throw new ClientClosedError(`cannot publish: the client is ${state === 'closing' || state === 'closed' ? state : 'ending'}`);
+    // eslint-disable-next-line prefer-rest-params -- extra arguments are a JavaScript caller's mistake; the typed signature stays
+    checkArity(arguments, 3, 'publish');
     checkKeys(options, PUBLISH_OPTIONS);
     const session = this.#session;
     const packet = publishPacket(topic, payload, options, session.limits.maxPacketSize);
@@ -246,6 +250,12 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
    * then unsubscribed again, so a subscribe either fully succeeds or leaves nothing behind.
    */
   subscribe(input: SubscribeInput, options: SubscribeOptions = {}): Promise<Subscription> {
+    try {
+      // eslint-disable-next-line prefer-rest-params -- extra arguments are a JavaScript caller's mistake; the typed signature stays
+      checkArity(arguments, 2, 'subscribe');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.#subscriptions.subscribe(input, options);
   }
 
@@ -255,6 +265,12 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
    * none. Subscriptions left with no filter end.
    */
   unsubscribe(topicFilters: string | string[], options: CallOptions = {}): Promise<UnsubscribeOutcome<V>> {
+    try {
+      // eslint-disable-next-line prefer-rest-params -- extra arguments are a JavaScript caller's mistake; the typed signature stays
+      checkArity(arguments, 2, 'unsubscribe');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // At 3.1.1 the codes are [] and the type says nothing, so 3.1.1 code keeps its types.
     return this.#subscriptions.unsubscribe(topicFilters, options) as Promise<UnsubscribeOutcome<V>>;
   }
@@ -273,6 +289,8 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
   end(options: EndOptions = {}): Promise<void> {
     let timeout: number;
     try {
+      // eslint-disable-next-line prefer-rest-params -- extra arguments are a JavaScript caller's mistake; the typed signature stays
+      checkArity(arguments, 1, 'end');
       checkKeys(options, END_OPTIONS);
       timeout = endTimeout(options, this.#options.endTimeout);
     } catch (err) {

@@ -237,6 +237,16 @@ function checkShortBytes(bytes: Uint8Array, what: string): Uint8Array {
 }
 
 /**
+ * The password as CONNECT carries it. A wrong one is refused by its type alone: a message never shows a
+ * password, even one of the wrong type (a numeric PIN read from a config file is still a secret).
+ */
+function checkPassword(value: unknown): Uint8Array {
+  if (typeof value === 'string' || value instanceof Uint8Array) return checkShortBytes(toBytes(value), 'password');
+  const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a value of type ${typeof value}`;
+  throw new InvalidArgumentError(`password must be a string or a Uint8Array, got ${kind} (not shown)`);
+}
+
+/**
  * The will is application input like a publish, so it is checked when the client is made, before
  * any socket opens, with the same rules; the encoder would otherwise find it bad only inside connect().
  */
@@ -361,7 +371,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   };
   if (v5.connectProperties) session.connectProperties = v5.connectProperties;
   if (o.username !== undefined) session.username = checkMqttString(o.username, 'username');
-  if (o.password !== undefined) session.password = checkShortBytes(toBytes(o.password), 'password');
+  if (o.password !== undefined) session.password = checkPassword(o.password);
   if (will) session.will = will;
   return {
     session,

@@ -13,6 +13,8 @@ import {
   TransportError,
   type ClientOptions,
 } from '../index.js';
+import { parseUrl, redactUrl } from '../broker-url.js';
+import { quote } from '../errors.js';
 import { parseInteger, parseQos, parseSeconds, UsageError, type OptionSpec, type ParsedArgs } from './args.js';
 import type { Context } from './io.js';
 
@@ -89,8 +91,7 @@ export interface ConnectionConfig {
   tls: boolean;
 }
 
-const SCHEMES = new Set(['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:']);
-const TLS_SCHEMES = new Set(['mqtts:', 'wss:']);
+const TLS_SCHEMES = new Set(['mqtts:', 'ssl:', 'tls:', 'wss:']);
 
 /** Reads the broker and client options shared by every command. */
 export function connectionConfig(args: ParsedArgs, ctx: Context, extraHost?: string): ConnectionConfig {
@@ -108,7 +109,10 @@ export function connectionConfig(args: ParsedArgs, ctx: Context, extraHost?: str
   } else {
     const port = parseInteger(portArg, '-p/--port', 1, 65535, tlsFlags.length > 0 ? 8883 : 1883);
     const host = hostArg ?? 'localhost';
-    if (host === '' || /[/\s@?#]/.test(host)) throw new UsageError(`bad host "${host}"`);
+    if (host === '' || /[/\s@?#]/.test(host)) {
+      const hint = host.includes('://') ? ' (a URL goes in -L/--url)' : '';
+      throw new UsageError(`bad host ${quote(redactUrl(host))}${hint}`);
+    }
     url = parseBrokerUrl(`${tlsFlags.length > 0 ? 'mqtts' : 'mqtt'}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`, false);
   }
   const tls = TLS_SCHEMES.has(url.protocol);
@@ -175,17 +179,18 @@ export function connectionConfig(args: ParsedArgs, ctx: Context, extraHost?: str
   };
 }
 
+/**
+ * The library's URL checks (src/broker-url.ts), so the CLI refuses the same URLs for the same reasons
+ * and, like the library, never repeats the user info of a URL in a message.
+ */
 function parseBrokerUrl(text: string, tlsDefault: boolean): URL {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `${tlsDefault ? 'mqtts' : 'mqtt'}://${text}`;
-  let url: URL;
   try {
-    url = new URL(withScheme);
-  } catch {
-    throw new UsageError(`bad URL "${text}": expected mqtt://host[:port], mqtts://, ws:// or wss://`);
+    return parseUrl(withScheme);
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw new UsageError(err.message.replace(/^invalid broker URL/, 'bad URL'));
+    throw err;
   }
-  if (!SCHEMES.has(url.protocol)) throw new UsageError(`bad URL "${text}": unsupported scheme ${url.protocol}// (use mqtt://, mqtts://, ws:// or wss://)`);
-  if (url.hostname === '') throw new UsageError(`bad URL "${text}": no host`);
-  return url;
 }
 
 function readOptionFile(path: string, option: string): Buffer {

@@ -26,6 +26,19 @@ export type SubscribeInput =
       }
     >;
 
+/**
+ * MQTT.js habits caught at the call: a callback after the options (`publish(t, m, { qos: 1 }, cb)`)
+ * would otherwise be ignored and never called. Every method returns a promise instead.
+ */
+export function checkArity(args: IArguments, max: number, method: string): void {
+  if (args.length <= max) return;
+  const extra: unknown = args[max];
+  if (typeof extra === 'function') {
+    throw new InvalidArgumentError(`${method}() takes no callback: it returns a promise (await it, or use .then() and .catch())`);
+  }
+  throw new InvalidArgumentError(`${method}() takes at most ${max} arguments, got ${args.length}`);
+}
+
 /** A PUBLISH for the session (no packet id yet), or InvalidArgumentError; `maxPacketSize` is the limit in force. */
 export function publishPacket(topic: string, payload: Payload, options: { qos?: QoS; retain?: boolean }, maxPacketSize: number): PublishPacket {
   const qos = checkQos(options.qos ?? 0);

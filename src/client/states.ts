@@ -24,6 +24,8 @@ export const TRANSITIONS: { readonly [From in ConnectionState]: readonly Connect
 
 export class Lifecycle {
   private current: ConnectionState = 'new';
+  /** end() was called while there was no connection yet to close: it connects once more to deliver, then closes. */
+  private endRequested = false;
 
   /** `onChange` hears every transition (the client logs them). */
   constructor(private readonly onChange?: (from: ConnectionState, to: ConnectionState) => void) {}
@@ -40,9 +42,14 @@ export class Lifecycle {
     this.onChange?.(from, next);
   }
 
-  /** closing or closed: the client takes no new work. */
+  /** closing or closed, or end() called: the client takes no new work. */
   get ending(): boolean {
-    return this.current === 'closing' || this.current === 'closed';
+    return this.endRequested || this.current === 'closing' || this.current === 'closed';
+  }
+
+  /** end() before the state can be closing (the client still has to connect to deliver): no new work from now on. */
+  requestEnd(): void {
+    this.endRequested = true;
   }
 }
 

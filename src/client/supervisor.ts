@@ -60,6 +60,11 @@ export class Supervisor implements ReadControl {
   private attemptUrl: URL | undefined;
   private reconnectTimer: unknown;
   private ending: Promise<void> | undefined;
+  /**
+   * end() while (re)connecting with publishes still to deliver: the one attempt it waits for
+   * (bounded by end's timeout) instead of the backoff; settles on CONNACK or when that attempt fails.
+   */
+  private lastChance: Deadline<void> | undefined;
   private readonly ready: ReadyWaiters;
   /** Why the first connect() failed, when that closed the client (for calls made afterwards). */
   private firstFailure: Error | undefined;
@@ -137,6 +142,7 @@ export class Supervisor implements ReadControl {
     // Still full from before: the new connection is read no further than its CONNACK.
     if (this.readPaused) this.pause();
     this.first?.resolve({ sessionPresent: connack.sessionPresent, properties: connack.properties ?? {} });
+    this.lastChance?.resolve();
   }
 
   /**
@@ -188,6 +194,7 @@ export class Supervisor implements ReadControl {
       if (p.lifecycle.state !== 'connecting') return; // ended or destroyed meanwhile
       const error = err instanceof Error ? err : new ConnectionClosedError(String(err));
       if (this.connection) this.dropConnection(error);
+      if (this.lastChance) return this.lastChance.reject(error); // end() is waiting for this attempt alone
       const retry = p.policy.retries(failure, error);
       // A failed first connect() that will not be retried is its caller's to report, not a status event.
       if (retry || failure !== 'first') p.status.emit({ type: 'error', error });
@@ -214,6 +221,10 @@ export class Supervisor implements ReadControl {
 
   private async shutdown(timeout: number, signal: AbortSignal | undefined): Promise<void> {
     const p = this.p;
+    const started = p.timers.now();
+    // Only when there is something to deliver: end() while connected moves to closing at once.
+    const delivering = this.deliverBeforeEnd(timeout, signal);
+    if (delivering && (await delivering)) timeout = Math.max(0, timeout - (p.timers.now() - started));
     const state = p.lifecycle.state;
     if (state !== 'connected') {
       const why = state === 'connecting' || state === 'reconnecting' ? `the client was ended while ${state}` : undefined;
@@ -231,6 +242,47 @@ export class Supervisor implements ReadControl {
     }
     this.teardown(undefined, new ClientClosedError('the client ended before this operation completed'));
     await this.closed.catch(() => {});
+  }
+
+  /**
+   * end() while (re)connecting, with publishes accepted and not yet acknowledged: rather than reject
+   * them (a SIGTERM during a broker restart would lose them), connect once more now, without waiting
+   * out the backoff, and give that one attempt end's `timeout`. True when it connected; otherwise
+   * what is pending is rejected with ClientClosedError saying why. Undefined (synchronously) when
+   * there is nothing to deliver or a connection already.
+   */
+  private deliverBeforeEnd(timeout: number, signal: AbortSignal | undefined): Promise<boolean> | undefined {
+    const p = this.p;
+    const state = p.lifecycle.state;
+    const { queued, inflight } = p.session.stats;
+    if ((state !== 'reconnecting' && state !== 'connecting') || queued + inflight === 0 || timeout <= 0) return undefined;
+    return this.lastAttempt(state, queued + inflight, timeout, signal);
+  }
+
+  private async lastAttempt(state: 'connecting' | 'reconnecting', pending: number, timeout: number, signal: AbortSignal | undefined): Promise<boolean> {
+    const p = this.p;
+    const lastChance = new Deadline<void>(p.timers).arm(timeout).abortOn(signal);
+    this.lastChance = lastChance;
+    p.lifecycle.requestEnd();
+    p.log?.(`end(): ${pending} publishes to deliver; connecting once more (at most ${timeout} ms)`);
+    if (state === 'reconnecting') {
+      p.timers.clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+      p.lifecycle.to('connecting');
+      void this.attempt(this.attemptUrl ?? p.policy.first, 'reconnect');
+    }
+    try {
+      await lastChance.promise;
+      return true;
+    } catch (err) {
+      if (p.lifecycle.state !== 'closed') {
+        const why = err instanceof Error ? err.message : String(err);
+        this.teardown(undefined, new ClientClosedError(`the client was ended while ${state}, and the broker could not be reached to deliver ${pending} publishes: ${why}`));
+      }
+      return false;
+    } finally {
+      this.lastChance = undefined;
+    }
   }
 
   /** Waits for `work` at most `ms` (or until `signal` aborts); never rejects. */

@@ -62,6 +62,23 @@ async function runInProcess(argv: string[], env: Record<string, string> = {}): P
   return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }
 
+describe('usage errors never show a password (in process)', () => {
+  it.each([
+    ['pub', '-t', 'a', '-m', 'x', '-L', 'mqtt://alice:s3cr3t@127.0.0.1:99999'],
+    ['pub', '-t', 'a', '-m', 'x', '-L', 'foo://alice:s3cr3t@127.0.0.1:1883'],
+    ['sub', '-t', 'a', '-L', 'http://alice:s3cr3t@127.0.0.1:1883'],
+    ['sub', '-t', 'a', '-L', 'mqtt://alice:s3cr3t@'],
+    ['sub', '-t', 'a', '-L', 'mqtt://alice:s3cr3t@127.0.0.1:abc'],
+    ['test', 'mqtt://alice:s3cr3t@127.0.0.1:99999'],
+  ])('%s %s ... %s: exit 2, the reason, and *** for the user info', async (...argv) => {
+    const r = await runInProcess(argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad (URL|host) "[a-z]+:\/\/\*\*\*@/);
+    expect(r.stderr).not.toContain('s3cr3t');
+    expect(r.stderr).not.toContain('alice');
+  });
+});
+
 describe('usage errors (in process)', () => {
   it.each([
     [['sub', '-t', 'a', '--retained-onyl'], /unknown option --retained-onyl \(did you mean --retained-only\?\)/],

@@ -39,7 +39,7 @@ describe('mqttwire as a program', () => {
       [['pub', '-t', 'a', '-m', 'x', '--bogus'], /^mqttwire pub: unknown option --bogus\n/],
       [['sub', '-v'], /^mqttwire sub: missing topic: give at least one -t\/--topic FILTER\n/],
       [['pub', '-t', 'a', '-m', 'x', '-q', '3'], /^mqttwire pub: QoS must be 0, 1 or 2, got "3" \(-q\/--qos\)\n/],
-      [['sub', '-t', 'a', '-L', 'http://example.com'], /^mqttwire sub: bad URL "http:\/\/example.com": unsupported scheme http:\/\//],
+      [['sub', '-t', 'a', '-L', 'http://example.com'], /^mqttwire sub: bad URL "http:\/\/example.com": unsupported URL scheme "http:"/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
     results.forEach((r, i) => {

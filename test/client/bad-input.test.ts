@@ -332,3 +332,26 @@ describe('bad input is refused at once and nothing is sent', () => {
     expect(seen).toEqual(['pipe://bridge/a/b?x=1']);
   });
 });
+
+describe('MQTT.js callbacks are refused, not ignored', () => {
+  it('a callback after the options rejects with InvalidArgumentError, and nothing is sent', async () => {
+    const b = await h.aedes();
+    const c = await h.connected(b.url);
+    const cb = (): void => {};
+    const calls: [string, () => Promise<unknown>][] = [
+      ['publish', () => (c.publish as (...a: unknown[]) => Promise<unknown>)('t/cb', 'x', { qos: 1 }, cb)],
+      ['subscribe', () => (c.subscribe as (...a: unknown[]) => Promise<unknown>)('t/#', { qos: 1 }, cb)],
+      ['unsubscribe', () => (c.unsubscribe as (...a: unknown[]) => Promise<unknown>)('t/#', {}, cb)],
+      ['end', () => (c.end as (...a: unknown[]) => Promise<unknown>)({}, cb)],
+    ];
+    for (const [method, call] of calls) {
+      await expect(call(), method).rejects.toThrow(new InvalidArgumentError(`${method}() takes no callback: it returns a promise (await it, or use .then() and .catch())`));
+    }
+    await expect((c.publish as (...a: unknown[]) => Promise<unknown>)('t/cb', 'x', {}, 'extra')).rejects.toThrow(new InvalidArgumentError('publish() takes at most 3 arguments, got 4'));
+    expect(c.stats()).toMatchObject({ messagesOut: 0 });
+    expect(c.state).toBe('connected'); // end() with a callback ended nothing
+    // The positive control: the same calls without the callback work.
+    await c.publish('t/cb', 'x', { qos: 1 });
+    expect(c.stats()).toMatchObject({ messagesOut: 1 });
+  });
+});

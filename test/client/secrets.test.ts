@@ -198,6 +198,13 @@ describe('credentials in the URL reach CONNECT and nothing else', () => {
       expect(util.inspect(err), url).not.toContain(SECRET);
       expect(util.inspect(err), url).not.toContain(`${USER}:`);
     }
+    // A password of the wrong type is a secret all the same: the error says its type, never its value.
+    for (const password of [987654, true, 98765.4321, { pin: 987654 }, [9, 8, 7], null]) {
+      const wrong = constructorError('mqtt://127.0.0.1:1', { username: USER, password: password as never });
+      expect(wrong, String(password)).toBeInstanceOf(InvalidArgumentError);
+      expect((wrong as Error).message).toMatch(/^password must be a string or a Uint8Array, got (a value of type \w+|an array|null) \(not shown\)$/);
+      expect(util.inspect(wrong)).not.toMatch(/98765|987654|pin/);
+    }
     const err = constructorError('mqtt://127.0.0.1:1', { servers: [`mqtt://${CREDENTIALS}standby:1883`] });
     expect((err as Error).message).toBe('servers[0] "mqtt://***@standby:1883" carries a user name or password: give credentials as the username and password options');
   });

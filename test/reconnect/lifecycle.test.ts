@@ -30,7 +30,7 @@ async function lose(s: FakeSetup): Promise<void> {
 }
 
 describe('what ends reconnecting', () => {
-  it('end() while waiting to reconnect: everything pending settles, iterators end, no timer is left, no new connection', async () => {
+  it('end({ timeout: 0 }) while waiting to reconnect: everything pending settles, iterators end, no timer is left, no new connection', async () => {
     const s = await connectFakeReconnecting(h, { clientId: 'end-backoff' });
     const subscribing = s.c.subscribe('e/#', { qos: 1 });
     expect(toHex(await s.conn.expectPacket(PacketType.SUBSCRIBE))).toBe(toHex(subscribePacket(1, [['e/#', 1]])));
@@ -47,7 +47,8 @@ describe('what ends reconnecting', () => {
     await tick();
     expect([pub.status, pub0.status, sub2.status, unsub.status, reading.status]).toEqual(['pending', 'pending', 'pending', 'pending', 'pending']);
 
-    await within(s.c.end(), 1000, 'end()');
+    // No time to deliver: what was queued is rejected rather than sent (the next test delivers it).
+    await within(s.c.end({ timeout: 0 }), 1000, 'end()');
     expect(s.c.state).toBe('closed');
     expect(s.timers.count).toBe(0);
     await tick();
@@ -61,6 +62,54 @@ describe('what ends reconnecting', () => {
     await expect(s.c.closed).resolves.toBeUndefined();
     await within(s.status.ended, 1000, 'status end');
     expect(s.status.events.at(-1)).toEqual({ type: 'closed' });
+    s.timers.advance(60_000);
+    await expect(s.fake.nextConnection(100)).rejects.toThrow(/no new connection/);
+  });
+
+  it('end() while waiting to reconnect with publishes queued: connects once more at once, delivers them, then DISCONNECTs', async () => {
+    const s = await connectFakeReconnecting(h, { clientId: 'end-deliver' });
+    await lose(s);
+    const r = await s.status.next('reconnecting');
+    expect(r.delay).toBeGreaterThan(0);
+    const pub1 = track(s.c.publish('e/x', 'one', { qos: 1 }));
+    const pub0 = track(s.c.publish('e/x', 'zero', { qos: 0 }));
+    const ended = track(s.c.end());
+    // No publish, subscribe or unsubscribe is taken once end() was called.
+    await expect(s.c.publish('e/x', 'late')).rejects.toThrow(new ClientClosedError('cannot publish: the client is ending'));
+    // The backoff timer is not advanced: end() does not wait it out.
+    const conn = await s.fake.nextConnection(2000);
+    await conn.expectPacket(PacketType.CONNECT);
+    conn.write(connackPacket(0));
+    const p1 = await conn.expectPacket(PacketType.PUBLISH);
+    expect(toHex(p1)).toBe(toHex(publishPacket({ topic: 'e/x', payload: 'one', qos: 1, packetId: packetIdOf(p1) })));
+    expect(toHex(await conn.expectPacket(PacketType.PUBLISH))).toBe(toHex(publishPacket({ topic: 'e/x', payload: 'zero' })));
+    await tick();
+    expect(ended.status).toBe('pending'); // the QoS 1 publish is not acknowledged yet
+    conn.write(ackPacket('puback', packetIdOf(p1)));
+    await conn.expectPacket(PacketType.DISCONNECT);
+    await within(ended.promise, 2000, 'end()');
+    expect([pub1.status, pub0.status]).toEqual(['resolved', 'resolved']);
+    expect(s.c.state).toBe('closed');
+    expect(s.timers.count).toBe(0);
+    await expect(s.c.closed).resolves.toBeUndefined();
+  });
+
+  it('end() while waiting to reconnect with publishes queued, the broker still down: one attempt, then they reject saying why', async () => {
+    const s = await connectFakeReconnecting(h, { clientId: 'end-undeliverable', endTimeout: 5000 });
+    await lose(s);
+    await s.status.next('reconnecting');
+    const pub = track(s.c.publish('e/x', 'one', { qos: 1 }));
+    const ended = track(s.c.end());
+    const conn = await s.fake.nextConnection(2000); // the one last attempt
+    await conn.expectPacket(PacketType.CONNECT);
+    conn.destroy(); // and it fails
+    await within(ended.promise, 2000, 'end()');
+    await tick();
+    expect(pub.status).toBe('rejected');
+    expect(pub.error).toBeInstanceOf(ClientClosedError);
+    expect((pub.error as Error).message).toMatch(/^the client was ended while reconnecting, and the broker could not be reached to deliver 1 publishes: /);
+    expect(s.c.state).toBe('closed');
+    expect(s.timers.count).toBe(0);
     s.timers.advance(60_000);
     await expect(s.fake.nextConnection(100)).rejects.toThrow(/no new connection/);
   });
@@ -86,7 +135,7 @@ describe('what ends reconnecting', () => {
     await expect(s.fake.nextConnection(100)).rejects.toThrow(/no new connection/);
   });
 
-  it('end() while a reconnect attempt waits for CONNACK: the attempt is dropped, end() resolves, no timer is left', async () => {
+  it('end({ timeout: 0 }) while a reconnect attempt waits for CONNACK: the attempt is dropped, end() resolves, no timer is left', async () => {
     const s = await connectFakeReconnecting(h, { clientId: 'end-attempt', connectTimeout: 10_000 });
     await lose(s);
     const r = await s.status.next('reconnecting');
@@ -94,7 +143,7 @@ describe('what ends reconnecting', () => {
     const conn = await s.fake.nextConnection();
     await conn.expectPacket(PacketType.CONNECT); // and no CONNACK
     const pub = track(s.c.publish('e/x', 'queued', { qos: 1 }));
-    await within(s.c.end(), 1000, 'end()');
+    await within(s.c.end({ timeout: 0 }), 1000, 'end()');
     await tick();
     expect(s.c.state).toBe('closed');
     expect(s.timers.count).toBe(0);
