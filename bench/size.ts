@@ -254,10 +254,10 @@ async function main(checkOnly: boolean): Promise<void> {
     const codecNoV5 = sizes((await bundle(tmp, CLIENT_CODEC, {}, [withoutV5])).code);
     const fullCodec = sizes((await bundle(tmp, `export * from '${ROOT}/src/codec/index.ts';`, {})).code);
     const row = (name: string, with5: Sizes, without5: Sizes): string =>
-      `  ${pad(name, 58)}${lpad(String(without5.min), 8)}${lpad(String(without5.gzip), 8)}${lpad(String(with5.min), 8)}` +
+      `  ${pad(name, 68)}${lpad(String(without5.min), 8)}${lpad(String(without5.gzip), 8)}${lpad(String(with5.min), 8)}` +
       `${lpad(String(with5.gzip), 8)}${lpad(`+${with5.min - without5.min}`, 8)}${lpad(`+${with5.gzip - without5.gzip}`, 8)}`;
     console.log(`\nThe codec's MQTT 5 modules (properties, reason codes, v5 statement ids; bundled from src/, minified and gzip bytes, without / with / added):`);
-    console.log(`  ${pad('', 58)}${lpad('min', 8)}${lpad('gzip', 8)}${lpad('min', 8)}${lpad('gzip', 8)}${lpad('min', 8)}${lpad('gzip', 8)}`);
+    console.log(`  ${pad('', 68)}${lpad('min', 8)}${lpad('gzip', 8)}${lpad('min', 8)}${lpad('gzip', 8)}${lpad('min', 8)}${lpad('gzip', 8)}`);
     console.log(row('the app above (the client does not speak v5 yet)', appV5, appNoV5));
     console.log(row('the client codec (encodeFromClient, FrameDecoder, parseFromServer)', codecV5, codecNoV5));
     console.log(`  the whole mqttwire/codec entry (every parser, reason code names): minified ${fullCodec.min} B, gzip ${fullCodec.gzip} B`);
