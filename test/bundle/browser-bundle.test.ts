@@ -146,7 +146,7 @@ describe('error names in a minified bundle', () => {
         contents: `import * as m from ${JSON.stringify(path.join(ROOT, 'src/errors.ts'))};
 export const names = [
   new m.MqttError('NO_PACKET_ID', 'x'), new m.MqttProtocolError('TRUNCATED', 'x'), new m.InvalidArgumentError('x'),
-  new m.ConnectionRefusedError(5), new m.TimeoutError('x'), new m.SubscribeError(['a'], []), new m.ConnectionClosedError('x'),
+  new m.ConnectionRefusedError(5), new m.PublishError('a', 0x87, {}), new m.ServerDisconnectError(0x8e, {}), new m.TimeoutError('x'), new m.SubscribeError(['a'], []), new m.ConnectionClosedError('x'),
   new m.ClientClosedError(), new m.AbortError(), new m.AbandonedSubscriptionError(['a'], 0, 0, 1), new m.QueueFullError('x'),
   new m.TransportError('x'), new m.AuthenticationError('SCRAM_MALFORMED', 'x'),
 ].map((e) => [e.name, String(e).split(':')[0], e.constructor.name]);`,
@@ -163,7 +163,8 @@ export const names = [
     });
     const url = `data:text/javascript;base64,${Buffer.from(result.outputFiles[0]!.contents).toString('base64')}`;
     const { names } = (await import(url)) as { names: [string, string, string][] };
-    const expected = ['MqttError', 'MqttProtocolError', 'InvalidArgumentError', 'ConnectionRefusedError', 'TimeoutError', 'SubscribeError',
+    const expected = ['MqttError', 'MqttProtocolError', 'InvalidArgumentError', 'ConnectionRefusedError', 'PublishError', 'ServerDisconnectError',
+      'TimeoutError', 'SubscribeError',
       'ConnectionClosedError', 'ClientClosedError', 'AbortError', 'AbandonedSubscriptionError', 'QueueFullError', 'TransportError', 'AuthenticationError'];
     expect(names.map(([name]) => name)).toEqual(expected);
     expect(names.map(([, shown]) => shown)).toEqual(expected);
