@@ -17,7 +17,9 @@ export class MqttError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    // The brand, not the class's own name, which a minifier renames (`i: topic must be a string`); a
+    // subclass the application writes without a brand keeps its class name.
+    this.name = brandOf(new.target) ?? new.target.name;
     this.code = code;
   }
 

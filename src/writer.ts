@@ -1,4 +1,4 @@
-import { encode } from './codec/index.js';
+import { encodeFromClient } from './codec/encode-client.js';
 import type { Packet, ProtocolLevel } from './codec/packets.js';
 import { ConnectionClosedError } from './errors.js';
 import type { Transport } from './transport/transport.js';
@@ -31,7 +31,7 @@ export class PacketWriter {
 
   write(packet: Packet): void {
     if (this.failed) return;
-    const bytes = encode(packet, this.level);
+    const bytes = encodeFromClient(packet, this.level);
     this.onPacket?.(packet);
     this.chunks.push(bytes);
     this.size += bytes.length;

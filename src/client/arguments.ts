@@ -3,7 +3,7 @@
  * is queued or sent: bad input is an InvalidArgumentError at the call that made it. Topic rules,
  * UTF-8 lengths and packet sizes come from the codec, the one place that knows them.
  */
-import { publishSize } from '../codec/encode.js';
+import { publishSize } from '../codec/encode-client.js';
 import type { PublishPacket, QoS } from '../codec/packets.js';
 import { validateTopicFilter } from '../codec/topics.js';
 import { describeValue, InvalidArgumentError, quote } from '../errors.js';

@@ -25,56 +25,67 @@ const REFUSALS = CONNACK | PUB_ACKS | SUBACK | UNSUBACK | DISCONNECT;
 export type ReasonCodeEntry = readonly [code: number, name: string, packetTypes: number];
 
 /**
+ * The table as [name, packet types], in code order: rows carry no code, so a browser bundle carries none
+ * (they are the row's comment). The codes below 0x80 are LOW_CODES; from 0x80 to 0xA2 each code has one row.
+ */
+const ROWS: readonly (readonly [string, number])[] = [
+  ['Success', CONNACK | PUB_ACKS | PUBREL | PUBCOMP | UNSUBACK | AUTH], // 0x00
+  ['Normal disconnection', DISCONNECT], // 0x00
+  ['Granted QoS 0', SUBACK], // 0x00
+  ['Granted QoS 1', SUBACK], // 0x01
+  ['Granted QoS 2', SUBACK], // 0x02
+  ['Disconnect with Will Message', DISCONNECT], // 0x04
+  ['No matching subscribers', PUB_ACKS], // 0x10
+  ['No subscription existed', UNSUBACK], // 0x11
+  ['Continue authentication', AUTH], // 0x18
+  ['Re-authenticate', AUTH], // 0x19
+  ['Unspecified error', REFUSALS], // 0x80
+  ['Malformed Packet', CONNACK | DISCONNECT], // 0x81
+  ['Protocol Error', CONNACK | DISCONNECT], // 0x82
+  ['Implementation specific error', REFUSALS], // 0x83
+  ['Unsupported Protocol Version', CONNACK], // 0x84
+  ['Client Identifier not valid', CONNACK], // 0x85
+  ['Bad User Name or Password', CONNACK], // 0x86
+  ['Not authorized', REFUSALS], // 0x87
+  ['Server unavailable', CONNACK], // 0x88
+  ['Server busy', CONNACK | DISCONNECT], // 0x89
+  ['Banned', CONNACK], // 0x8a
+  ['Server shutting down', DISCONNECT], // 0x8b
+  ['Bad authentication method', CONNACK | DISCONNECT], // 0x8c
+  ['Keep Alive timeout', DISCONNECT], // 0x8d
+  ['Session taken over', DISCONNECT], // 0x8e
+  ['Topic Filter invalid', SUBACK | UNSUBACK | DISCONNECT], // 0x8f
+  ['Topic Name invalid', CONNACK | PUB_ACKS | DISCONNECT], // 0x90
+  ['Packet Identifier in use', PUB_ACKS | SUBACK | UNSUBACK], // 0x91
+  ['Packet Identifier not found', PUBREL | PUBCOMP], // 0x92
+  ['Receive Maximum exceeded', DISCONNECT], // 0x93
+  ['Topic Alias invalid', DISCONNECT], // 0x94
+  ['Packet too large', CONNACK | DISCONNECT], // 0x95
+  ['Message rate too high', DISCONNECT], // 0x96
+  ['Quota exceeded', CONNACK | PUB_ACKS | SUBACK | DISCONNECT], // 0x97
+  ['Administrative action', DISCONNECT], // 0x98
+  ['Payload format invalid', CONNACK | PUB_ACKS | DISCONNECT], // 0x99
+  ['Retain not supported', CONNACK | DISCONNECT], // 0x9a
+  ['QoS not supported', CONNACK | DISCONNECT], // 0x9b
+  ['Use another server', CONNACK | DISCONNECT], // 0x9c
+  ['Server moved', CONNACK | DISCONNECT], // 0x9d
+  ['Shared Subscriptions not supported', SUBACK | DISCONNECT], // 0x9e
+  ['Connection rate exceeded', CONNACK | DISCONNECT], // 0x9f
+  ['Maximum connect time', DISCONNECT], // 0xa0
+  ['Subscription Identifiers not supported', SUBACK | DISCONNECT], // 0xa1
+  ['Wildcard Subscriptions not supported', SUBACK | DISCONNECT], // 0xa2
+];
+const LOW_CODES = [0x00, 0x00, 0x00, 0x01, 0x02, 0x04, 0x10, 0x11, 0x18, 0x19];
+
+/**
  * MQTT 5's Reason Codes (section 2.4), each with its name and the packet types that may carry it; 0x00,
  * named differently per packet type, has one entry per name.
  */
-export const REASON_CODES: readonly ReasonCodeEntry[] = [
-  [0x00, 'Success', CONNACK | PUB_ACKS | PUBREL | PUBCOMP | UNSUBACK | AUTH],
-  [0x00, 'Normal disconnection', DISCONNECT],
-  [0x00, 'Granted QoS 0', SUBACK],
-  [0x01, 'Granted QoS 1', SUBACK],
-  [0x02, 'Granted QoS 2', SUBACK],
-  [0x04, 'Disconnect with Will Message', DISCONNECT],
-  [0x10, 'No matching subscribers', PUB_ACKS],
-  [0x11, 'No subscription existed', UNSUBACK],
-  [0x18, 'Continue authentication', AUTH],
-  [0x19, 'Re-authenticate', AUTH],
-  [0x80, 'Unspecified error', REFUSALS],
-  [0x81, 'Malformed Packet', CONNACK | DISCONNECT],
-  [0x82, 'Protocol Error', CONNACK | DISCONNECT],
-  [0x83, 'Implementation specific error', REFUSALS],
-  [0x84, 'Unsupported Protocol Version', CONNACK],
-  [0x85, 'Client Identifier not valid', CONNACK],
-  [0x86, 'Bad User Name or Password', CONNACK],
-  [0x87, 'Not authorized', REFUSALS],
-  [0x88, 'Server unavailable', CONNACK],
-  [0x89, 'Server busy', CONNACK | DISCONNECT],
-  [0x8a, 'Banned', CONNACK],
-  [0x8b, 'Server shutting down', DISCONNECT],
-  [0x8c, 'Bad authentication method', CONNACK | DISCONNECT],
-  [0x8d, 'Keep Alive timeout', DISCONNECT],
-  [0x8e, 'Session taken over', DISCONNECT],
-  [0x8f, 'Topic Filter invalid', SUBACK | UNSUBACK | DISCONNECT],
-  [0x90, 'Topic Name invalid', CONNACK | PUB_ACKS | DISCONNECT],
-  [0x91, 'Packet Identifier in use', PUB_ACKS | SUBACK | UNSUBACK],
-  [0x92, 'Packet Identifier not found', PUBREL | PUBCOMP],
-  [0x93, 'Receive Maximum exceeded', DISCONNECT],
-  [0x94, 'Topic Alias invalid', DISCONNECT],
-  [0x95, 'Packet too large', CONNACK | DISCONNECT],
-  [0x96, 'Message rate too high', DISCONNECT],
-  [0x97, 'Quota exceeded', CONNACK | PUB_ACKS | SUBACK | DISCONNECT],
-  [0x98, 'Administrative action', DISCONNECT],
-  [0x99, 'Payload format invalid', CONNACK | PUB_ACKS | DISCONNECT],
-  [0x9a, 'Retain not supported', CONNACK | DISCONNECT],
-  [0x9b, 'QoS not supported', CONNACK | DISCONNECT],
-  [0x9c, 'Use another server', CONNACK | DISCONNECT],
-  [0x9d, 'Server moved', CONNACK | DISCONNECT],
-  [0x9e, 'Shared Subscriptions not supported', SUBACK | DISCONNECT],
-  [0x9f, 'Connection rate exceeded', CONNACK | DISCONNECT],
-  [0xa0, 'Maximum connect time', DISCONNECT],
-  [0xa1, 'Subscription Identifiers not supported', SUBACK | DISCONNECT],
-  [0xa2, 'Wildcard Subscriptions not supported', SUBACK | DISCONNECT],
-];
+export const REASON_CODES: readonly ReasonCodeEntry[] = ROWS.map(([name, types], i) => [
+  LOW_CODES[i] ?? 0x80 + i - LOW_CODES.length,
+  name,
+  types,
+]);
 
 /** For each code 0..255, the packet types (as bits) that may carry it: one array read per check. */
 const ALLOWED = new Uint16Array(256);

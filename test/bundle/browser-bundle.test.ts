@@ -136,3 +136,46 @@ describe('mqttwire/scram (src/auth/scram.ts)', () => {
     });
   });
 });
+
+describe('error names in a minified bundle', () => {
+  // A minifier renames classes (`InvalidArgumentError` becomes `i`), so a name taken from the class
+  // would read `i: topic must be a string` in a production bundle. Every class names itself.
+  it('err.name is the class name, however the bundler renamed the class', { timeout: 20_000 }, async () => {
+    const result = await build({
+      stdin: {
+        contents: `import * as m from ${JSON.stringify(path.join(ROOT, 'src/errors.ts'))};
+export const names = [
+  new m.MqttError('NO_PACKET_ID', 'x'), new m.MqttProtocolError('TRUNCATED', 'x'), new m.InvalidArgumentError('x'),
+  new m.ConnectionRefusedError(5), new m.PublishError('a', 0x87, {}), new m.ServerDisconnectError(0x8e, {}), new m.TimeoutError('x'), new m.SubscribeError(['a'], []), new m.ConnectionClosedError('x'),
+  new m.ClientClosedError(), new m.AbortError(), new m.AbandonedSubscriptionError(['a'], 0, 0, 1), new m.QueueFullError('x'),
+  new m.TransportError('x'), new m.AuthenticationError('SCRAM_MALFORMED', 'x'),
+].map((e) => [e.name, String(e).split(':')[0], e.constructor.name]);`,
+        resolveDir: ROOT,
+        loader: 'js',
+      },
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'neutral',
+      target: 'es2022',
+      minify: true,
+      logLevel: 'silent',
+    });
+    const url = `data:text/javascript;base64,${Buffer.from(result.outputFiles[0]!.contents).toString('base64')}`;
+    const { names } = (await import(url)) as { names: [string, string, string][] };
+    const expected = ['MqttError', 'MqttProtocolError', 'InvalidArgumentError', 'ConnectionRefusedError', 'PublishError', 'ServerDisconnectError',
+      'TimeoutError', 'SubscribeError',
+      'ConnectionClosedError', 'ClientClosedError', 'AbortError', 'AbandonedSubscriptionError', 'QueueFullError', 'TransportError', 'AuthenticationError'];
+    expect(names.map(([name]) => name)).toEqual(expected);
+    expect(names.map(([, shown]) => shown)).toEqual(expected);
+    // The positive control: the minifier did rename the classes, so the check above can fail.
+    expect(names.filter(([name, , cls]) => name === cls)).toEqual([]);
+  });
+
+  it("an application's own subclass, which carries no brand, keeps its class name", async () => {
+    const { InvalidArgumentError, MqttError } = await import('../../src/errors.js');
+    class AppError extends MqttError {}
+    expect(new AppError('NO_PACKET_ID', 'x').name).toBe('AppError');
+    expect(new InvalidArgumentError('x').name).toBe('InvalidArgumentError');
+  });
+});
