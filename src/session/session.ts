@@ -543,11 +543,11 @@ export class Session {
     this.host.fail(new ServerDisconnectError(code, { name: reasonCodeName(code, 'disconnect'), reasonString: props?.reasonString, serverReference: props?.serverReference }));
   }
 
-  /** MQTT 5: an incoming alias must be 1 to our Topic Alias Maximum (MQTT-3.3.2-9 of 5.0); 0 announced none. */
+  /** MQTT 5: an incoming alias must be 1 to our Topic Alias Maximum (MQTT-3.3.2-11 of 5.0); 0 announced none. */
   private checkTopicAlias(alias: number): void {
     const max = this.options.topicAliasMaximum ?? 0;
     if (alias > max) {
-      throw new MqttProtocolError('TOPIC_ALIAS_INVALID', `the broker sent topic alias ${alias}; our Topic Alias Maximum is ${max}`, 'MQTT-3.3.2-9');
+      throw new MqttProtocolError('TOPIC_ALIAS_INVALID', `the broker sent topic alias ${alias}; our Topic Alias Maximum is ${max}`, 'MQTT-3.3.2-11');
     }
   }
 

@@ -23,6 +23,7 @@ export const AREAS: Readonly<Record<string, string>> = {
   'test/reconnect/fault-proxy.test.ts': 'chaos',
   'test/reconnect/restart-filestore.test.ts': 'FileStore restart',
   'test/mqtt5/smoke.test.ts': 'MQTT 5',
+  'test/mqtt5/connect.test.ts': 'MQTT 5',
   'test/client/secrets.test.ts': 'interop',
   'test/interop/unread-subscription.test.ts': 'interop',
   'test/harness/brokers.test.ts': 'the Mosquitto test helper',
