@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionRefusedError, InvalidArgumentError, MqttClient } from '../../src/index.js';
-import { FAST, rejection, useHarness, within } from '../client/helpers.js';
+import { FAST, useHarness, within } from '../client/helpers.js';
 import { client5, connectToFake5, next5, send5 } from '../helpers/fake-broker-v5.js';
 import { ManualTimers } from '../helpers/manual-timers.js';
 import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
