@@ -19,7 +19,7 @@ export interface ConnectionLimits {
   readonly topicAliasMaximum: number;
   /** The keepalive in force, in seconds: the broker's Server Keep Alive, or ours. */
   readonly serverKeepAlive: number;
-  /** Whether the broker takes wildcard filters in a subscription. */
+  /** Whether the broker takes wildcard filters; if not, such a subscribe() rejects at the call. */
   readonly wildcardSubscriptionAvailable: boolean;
   /** Always false at 3.1.1, which has no subscription identifiers. */
   readonly subscriptionIdentifiersAvailable: boolean;
