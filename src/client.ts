@@ -5,6 +5,7 @@ import { parseUrl, splitCredentials } from './broker-url.js';
 import { CALL_OPTIONS, checkKeys, END_OPTIONS, PUBLISH_OPTIONS, SUBSCRIPTION_OPTIONS } from './option-keys.js';
 import { endTimeout, resolveOptions, resolveServers, subscriptionLimits, type ClientOptions, type Payload, type ProtocolVersion, type ResolvedOptions } from './options.js';
 import { Session, type PublishResult } from './session/session.js';
+import type { MessageProperties } from './message.js';
 import { globalTimers } from './session/timers.js';
 import { StatusBroadcaster, type StatusEvent } from './status.js';
 import { MemoryStore } from './store/store.js';
@@ -36,6 +37,8 @@ export interface CallOptions {
 
 /** Options of `publish()`; an unknown key (MQTT.js's `dup`, `properties`) is refused, never ignored. */
 export interface PublishOptions extends CallOptions {
+  /** MQTT 5: the message's properties (see MessageProperties); refused below level 5. */
+  properties?: MessageProperties;
   /** 0 (default): at most once; 1: at least once (PUBACK); 2: exactly once (PUBREC, PUBREL, PUBCOMP). */
   qos?: QoS;
   /** Ask the broker to keep it as the topic's retained message (default false); `true` or `false` only. */
@@ -83,6 +86,8 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
   readonly #status = new StatusBroadcaster();
   readonly #counters: Counters = newCounters();
   readonly #offline: OfflineQueueSettings;
+  /** Whether the client speaks MQTT 5 (publish properties and limits are checked only then). */
+  readonly #v5: boolean;
 
   /** The transport for a URL scheme in this runtime; rejects with InvalidArgumentError for others. */
   protected abstract selectTransport(url: URL): Promise<TransportFactory>;
@@ -95,6 +100,7 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
     this.url = address;
     const o = resolveOptions({ ...options, username: options.username === undefined ? username : options.username, password: options.password === undefined ? password : options.password });
     this.#options = o;
+    this.#v5 = o.session.protocolLevel === 5;
     this.#offline = { limit: o.offlineQueueLimit, queueQoS0: o.queueQoS0 };
     const timers = options.timers ?? globalTimers;
     const log = resolveLogger(options, o.session.clientId);
@@ -145,6 +151,7 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
       timers,
       log,
       clean: o.session.clean,
+      v5: o.session.protocolLevel === 5,
       defaults: o,
     });
     this.#lifecycle = lifecycle;
@@ -235,7 +242,7 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
     checkArity(arguments, 3, 'publish');
     checkKeys(options, PUBLISH_OPTIONS);
     const session = this.#session;
-    const packet = publishPacket(topic, payload, options, session.limits.maxPacketSize);
+    const packet = publishPacket(topic, payload, options, session.limits, this.#v5);
     const signal = options.signal;
     if (signal?.aborted) throw new AbortError(signal.reason);
     if (state !== 'connected' && !admitOffline(packet.qos, session.stats.queued, this.#offline, this.#counters)) return undefined as PublishOutcome<V>;

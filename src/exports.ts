@@ -11,6 +11,8 @@ export { MemoryStore } from './store/store.js';
 export type { Store, StoreSnapshot, OutgoingRecord } from './store/store.js';
 export type { BackoffOptions } from './session/backoff.js';
 export { Message } from './message.js';
+export type { MessageProperties } from './message.js';
+export type { FilterOptions } from './client/arguments.js';
 export { Subscription } from './subscription.js';
 export type { OverflowPolicy, SubscriptionOptions } from './subscription.js';
 export type { ConnectionState } from './client/states.js';

@@ -13,8 +13,8 @@ export interface KnownKeys {
   foreign?: Readonly<Record<string, string>>;
 }
 
-/** What MQTT 5 brings that MQTT 3.1.1 has no place for. */
-const MQTT5 = 'an MQTT 5 feature; mqttwire speaks MQTT 3.1.1 (and 3.1)';
+/** SUBSCRIBE's own properties (MQTT.js's `properties`): the client assigns subscription identifiers itself. */
+const MQTT5 = 'SUBSCRIBE properties are not an option: the client assigns subscription identifiers itself';
 
 /** Throws InvalidArgumentError for a non-object, or naming every key `known` does not list. */
 export function checkKeys(options: unknown, known: KnownKeys): void {
@@ -73,11 +73,20 @@ export const CALL_OPTIONS: KnownKeys = { what: 'call', keys: ['signal'] };
 
 export const PUBLISH_OPTIONS: KnownKeys = {
   what: 'publish',
-  keys: ['qos', 'retain', 'signal'],
+  keys: ['qos', 'retain', 'signal', 'properties'],
   foreign: {
     dup: 'the client sets DUP itself when it sends a message again',
-    properties: MQTT5,
     cbStorePut: 'publish() resolves when the message is acknowledged (QoS 1/2) or written (QoS 0)',
+  },
+};
+
+/** A publish's MQTT 5 `properties`: the application's own (topic aliases and subscription identifiers are the client's). */
+export const MESSAGE_PROPERTIES: KnownKeys = {
+  what: 'publish properties',
+  keys: ['messageExpiryInterval', 'contentType', 'payloadFormatIndicator', 'responseTopic', 'correlationData', 'userProperties'],
+  foreign: {
+    topicAlias: 'topic aliases are the client\'s own business',
+    subscriptionIdentifiers: 'a client must not send subscription identifiers in a PUBLISH (MQTT-3.3.4-6)',
   },
 };
 
@@ -85,11 +94,15 @@ export const SUBSCRIPTION_OPTIONS: KnownKeys = { what: 'subscription', keys: ['h
 
 export const SUBSCRIBE_OPTIONS: KnownKeys = {
   what: 'subscribe',
-  keys: ['qos', 'signal', 'highWaterMark', 'overflow'],
-  foreign: { nl: MQTT5, rap: MQTT5, rh: MQTT5, properties: MQTT5 },
+  keys: ['qos', 'signal', 'highWaterMark', 'overflow', 'noLocal', 'retainAsPublished', 'retainHandling'],
+  foreign: { nl: 'mqttwire calls it "noLocal"', rap: 'mqttwire calls it "retainAsPublished"', rh: 'mqttwire calls it "retainHandling"', properties: MQTT5 },
 };
 
 /** The value of each filter in `subscribe({ 'a/#': { qos: 1 } })`. */
-export const FILTER_OPTIONS: KnownKeys = { what: 'topic filter', keys: ['qos'] };
+export const FILTER_OPTIONS: KnownKeys = {
+  what: 'topic filter',
+  keys: ['qos', 'noLocal', 'retainAsPublished', 'retainHandling'],
+  foreign: { nl: 'mqttwire calls it "noLocal"', rap: 'mqttwire calls it "retainAsPublished"', rh: 'mqttwire calls it "retainHandling"' },
+};
 
 export const END_OPTIONS: KnownKeys = { what: 'end', keys: ['timeout', 'signal'] };

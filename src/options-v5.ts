@@ -132,9 +132,9 @@ export function userProperties(value: unknown, what: string): UserProperties {
 const CONNECT = 1;
 
 /** The codec's property rules (types, ranges, UTF-8, topic names), as an InvalidArgumentError naming `what`. */
-export function checkProperties(props: object, type: number, what: string): void {
+export function checkProperties(props: object, type: number, what: string): number {
   try {
-    measureProperties(props, type);
+    return measureProperties(props, type);
   } catch (err) {
     throw new InvalidArgumentError(`invalid ${what} properties: ${(err as Error).message}`);
   }

@@ -1,13 +1,11 @@
 import { topicMatches } from '../codec/topics.js';
-import type { QoS } from '../codec/packets.js';
+import type { Subscription } from '../codec/packets.js';
 import { AsyncQueue } from '../async-queue.js';
 import type { Message } from '../message.js';
 import type { OverflowPolicy } from '../subscription.js';
 
-export interface Filter {
-  topicFilter: string;
-  qos: QoS;
-}
+/** A filter as subscribed: its QoS and, at MQTT 5, its subscription options (the codec's Subscription). */
+export type Filter = Subscription;
 
 /** What an inbox tells the client. */
 export interface InboxHooks {

@@ -23,6 +23,8 @@ export interface ClientStats {
   reconnects: number;
   /** QoS 0 publishes dropped while offline (with `queueQoS0: false`). */
   offlineDropped: number;
+  /** MQTT 5: publishes whose Message Expiry Interval ran out while they were queued (never sent). */
+  expired: number;
 }
 
 /** The client's counters, one object shared by the parts that count; bytes of closed connections are added when they close. */
@@ -58,5 +60,6 @@ export function snapshot(counters: Counters, session: Session, connection: Conne
     lastPingRoundTrip: session.lastPingRoundTrip,
     reconnects: counters.reconnects,
     offlineDropped: counters.offlineDropped,
+    expired: session.expiredCount,
   };
 }

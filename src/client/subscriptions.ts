@@ -9,13 +9,13 @@ import type { Session } from '../session/session.js';
 import type { Timers } from '../session/timers.js';
 import type { StatusBroadcaster } from '../status.js';
 import { Subscription, type SubscriptionOptions } from '../subscription.js';
-import { subscribeFilters, unsubscribeFilters, type SubscribeInput } from './arguments.js';
+import { checkSubscribeLimits, subscribeFilters, unsubscribeFilters, type FilterOptions, type SubscribeInput } from './arguments.js';
 import type { Filter, Inbox } from './inbox.js';
 import type { Router } from './router.js';
 import type { Lifecycle } from './states.js';
 
 /** Options of `subscribe()`: the subscription's buffer, its QoS, and a signal. */
-export interface SubscribeOptions extends SubscriptionOptions {
+export interface SubscribeOptions extends SubscriptionOptions, Omit<FilterOptions, 'qos'> {
   /** Aborting it before SUBACK rejects with AbortError; the filters are unsubscribed again once granted. */
   signal?: AbortSignal;
   /** Requested QoS for filters given as a string or an array (default 0). */
@@ -31,6 +31,8 @@ export interface SubscriptionsParts {
   status: StatusBroadcaster;
   timers: Timers;
   log: Logger | undefined;
+  /** MQTT 5: subscription options are sent, and the broker's subscription limits checked. */
+  v5: boolean;
   /** clean: true: the broker forgets our subscriptions whenever we disconnect. */
   clean: boolean;
   /** The client's default buffer bound and overflow policy. */
@@ -60,9 +62,10 @@ export class Subscriptions {
   async subscribe(input: SubscribeInput, options: SubscribeOptions): Promise<Subscription> {
     const p = this.p;
     checkKeys(options, SUBSCRIBE_OPTIONS);
-    const filters = subscribeFilters(input, options.qos);
+    const filters = subscribeFilters(input, options, p.v5);
     const limits = subscriptionLimits(options, p.defaults);
     await p.whenConnected('subscribe', options.signal);
+    if (p.v5) checkSubscribeLimits(filters, p.session.limits);
     const inbox = p.router.inbox(filters, limits, this.leave);
     inbox.awaitingSuback = true;
     // Routed to before SUBSCRIBE goes out: retained messages may arrive in the same read as SUBACK.

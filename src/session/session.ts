@@ -6,6 +6,7 @@ import type {
   DisconnectPacket,
   Packet,
   PublishPacket,
+  PublishProperties,
   QoS,
   Subscription,
   Will,
@@ -15,6 +16,7 @@ import {
   ClientClosedError,
   ConnectionClosedError,
   ConnectionRefusedError,
+  InvalidArgumentError,
   MqttError,
   MqttProtocolError,
   PublishError,
@@ -129,6 +131,9 @@ interface OutgoingFlow {
   done: Deadline<PublishResult | undefined>;
   /** MQTT 5, QoS 2: the PUBREC's result, kept until PUBCOMP completes the flow. */
   result?: PublishResult;
+  /** MQTT 5: the Message Expiry Interval the application gave (seconds), and when the publish was accepted (ms). */
+  expiry?: number;
+  acceptedAt?: number;
 }
 
 interface PendingRequest {
@@ -166,6 +171,7 @@ export class Session {
   private readingHeld = false;
   private drainWaiters: (() => void)[] = [];
   private seq = 0;
+  private expired = 0;
   /**
    * Whether restore() has run. Until then nothing is written to the store: what an earlier
    * process left there has not been read yet, and its sequence numbers must come first.
@@ -204,6 +210,11 @@ export class Session {
 
   get stats(): SessionStats {
     return { inflight: this.inflight.size, queued: this.queue.length };
+  }
+
+  /** MQTT 5: publishes whose Message Expiry Interval ran out while they waited to be sent (never sent). */
+  get expiredCount(): number {
+    return this.expired;
   }
 
   /** The client identifier in use: the one given, or the one an MQTT 5 server assigned. */
@@ -329,6 +340,11 @@ export class Session {
     }
     if (this.current === 'closed') return Promise.reject(new ClientClosedError('cannot publish: the session is closed'));
     const flow = this.newFlow(packet, ++this.seq);
+    const expiry = packet.properties?.messageExpiryInterval;
+    if (expiry !== undefined) {
+      flow.expiry = expiry;
+      flow.acceptedAt = this.timers.now();
+    }
     if (packet.qos > 0 && this.storeOpen) this.store.putOutgoing(this.record(flow));
     this.queue.push(flow);
     this.pump();
@@ -456,6 +472,9 @@ export class Session {
         this.send({ type: 'pubrel', packetId });
       } else {
         flow.packet.dup = true;
+        // Already sent once, so never dropped for expiry now: the broker may hold it (QoS 2) under this
+        // id. It goes with what is left of its interval, at least a second.
+        if (flow.expiry !== undefined) this.setRemaining(flow, Math.max(1, this.remaining(flow)));
         this.send(flow.packet);
       }
       if (!this.readingHeld) flow.done.arm(this.options.ackTimeout);
@@ -605,6 +624,10 @@ export class Session {
     if (this.current !== 'connected') return;
     while (this.queue.length > 0) {
       const flow = this.queue.peek() as OutgoingFlow;
+      if (this.v5 && !this.stillSendable(flow)) {
+        this.queue.shift();
+        continue;
+      }
       if (flow.packet.qos === 0) {
         this.queue.shift();
         this.send(flow.packet);
@@ -624,6 +647,40 @@ export class Session {
       this.send(flow.packet);
     }
     this.notifyIdle();
+  }
+
+  /**
+   * MQTT 5, a queued publish about to be sent: one whose Message Expiry Interval ran out while it
+   * waited is not sent (counted in `expired`, its promise rejected); one the limits of this connection
+   * forbid (a broker that came back with a lower Maximum QoS, or without Retain Available) is refused
+   * with InvalidArgumentError, as publish() refuses it while connected. Otherwise it goes with the
+   * interval it has left.
+   */
+  private stillSendable(flow: OutgoingFlow): boolean {
+    const p = flow.packet;
+    let error: MqttError | undefined;
+    if (flow.expiry !== undefined) {
+      const left = this.remaining(flow);
+      if (left <= 0) {
+        this.expired++;
+        error = new MqttError('MESSAGE_EXPIRED', `the publish to ${quote(p.topic)} expired (messageExpiryInterval ${flow.expiry} s) before it could be sent`);
+      } else this.setRemaining(flow, left);
+    }
+    if (!error && p.qos > this.inForce.maximumQoS) error = new InvalidArgumentError(`the broker takes publishes up to QoS ${this.inForce.maximumQoS} (its Maximum QoS), not QoS ${p.qos} (MQTT-3.2.2-11)`);
+    if (!error && p.retain && !this.inForce.retainAvailable) error = new InvalidArgumentError('the broker does not keep retained messages (Retain Available 0) (MQTT-3.2.2-14)');
+    if (!error) return true;
+    if (p.qos > 0) this.store.deleteOutgoing(flow.seq);
+    flow.done.reject(error);
+    return false;
+  }
+
+  /** Whole seconds left of a publish's Message Expiry Interval (0 or less: expired). */
+  private remaining(flow: OutgoingFlow): number {
+    return (flow.expiry as number) - Math.floor((this.timers.now() - (flow.acceptedAt as number)) / 1000);
+  }
+
+  private setRemaining(flow: OutgoingFlow, seconds: number): void {
+    (flow.packet.properties as PublishProperties).messageExpiryInterval = seconds;
   }
 
   private request(kind: PendingRequest['kind'], count: number, build: (packetId: number) => Packet): Promise<number[]> {

@@ -78,11 +78,14 @@ describe('bad input is refused at once and nothing is sent', () => {
     await expectInvalid(c.publish('ok', 'x', { retain: 1 } as Loose), /^retain must be true or false, got 1$/);
     await expectInvalid(c.publish('ok', 'x', { dup: true } as Loose), /^unknown publish option "dup": the client sets DUP itself/);
     await expectInvalid(c.publish('ok', 'x', { retained: true } as Loose), /^unknown publish option "retained": did you mean "retain"\?$/);
-    await expectInvalid(c.publish('ok', 'x', { properties: {} } as Loose), /^unknown publish option "properties": an MQTT 5 feature/);
+    await expectInvalid(c.publish('ok', 'x', { properties: {} } as Loose), /^publish properties are an MQTT 5 feature: set protocolVersion: 5$/);
     await expectInvalid(c.publish('ok', 'x', 1 as unknown as Loose), /^publish options must be an object, got 1$/);
-    await expectInvalid(c.subscribe('ok/a', { qos: 1, nl: true } as Loose), /^unknown subscribe option "nl": an MQTT 5 feature/);
+    await expectInvalid(c.subscribe('ok/a', { qos: 1, nl: true } as Loose), /^unknown subscribe option "nl": mqttwire calls it "noLocal"$/);
     await expectInvalid(c.subscribe('ok/a', { overflow: 'drop' } as Loose), /^overflow must be 'block', 'drop-oldest', 'drop-newest', got the string "drop"$/);
     await expectInvalid(c.subscribe({ 'ok/a': { qos: 1, rh: 0 } } as Loose), /^unknown topic filter option "rh"/);
+    // MQTT 5 subscription options on a 3.1.1 client: named, with how to turn MQTT 5 on.
+    await expectInvalid(c.subscribe('ok/a', { noLocal: true }), /^noLocal is an MQTT 5 subscription option: set protocolVersion: 5$/);
+    await expectInvalid(c.subscribe({ 'ok/a': { qos: 1, retainHandling: 2 } }), /^retainHandling is an MQTT 5 subscription option: set protocolVersion: 5$/);
     await expectInvalid(c.subscribe({ 'ok/a': 1 } as Loose), /^topic filter options must be an object, got 1$/);
     await expectInvalid(c.unsubscribe('ok/a', { signl: null } as Loose), /^unknown call option "signl": did you mean "signal"\?$/);
     await expectInvalid(c.connect({ timeout: 5 } as Loose), /^unknown call option "timeout" \(known: signal\)$/);
