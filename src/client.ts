@@ -6,6 +6,8 @@ import { CALL_OPTIONS, checkKeys, END_OPTIONS, PUBLISH_OPTIONS, SUBSCRIPTION_OPT
 import { endTimeout, resolveOptions, resolveServers, subscriptionLimits, type ClientOptions, type Payload, type ProtocolVersion, type ResolvedOptions } from './options.js';
 import { Session, type PublishResult } from './session/session.js';
 import type { MessageProperties } from './message.js';
+import type { DisconnectPacket, UserProperties } from './codec/packets.js';
+import { disconnectPacket } from './client/arguments.js';
 import { globalTimers } from './session/timers.js';
 import { StatusBroadcaster, type StatusEvent } from './status.js';
 import { MemoryStore } from './store/store.js';
@@ -49,6 +51,14 @@ export interface PublishOptions extends CallOptions {
 export interface EndOptions extends CallOptions {
   /** Milliseconds to wait for in-flight acknowledgements before DISCONNECT (default: the endTimeout option). */
   timeout?: number;
+  /** MQTT 5: the DISCONNECT's reason code (default 0x00 Normal disconnection; 0x04 asks the broker to publish the will). */
+  reasonCode?: number;
+  /** MQTT 5: a new Session Expiry Interval, in seconds (not above 0 when CONNECT said 0: MQTT-3.14.2-2). */
+  sessionExpiryInterval?: number;
+  /** MQTT 5: a Reason String for the broker's logs. */
+  reasonString?: string;
+  /** MQTT 5: the DISCONNECT's user properties. */
+  userProperties?: UserProperties;
 }
 
 /**
@@ -131,7 +141,7 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
       lifecycle,
       session,
       connector,
-      policy: new ReconnectPolicy(o.reconnect, [this.url, ...resolveServers(options.servers, anyScheme)]),
+      policy: new ReconnectPolicy(o.reconnect, [this.url, ...resolveServers(options.servers, anyScheme)], o.followRedirects),
       router,
       store,
       status: this.#status,
@@ -295,15 +305,17 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
    */
   end(options: EndOptions = {}): Promise<void> {
     let timeout: number;
+    let disconnect: DisconnectPacket;
     try {
       // eslint-disable-next-line prefer-rest-params -- extra arguments are a JavaScript caller's mistake; the typed signature stays
       checkArity(arguments, 1, 'end');
       checkKeys(options, END_OPTIONS);
       timeout = endTimeout(options, this.#options.endTimeout);
+      disconnect = disconnectPacket(options, this.#v5, this.#options.session.connectProperties?.sessionExpiryInterval ?? 0);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#supervisor.end(timeout, options.signal);
+    return this.#supervisor.end(timeout, options.signal, disconnect);
   }
 
   /** Closes at once without DISCONNECT (so the broker publishes the will). */

@@ -194,13 +194,16 @@ export class ConnectionRefusedError extends MqttError {
   readonly reasonCode: number;
   /** MQTT 5: the server's Reason String, when it sent one. */
   readonly reasonString: string | undefined;
+  /** MQTT 5, 0x9C Use another server / 0x9D Server moved: where the server says to go. */
+  readonly serverReference: string | undefined;
   /** `details` is given for an MQTT 5 CONNACK (its code is then 0x80 or more). */
-  constructor(returnCode: number, details?: ReasonDetails) {
+  constructor(returnCode: number, details?: ReasonDetails & { serverReference?: string | undefined }) {
     const meaning = details ? reasonText(returnCode, 'CONNACK', details) : `${CONNACK_MEANINGS[returnCode] ?? 'unknown return code'} (CONNACK return code ${returnCode})`;
     super('CONNECTION_REFUSED', `connection refused: ${meaning}`);
     this.returnCode = returnCode;
     this.reasonCode = returnCode;
     this.reasonString = details?.reasonString;
+    this.serverReference = details?.serverReference;
   }
 }
 

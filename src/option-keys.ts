@@ -105,4 +105,4 @@ export const FILTER_OPTIONS: KnownKeys = {
   foreign: { nl: 'mqttwire calls it "noLocal"', rap: 'mqttwire calls it "retainAsPublished"', rh: 'mqttwire calls it "retainHandling"' },
 };
 
-export const END_OPTIONS: KnownKeys = { what: 'end', keys: ['timeout', 'signal'] };
+export const END_OPTIONS: KnownKeys = { what: 'end', keys: ['timeout', 'signal', 'reasonCode', 'sessionExpiryInterval', 'reasonString', 'userProperties'] };

@@ -5,7 +5,8 @@
  */
 import { publishSize } from '../codec/encode-client.js';
 import { varintLength } from '../codec/fixed-header.js';
-import type { PublishPacket, PublishProperties, QoS } from '../codec/packets.js';
+import type { DisconnectPacket, DisconnectProperties, PublishPacket, PublishProperties, QoS, UserProperties } from '../codec/packets.js';
+import { reasonCodeAllowed } from '../codec/reason-codes.js';
 import { isSharedFilter, validateTopicFilter } from '../codec/topics.js';
 import { describeValue, InvalidArgumentError, quote } from '../errors.js';
 import type { MessageProperties } from '../message.js';
@@ -191,3 +192,45 @@ function checkFilter(filter: string): void {
     throw new InvalidArgumentError(`invalid topic filter ${quote(filter)}: ${(err as Error).message}`);
   }
 }
+
+/** DISCONNECT's packet type number: its reason codes and properties are checked against it. */
+const DISCONNECT = 14;
+
+/**
+ * The DISCONNECT `end()` sends: a bare one at 3.1.1 (the v5 fields refused), at MQTT 5 with the
+ * reason code and properties given, each checked by the codec's rules. `connectExpiry` is the Session
+ * Expiry Interval CONNECT sent: from 0 it may not be raised (MQTT-3.14.2-2).
+ */
+export function disconnectPacket(
+  o: { reasonCode?: number; sessionExpiryInterval?: number; reasonString?: string; userProperties?: UserProperties },
+  v5: boolean,
+  connectExpiry: number,
+): DisconnectPacket {
+  const packet: DisconnectPacket = { type: 'disconnect' };
+  const given = o.reasonCode !== undefined || o.sessionExpiryInterval !== undefined || o.reasonString !== undefined || o.userProperties !== undefined;
+  if (!given) return packet;
+  if (!v5) throw new InvalidArgumentError('end() takes reasonCode, sessionExpiryInterval, reasonString and userProperties at MQTT 5 only: set protocolVersion: 5');
+  if (o.reasonCode !== undefined) {
+    if (typeof o.reasonCode !== 'number' || !reasonCodeAllowed(o.reasonCode, DISCONNECT) || SERVER_ONLY.has(o.reasonCode)) {
+      throw new InvalidArgumentError(`reasonCode ${describeValue(o.reasonCode)} is not a DISCONNECT reason code a client sends (0x00 Normal disconnection, 0x04 Disconnect with Will Message, 0x80 and above)`);
+    }
+    packet.reasonCode = o.reasonCode;
+  }
+  const properties: DisconnectProperties = {};
+  if (o.sessionExpiryInterval !== undefined) {
+    if (connectExpiry === 0 && o.sessionExpiryInterval !== 0) {
+      throw new InvalidArgumentError('sessionExpiryInterval cannot be raised from 0 at DISCONNECT (MQTT-3.14.2-2): connect with a sessionExpiryInterval (or clean: false) instead');
+    }
+    properties.sessionExpiryInterval = o.sessionExpiryInterval;
+  }
+  if (o.reasonString !== undefined) properties.reasonString = o.reasonString;
+  if (o.userProperties !== undefined) properties.userProperties = userProperties(o.userProperties, 'userProperties');
+  if (Object.keys(properties).length > 0) {
+    checkProperties(properties, DISCONNECT, 'DISCONNECT');
+    packet.properties = properties;
+  }
+  return packet;
+}
+
+/** DISCONNECT codes only a server sends (Table 2-6's "Sent by" column). */
+const SERVER_ONLY: ReadonlySet<number> = new Set([0x87, 0x89, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f, 0xa0, 0xa1, 0xa2]);

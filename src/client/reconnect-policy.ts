@@ -23,9 +23,14 @@ export class ReconnectPolicy {
   private index = 0;
   private upSince = 0;
 
+  /** MQTT 5: the server a DISCONNECT or CONNACK 0x9C/0x9D sent us to, tried next (once). */
+  private redirectTo: URL | undefined;
+
   constructor(
     private readonly options: ReconnectOptions | undefined,
     private readonly servers: readonly URL[],
+    /** MQTT 5 followRedirects: a Server Reference with 0x9C Use another server / 0x9D Server moved is followed. */
+    private readonly followRedirects = false,
   ) {
     this.backoff = options ? new Backoff(options) : undefined;
   }
@@ -64,8 +69,33 @@ export class ReconnectPolicy {
   next(): { url: URL; delay: number; attempt: number } {
     const backoff = this.backoff as Backoff;
     const delay = backoff.next();
+    const redirect = this.redirectTo;
+    if (redirect) {
+      this.redirectTo = undefined;
+      return { url: redirect, delay, attempt: backoff.attempts };
+    }
     this.index = (this.index + 1) % this.servers.length;
     return { url: this.servers[this.index] as URL, delay, attempt: backoff.attempts };
+  }
+
+  /**
+   * MQTT 5: `err` (a server DISCONNECT or a CONNACK refusal) says 0x9C Use another server or 0x9D Server
+   * moved with a Server Reference: with followRedirects the next attempt goes there, with `from`'s
+   * scheme when the reference is only `host` or `host:port` (its format is not fixed by the spec).
+   * A reference that is no URL is ignored: the servers are tried as usual.
+   */
+  redirected(err: Error, from: URL): URL | undefined {
+    if (!this.followRedirects) return undefined;
+    if (!(err instanceof ServerDisconnectError || err instanceof ConnectionRefusedError)) return undefined;
+    if ((err.reasonCode !== 0x9c && err.reasonCode !== 0x9d) || !err.serverReference) return undefined;
+    // Several references may be given, separated by spaces: the first is taken.
+    const ref = err.serverReference.trim().split(/\s+/)[0] as string;
+    try {
+      this.redirectTo = new URL(ref.includes('://') ? ref : `${from.protocol}//${ref}`);
+    } catch {
+      return undefined;
+    }
+    return this.redirectTo;
   }
 
   /** Errors that retrying cannot heal: retrying would only hammer the broker. */

@@ -1,4 +1,4 @@
-import type { ConnackPacket, ConnackProperties } from '../codec/packets.js';
+import type { ConnackPacket, ConnackProperties, DisconnectPacket } from '../codec/packets.js';
 import { AbortError, ClientClosedError, ConnectionClosedError, type MqttError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Deadline } from '../session/deadline.js';
@@ -102,8 +102,8 @@ export class Supervisor implements ReadControl {
    * Graceful close: publishes already accepted are sent and acknowledged (bounded by `timeout`, or
    * until `signal` aborts), then DISCONNECT, then the transport closes.
    */
-  end(timeout: number, signal: AbortSignal | undefined): Promise<void> {
-    this.ending ??= this.shutdown(timeout, signal);
+  end(timeout: number, signal: AbortSignal | undefined, disconnect: DisconnectPacket = { type: 'disconnect' }): Promise<void> {
+    this.ending ??= this.shutdown(timeout, signal, disconnect);
     return this.ending;
   }
 
@@ -163,6 +163,7 @@ export class Supervisor implements ReadControl {
     if (state === 'closing') return this.teardown(undefined, new ClientClosedError('the client ended before this operation completed'));
     if (state !== 'connected' || !p.policy.retries('lost', err)) return this.teardown(err);
     p.log?.(`connection lost: ${err.message}`);
+    this.redirect(err);
     this.dropConnection(err);
     p.session.suspend(err);
     p.policy.lost(p.timers.now());
@@ -202,9 +203,16 @@ export class Supervisor implements ReadControl {
         if (!this.connectedOnce) this.firstFailure = error;
         return this.teardown(error);
       }
+      this.redirect(error);
       p.lifecycle.to('reconnecting');
       this.schedule();
     }
+  }
+
+  /** MQTT 5 followRedirects: a 0x9C/0x9D Server Reference becomes the next attempt's server. */
+  private redirect(err: Error): void {
+    const to = this.p.policy.redirected(err, this.attemptUrl ?? this.p.policy.first);
+    if (to) this.p.log?.(`the broker sent us to ${to.host}`);
   }
 
   private schedule(): void {
@@ -219,7 +227,7 @@ export class Supervisor implements ReadControl {
     }, delay);
   }
 
-  private async shutdown(timeout: number, signal: AbortSignal | undefined): Promise<void> {
+  private async shutdown(timeout: number, signal: AbortSignal | undefined, disconnect: DisconnectPacket): Promise<void> {
     const p = this.p;
     const started = p.timers.now();
     // Only when there is something to deliver: end() while connected moves to closing at once.
@@ -235,7 +243,7 @@ export class Supervisor implements ReadControl {
     await this.bounded(p.session.whenIdle(), timeout, signal);
     const connection = this.connection;
     if (connection && p.lifecycle.state === 'closing') {
-      p.session.disconnect();
+      p.session.disconnect(disconnect);
       connection.end();
       // A bounded moment to close cleanly; teardown() below destroys the socket regardless.
       await this.bounded(connection.closed, CLOSE_GRACE_MS, undefined);

@@ -368,10 +368,10 @@ export class Session {
   }
 
   /** DISCONNECT is the last packet of the connection: nothing is written after it. */
-  disconnect(): void {
+  disconnect(packet: DisconnectPacket = { type: 'disconnect' }): void {
     if (this.current !== 'connected') return;
     this.keepalive.stop();
-    this.send({ type: 'disconnect' });
+    this.send(packet);
     this.current = 'disconnected';
   }
 
@@ -439,7 +439,8 @@ export class Session {
       this.current = 'refused';
       // A level-5 CONNACK names its refusal with a reason code of 0x80 or more; a 3.1.1 server answering
       // our level-5 CONNECT sends return code 1 (unacceptable protocol version), which has no name there.
-      const details = this.v5 && code >= 0x80 ? { name: reasonCodeName(code, 'connack'), reasonString: packet.properties?.reasonString } : undefined;
+      const p = packet.properties;
+      const details = this.v5 && code >= 0x80 ? { name: reasonCodeName(code, 'connack'), reasonString: p?.reasonString, serverReference: p?.serverReference } : undefined;
       connack?.reject(new ConnectionRefusedError(code, details));
       return;
     }
