@@ -30,6 +30,17 @@ export async function next5<T extends PacketType>(conn: FakeConnection, type: T,
   return p as Extract<Packet, { type: T }>;
 }
 
+/**
+ * The client wrote nothing since the test's last read, shown without a time window: the answer to a
+ * PUBREL nobody owes (its PUBCOMP) must be the very next packet, and anything the client was about to
+ * write because of what happened before would come first.
+ */
+export async function expectQuiet5(conn: FakeConnection): Promise<void> {
+  send5(conn, { type: 'pubrel', packetId: 0xfffe });
+  const next = await next5(conn, 'pubcomp');
+  if (next.packetId !== 0xfffe) throw new Error(`expected the probe's PUBCOMP, got ${JSON.stringify(next)}`);
+}
+
 /** A level-5 client (the results typed as MQTT 5's). */
 export function client5(h: Harness, url: string, options: ClientOptions = {}): MqttClient<5> {
   return h.client(url, { ...options, protocolVersion: 5 }) as unknown as MqttClient<5>;

@@ -6,17 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PublishError, SubscribeError } from '../../src/index.js';
 import { FAST, rejection, until, useHarness, within } from '../client/helpers.js';
-import { client5, connectToFake5, next5, send5 } from '../helpers/fake-broker-v5.js';
-import type { FakeConnection } from '../helpers/fake-broker.js';
+import { client5, connectToFake5, expectQuiet5, next5, send5 } from '../helpers/fake-broker-v5.js';
 import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
 
 const h = useHarness();
 
-/** The client wrote nothing since the test's last read: the answer to a PUBREL probe is the very next packet. */
-async function expectQuiet5(conn: FakeConnection): Promise<void> {
-  send5(conn, { type: 'pubrel', packetId: 0xfffe });
-  expect(await next5(conn, 'pubcomp')).toMatchObject({ packetId: 0xfffe });
-}
 
 describe('MQTT 5 PUBACK and PUBREC reason codes [v5]', () => {
   it('PUBACK 0x87 rejects with PublishError; the message is never re-sent, while an unacknowledged one is (MQTT-4.4.0-2)', async () => {

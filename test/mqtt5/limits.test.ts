@@ -8,16 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, MqttProtocolError } from '../../src/index.js';
 import { encode } from '../../src/codec/index.js';
 import { FAST, rejection, useHarness, within } from '../client/helpers.js';
-import { client5, connectToFake5, next5, send5 } from '../helpers/fake-broker-v5.js';
-import type { FakeConnection } from '../helpers/fake-broker.js';
+import { client5, connectToFake5, expectQuiet5, next5, send5 } from '../helpers/fake-broker-v5.js';
 import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
 
 const h = useHarness();
 
-async function expectQuiet5(conn: FakeConnection): Promise<void> {
-  send5(conn, { type: 'pubrel', packetId: 0xfffe });
-  expect(await next5(conn, 'pubcomp')).toMatchObject({ packetId: 0xfffe });
-}
 
 describe('MQTT 5: the broker\'s limits are honoured [v5]', () => {
   it('Receive Maximum 2 caps the in-flight window below inflightWindow 20 (MQTT-3.3.4-7)', async () => {
