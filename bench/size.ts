@@ -90,7 +90,8 @@ globalThis.codec = { encodeFromClient, FrameDecoder, parseFromServer };
 
 /** Replaces the codec's MQTT 5 modules with stubs of the same exports (see the header). */
 const V5_STUBS: Record<string, string> = {
-  'reason-codes.ts': 'export function checkReasonCode() {}',
+  // The client names reason codes in its errors (reasonCodeName) and checks end()'s (reasonCodeAllowed).
+  'reason-codes.ts': 'export function checkReasonCode() {} export function reasonCodeName() {} export function reasonCodeAllowed() { return true; }',
   'properties.ts':
     'export const WILL = 0; export let propertiesEnd = 0; export function readProperties() { throw new Error(); } ' +
     'export const measureProperties = readProperties; export const writeProperties = readProperties;',
