@@ -134,6 +134,8 @@ interface OutgoingFlow {
   /** MQTT 5: the Message Expiry Interval the application gave (seconds), and when the publish was accepted (ms). */
   expiry?: number;
   acceptedAt?: number;
+  /** MQTT 5: waiting to be re-sent on this connection (see retransmit()). */
+  resend?: boolean;
 }
 
 interface PendingRequest {
@@ -172,6 +174,8 @@ export class Session {
   private drainWaiters: (() => void)[] = [];
   private seq = 0;
   private expired = 0;
+  /** MQTT 5: in-flight PUBLISHes not yet re-sent on this connection (its Receive Maximum held them back). */
+  private heldResends = 0;
   /**
    * Whether restore() has run. Until then nothing is written to the store: what an earlier
    * process left there has not been read yet, and its sequence numbers must come first.
@@ -468,16 +472,49 @@ export class Session {
    * "delivered at least once"; only exactly-once for QoS 2 needs clean: false.
    */
   private retransmit(): void {
+    // MQTT 5: the new connection's Receive Maximum may be lower than what is in flight; the PUBLISHes
+    // beyond it wait (with their ids) until acks make room (MQTT-3.3.4-7). 3.1.1 re-sends them all.
+    const limit = this.v5 ? this.inForce.inflight : Infinity;
+    let sent = 0;
+    this.heldResends = 0;
     for (const [packetId, flow] of this.inflight) {
+      flow.resend = false;
       if (flow.awaiting === 'pubcomp') {
         this.send({ type: 'pubrel', packetId });
-      } else {
-        flow.packet.dup = true;
-        // Already sent once, so never dropped for expiry now: the broker may hold it (QoS 2) under this
-        // id. It goes with what is left of its interval, at least a second.
-        if (flow.expiry !== undefined) this.setRemaining(flow, Math.max(1, this.remaining(flow)));
-        this.send(flow.packet);
-      }
+      } else if (sent >= limit) {
+        flow.resend = true;
+        this.heldResends++;
+        continue;
+      } else this.resend(flow);
+      sent++;
+      if (!this.readingHeld) flow.done.arm(this.options.ackTimeout);
+    }
+  }
+
+  /** A PUBLISH sent before goes out again with DUP set. */
+  private resend(flow: OutgoingFlow): void {
+    flow.packet.dup = true;
+    // Already sent once, so never dropped for expiry now: the broker may hold it (QoS 2) under this
+    // id. It goes with what is left of its interval, at least a second.
+    if (flow.expiry !== undefined) this.setRemaining(flow, Math.max(1, this.remaining(flow)));
+    this.send(flow.packet);
+  }
+
+  /** An ack came for a flow still held back from re-sending (the broker had it after all): it needs no re-send. */
+  private unhold(flow: OutgoingFlow): void {
+    if (!flow.resend) return;
+    flow.resend = false;
+    this.heldResends--;
+  }
+
+  /** MQTT 5: re-sends held back by a lower Receive Maximum go out, in order, as acks make room. */
+  private resendHeld(): void {
+    for (const flow of this.inflight.values()) {
+      if (this.inflight.size - this.heldResends >= this.inForce.inflight) return;
+      if (!flow.resend) continue;
+      flow.resend = false;
+      this.heldResends--;
+      this.resend(flow);
       if (!this.readingHeld) flow.done.arm(this.options.ackTimeout);
     }
   }
@@ -526,6 +563,7 @@ export class Session {
       return;
     }
     if (flow) {
+      this.unhold(flow);
       if (flow.awaiting === 'pubrec') {
         flow.awaiting = 'pubcomp';
         if (this.v5) flow.result = this.result(flow, reasonCode, properties);
@@ -604,6 +642,7 @@ export class Session {
 
   /** The flow is over (acknowledged, or refused at MQTT 5 with `outcome` a PublishError): never re-sent. */
   private finish(packetId: number, flow: OutgoingFlow, outcome?: PublishResult | PublishError): void {
+    this.unhold(flow);
     this.inflight.delete(packetId);
     this.store.deleteOutgoing(flow.seq);
     this.ids.release(packetId);
@@ -623,6 +662,7 @@ export class Session {
   /** Moves queued publishes onto the wire while connected and the in-flight window has room. */
   private pump(): void {
     if (this.current !== 'connected') return;
+    if (this.heldResends > 0) this.resendHeld();
     while (this.queue.length > 0) {
       const flow = this.queue.peek() as OutgoingFlow;
       if (this.v5 && !this.stillSendable(flow)) {

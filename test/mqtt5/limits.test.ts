@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, MqttProtocolError } from '../../src/index.js';
 import { encode } from '../../src/codec/index.js';
-import { FAST, rejection, useHarness, within } from '../client/helpers.js';
+import { FAST, rejection, until, useHarness, within } from '../client/helpers.js';
 import { client5, connectToFake5, expectQuiet5, next5, send5 } from '../helpers/fake-broker-v5.js';
 import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
 
@@ -128,5 +128,29 @@ describeMosquitto('MQTT 5 limits with mosquitto [v5]', () => {
     await m.waitForLog(new RegExp(`Received PUBLISH from ${c.clientId}`), 2000);
     expect(m.log().match(new RegExp(`Received PUBLISH from ${c.clientId}`, 'g'))).toHaveLength(1);
     await c.end();
+  });
+});
+
+describe('MQTT 5: a lower Receive Maximum after a reconnect [v5]', () => {
+  it('re-sends only as many in-flight PUBLISHes as the new Receive Maximum allows, the rest as acks make room (MQTT-3.3.4-7)', async () => {
+    const { c, conn, fake, timers } = await connectToFake5(h, { clientId: 'rm', clean: false, reconnect: { initialDelay: 10, maxDelay: 10 } });
+    const pubs = [1, 2, 3].map((i) => c.publish(`r/${i}`, 'x', { qos: 1 }));
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await next5(conn, 'publish')).packetId!);
+    conn.destroy();
+    await until(() => c.state === 'reconnecting', 2000, 'reconnecting');
+    timers.advance(10);
+    const again = await fake.nextConnection();
+    await next5(again, 'connect');
+    send5(again, { type: 'connack', sessionPresent: true, returnCode: 0, properties: { receiveMaximum: 1 } });
+    expect(await next5(again, 'publish')).toMatchObject({ topic: 'r/1', dup: true, packetId: ids[0] });
+    await expectQuiet5(again); // r/2 waits for room
+    send5(again, { type: 'puback', packetId: ids[0]! });
+    expect(await next5(again, 'publish')).toMatchObject({ topic: 'r/2', dup: true, packetId: ids[1] });
+    await expectQuiet5(again);
+    send5(again, { type: 'puback', packetId: ids[1]! });
+    expect(await next5(again, 'publish')).toMatchObject({ topic: 'r/3', dup: true, packetId: ids[2] });
+    send5(again, { type: 'puback', packetId: ids[2]! });
+    expect(await within(Promise.all(pubs), 2000, 'publishes')).toEqual([{ reasonCode: 0 }, { reasonCode: 0 }, { reasonCode: 0 }]);
   });
 });
