@@ -310,6 +310,7 @@ export class Session {
     for (const record of snapshot.outgoing) {
       this.seq = Math.max(this.seq, record.seq);
       const packet: PublishPacket = { type: 'publish', topic: record.topic, payload: record.payload, qos: record.qos, retain: record.retain, dup: false };
+      if (record.properties) packet.properties = record.properties;
       const flow = this.newFlow(packet, record.seq);
       flow.done.promise.catch(() => {});
       if (record.packetId === undefined || this.ids.has(record.packetId)) {
@@ -757,6 +758,7 @@ export class Session {
     const record: OutgoingRecord = { seq: flow.seq, topic: p.topic, payload: p.payload, qos: p.qos, retain: p.retain };
     if (p.packetId !== undefined) record.packetId = p.packetId;
     if (flow.awaiting === 'pubcomp') record.released = true;
+    if (p.properties) record.properties = p.properties;
     return record;
   }
 

@@ -16,12 +16,17 @@
  *       5 PUT_IN       packetId u16
  *       6 DEL_IN       packetId u16
  *       7 CLEAR_IN
+ *       8 PUT_OUT_5    as PUT_OUT, with propsLen u32 and the PUBLISH's MQTT 5 properties (encoded as in
+ *                      the packet: Property Length, then the properties) between topic and payload;
+ *                      written only for a message that has properties, so a 3.1.1 log never holds one
  *   flags: bits 0-1 qos, bit 2 retain, bit 3 packetId present, bit 4 released.
  *
  * Replay applies records in order and stops at the first frame that is incomplete, fails its CRC,
  * or does not decode; everything from there on is a torn tail and is discarded.
  */
-import type { QoS } from '../codec/packets.js';
+import type { PublishProperties, QoS } from '../codec/packets.js';
+import { varintLength } from '../codec/fixed-header.js';
+import { measureProperties, readProperties, writeProperties } from '../codec/properties.js';
 import type { OutgoingRecord } from './store.js';
 
 export const MAGIC = Buffer.from('mqwlog\0\x01', 'latin1');
@@ -36,6 +41,7 @@ export const RecordType = {
   PutIn: 5,
   DelIn: 6,
   ClearIn: 7,
+  PutOut5: 8,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
@@ -137,16 +143,24 @@ export class LogEncoder {
 
   putOut(r: OutgoingRecord): void {
     const topicLen = Buffer.byteLength(r.topic, 'utf8');
-    const len = PUT_FIXED + topicLen + r.payload.length;
+    const props = r.properties ? encodeProperties(r.properties) : undefined;
+    const fixed = props ? PUT_FIXED + 4 + props.length : PUT_FIXED;
+    const len = fixed + topicLen + r.payload.length;
     const body = this.begin(len);
     const b = this.buf;
-    b[body] = RecordType.PutOut;
+    b[body] = props ? RecordType.PutOut5 : RecordType.PutOut;
     b.writeDoubleLE(r.seq, body + 1);
     b[body + 9] = outgoingFlags(r);
     b.writeUInt16LE(r.packetId ?? 0, body + 10);
     b.writeUInt32LE(topicLen, body + 12);
     b.write(r.topic, body + PUT_FIXED, topicLen, 'utf8');
-    b.set(r.payload, body + PUT_FIXED + topicLen);
+    let at = body + PUT_FIXED + topicLen;
+    if (props) {
+      b.writeUInt32LE(props.length, at);
+      b.set(props, at + 4);
+      at += 4 + props.length;
+    }
+    b.set(r.payload, at);
     this.end(len);
   }
 
@@ -214,6 +228,18 @@ export class LogEncoder {
   }
 }
 
+/** PUBLISH's packet type number, the property set the codec checks. */
+const PUBLISH = 3;
+
+/** A PUBLISH's properties as the packet carries them (Property Length first), or undefined for none. */
+function encodeProperties(p: PublishProperties): Uint8Array | undefined {
+  const n = measureProperties(p, PUBLISH);
+  if (n === 0) return undefined;
+  const out = new Uint8Array(varintLength(n) + n);
+  writeProperties(out, 0, p, n);
+  return out;
+}
+
 // ---- Replay -------------------------------------------------------------------------------------
 
 export interface ReplayResult {
@@ -259,6 +285,20 @@ function validFlags(flags: number): boolean {
   return (flags & 3) !== 3 && (flags & ~0x1f) === 0;
 }
 
+/** The properties of a PUT_OUT_5 record at `at` (u32 length, then the packet's encoding), or undefined when they do not decode. */
+function readStoredProperties(data: Buffer, at: number, end: number): PublishProperties | undefined {
+  if (end - at < 4) return undefined;
+  const n = data.readUInt32LE(at);
+  if (n > end - at - 4) return undefined;
+  // Copied: the file's buffer is not kept, and byte properties (correlationData) would view into it.
+  const bytes = copyBytes(data, at + 4, at + 4 + n);
+  try {
+    return (readProperties(bytes, 0, bytes.length, PUBLISH) ?? undefined) as PublishProperties | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Replays the records of a log whose header has been checked. Never throws on bad data. */
 export function replay(data: Buffer): ReplayResult {
   const outgoing = new Map<number, OutgoingRecord>();
@@ -292,7 +332,8 @@ export function replay(data: Buffer): ReplayResult {
         if (records === 0) clientId = data.subarray(body + 1, end);
         else ok = false;
         break;
-      case RecordType.PutOut: {
+      case RecordType.PutOut:
+      case RecordType.PutOut5: {
         if (len < PUT_FIXED) {
           ok = false;
           break;
@@ -304,13 +345,24 @@ export function replay(data: Buffer): ReplayResult {
           break;
         }
         const topicEnd = body + PUT_FIXED + topicLen;
+        let payloadStart = topicEnd;
+        let properties: PublishProperties | undefined;
+        if (type === RecordType.PutOut5) {
+          properties = readStoredProperties(data, topicEnd, end);
+          if (!properties) {
+            ok = false;
+            break;
+          }
+          payloadStart = topicEnd + 4 + data.readUInt32LE(topicEnd);
+        }
         const r: OutgoingRecord = {
           seq: data.readDoubleLE(body + 1),
           topic: data.toString('utf8', body + PUT_FIXED, topicEnd),
-          payload: copyBytes(data, topicEnd, end),
+          payload: copyBytes(data, payloadStart, end),
           qos: 0,
           retain: false,
         };
+        if (properties) r.properties = properties;
         applyFlags(r, flags, data.readUInt16LE(body + 10));
         outgoing.set(r.seq, r);
         break;

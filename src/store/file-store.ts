@@ -143,6 +143,7 @@ function copyRecord(r: OutgoingRecord): OutgoingRecord {
   const out: OutgoingRecord = { seq: r.seq, topic: r.topic, payload, qos: r.qos, retain: r.retain };
   if (r.packetId !== undefined) out.packetId = r.packetId;
   if (r.released) out.released = true;
+  if (r.properties) out.properties = r.properties;
   return out;
 }
 

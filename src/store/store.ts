@@ -1,4 +1,4 @@
-import type { QoS } from '../codec/packets.js';
+import type { PublishProperties, QoS } from '../codec/packets.js';
 
 /** One outgoing QoS 1/2 (or queued QoS 0) publish as a store keeps it. */
 export interface OutgoingRecord {
@@ -16,6 +16,8 @@ export interface OutgoingRecord {
   packetId?: number;
   /** QoS 2 only: PUBREC received, PUBREL sent; only PUBCOMP is awaited. */
   released?: boolean;
+  /** MQTT 5: the PUBLISH's properties (absent at 3.1.1). */
+  properties?: PublishProperties;
 }
 
 /** What `Store.open()` hands back: the state an earlier session of the same client id left. */

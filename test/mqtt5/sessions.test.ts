@@ -52,7 +52,7 @@ describeMosquitto('MQTT 5 session expiry against mosquitto [v5]', () => {
 });
 
 describe('MQTT 5 FileStore and re-sends [v5]', () => {
-  it('a QoS 1 publish left in a FileStore by one client is re-sent at level 5 with DUP and its packet id by the next (MQTT-4.4.0-1)', async () => {
+  it('a QoS 1 publish left in a FileStore by one client is re-sent at level 5 with DUP, its packet id and its properties by the next (MQTT-4.4.0-1)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mqttwire-v5-store-'));
     h.defer(() => rmSync(dir, { recursive: true, force: true }));
     const fake = await h.fake();
@@ -62,8 +62,12 @@ describe('MQTT 5 FileStore and re-sends [v5]', () => {
     await next5(conn, 'connect');
     send5(conn, { type: 'connack', sessionPresent: false, returnCode: 0 });
     await within(connecting, 2000, 'connect');
-    void first.publish('stored/a', 'keep me', { qos: 1 }).catch(() => {});
+    const properties = { contentType: 'text/plain', correlationData: Uint8Array.of(9, 8), userProperties: [['k', '1'], ['k', '2']] as [string, string][] };
+    void first.publish('stored/a', 'keep me', { qos: 1, properties }).catch(() => {});
+    // The control: a 3.1.1-shaped message (no properties) in the same store comes back without any.
+    void first.publish('stored/b', 'plain', { qos: 1 }).catch(() => {});
     const sent = await next5(conn, 'publish');
+    const sentB = await next5(conn, 'publish');
     first.destroy(); // no PUBACK came: the message stays in the store
     await first.closed.catch(() => {});
 
@@ -74,7 +78,10 @@ describe('MQTT 5 FileStore and re-sends [v5]', () => {
     send5(conn2, { type: 'connack', sessionPresent: true, returnCode: 0 });
     await within(reconnecting, 2000, 'connect');
     const resent = await next5(conn2, 'publish');
-    expect(resent).toMatchObject({ topic: 'stored/a', qos: 1, dup: true, packetId: sent.packetId });
+    expect(resent).toMatchObject({ topic: 'stored/a', qos: 1, dup: true, packetId: sent.packetId, properties });
     expect(new TextDecoder().decode(resent.payload)).toBe('keep me');
+    const resentB = await next5(conn2, 'publish');
+    expect(resentB).toMatchObject({ topic: 'stored/b', dup: true, packetId: sentB.packetId });
+    expect(resentB.properties).toBeUndefined();
   });
 });
