@@ -647,8 +647,9 @@ export class Session {
     this.inflight.delete(packetId);
     this.store.deleteOutgoing(flow.seq);
     this.ids.release(packetId);
-    if (outcome instanceof PublishError) flow.done.reject(outcome);
-    else flow.done.resolve(outcome);
+    // undefined first: the 3.1.1 path never pays for PublishError's branded instanceof.
+    if (outcome === undefined || !(outcome instanceof PublishError)) flow.done.resolve(outcome);
+    else flow.done.reject(outcome);
     this.pump();
     this.notifyIdle();
   }
