@@ -30,6 +30,22 @@ describe('MQTT 5 DISCONNECT from the server [v5]', () => {
     expect((await next5(await fake.nextConnection(), 'connect')).protocolLevel).toBe(5);
   });
 
+  // Every class of server DISCONNECT but 0x8E (and a followed redirect) is a loss like any other: back off and reconnect.
+  for (const [code, name] of [[0x00, 'Normal disconnection'], [0x80, 'Unspecified error'], [0x81, 'Malformed Packet'], [0x82, 'Protocol Error'], [0x87, 'Not authorized'], [0x8b, 'Server shutting down'], [0x8d, 'Keep Alive timeout'], [0x93, 'Receive Maximum exceeded'], [0x97, 'Quota exceeded'], [0x9c, 'Use another server'], [0x9f, 'Connection rate exceeded']] as const) {
+    it(`DISCONNECT 0x${code.toString(16).padStart(2, '0')} ${name}: ServerDisconnectError in the status event, then a reconnect`, async () => {
+      const { c, fake, conn, timers } = await connectToFake5(h, { reconnect: { initialDelay: 100, maxDelay: 100 } });
+      const events = c.status();
+      send5(conn, { type: 'disconnect', reasonCode: code });
+      const first = (await events.next()).value as StatusEvent & { reason?: unknown };
+      expect(first.type).toBe('disconnected');
+      expect(first.reason).toMatchObject({ code: 'SERVER_DISCONNECT', reasonCode: code });
+      expect((first.reason as Error).message).toContain(`${name} (DISCONNECT reason code 0x${code.toString(16).padStart(2, '0')})`);
+      await until(() => c.state === 'reconnecting', 2000, 'reconnecting');
+      timers.advance(100);
+      await next5(await fake.nextConnection(), 'connect');
+    });
+  }
+
   // A fake broker, not Mosquitto: Mosquitto 2.0.11 closes a taken-over v5 connection without a DISCONNECT
   // (its log says only "Client ... already connected, closing old connection"), so the 0x8E never comes.
   it('0x8E Session taken over ends the client: no reconnect (it would fight the other client)', async () => {
