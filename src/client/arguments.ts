@@ -49,7 +49,7 @@ export type SubscribeInput = string | string[] | Record<string, FilterOptions>;
 
 /** PUBLISH's packet type number: the property set message properties are checked against. */
 const PUBLISH = 3;
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
  * A PUBLISH for the session (no packet id yet), or InvalidArgumentError. `limits` are the ones in
