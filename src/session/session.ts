@@ -174,6 +174,8 @@ export class Session {
   private drainWaiters: (() => void)[] = [];
   private seq = 0;
   private expired = 0;
+  /** MQTT 5: the broker's topic aliases on the current connection (cleared at each CONNACK). */
+  private readonly incomingAliases = new Map<number, string>();
   /** MQTT 5: in-flight PUBLISHes not yet re-sent on this connection (its Receive Maximum held them back). */
   private heldResends = 0;
   /**
@@ -450,6 +452,7 @@ export class Session {
       return;
     }
     this.current = 'connected';
+    if (this.v5) this.incomingAliases.clear();
     this.inForce = limitsFrom(this.options, this.v5 ? (packet.properties ?? {}) : undefined);
     const assigned = this.inForce.assignedClientIdentifier;
     // Kept for every later CONNECT, so that a reconnect resumes the session the server made for it.
@@ -521,7 +524,7 @@ export class Session {
   }
 
   private onPublish(packet: PublishPacket): void {
-    if (this.v5 && packet.properties?.topicAlias !== undefined) this.checkTopicAlias(packet.properties.topicAlias);
+    if (this.v5 && packet.properties?.topicAlias !== undefined) this.resolveTopicAlias(packet, packet.properties.topicAlias);
     if (packet.qos === 0) {
       this.host.deliver(packet);
       return;
@@ -602,12 +605,23 @@ export class Session {
     this.host.fail(new ServerDisconnectError(code, { name: reasonCodeName(code, 'disconnect'), reasonString: props?.reasonString, serverReference: props?.serverReference }));
   }
 
-  /** MQTT 5: an incoming alias must be 1 to our Topic Alias Maximum (MQTT-3.3.2-11 of 5.0); 0 announced none. */
-  private checkTopicAlias(alias: number): void {
+  /**
+   * MQTT 5: an incoming alias must be 1 to our Topic Alias Maximum (MQTT-3.3.2-11; 0 announced none).
+   * A PUBLISH with a topic and an alias sets the alias; one with an empty topic uses it, and an alias
+   * never set on this connection is a protocol error (mappings die with the connection, MQTT-3.3.2-7).
+   */
+  private resolveTopicAlias(packet: PublishPacket, alias: number): void {
     const max = this.options.topicAliasMaximum ?? 0;
     if (alias > max) {
       throw new MqttProtocolError('TOPIC_ALIAS_INVALID', `the broker sent topic alias ${alias}; our Topic Alias Maximum is ${max}`, 'MQTT-3.3.2-11');
     }
+    if (packet.topic !== '') {
+      this.incomingAliases.set(alias, packet.topic);
+      return;
+    }
+    const topic = this.incomingAliases.get(alias);
+    if (topic === undefined) throw new MqttProtocolError('UNEXPECTED_PACKET', `the broker used topic alias ${alias} with an empty topic before setting it on this connection`);
+    packet.topic = topic;
   }
 
   private onSuback(packetId: number, returnCodes: number[]): void {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, MqttProtocolError } from '../../src/index.js';
 import { encode } from '../../src/codec/index.js';
-import { FAST, rejection, until, useHarness, within } from '../client/helpers.js';
+import { FAST, rejection, take, until, useHarness, within } from '../client/helpers.js';
 import { client5, connectToFake5, expectQuiet5, next5, send5 } from '../helpers/fake-broker-v5.js';
 import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
 
@@ -152,5 +152,23 @@ describe('MQTT 5: a lower Receive Maximum after a reconnect [v5]', () => {
     expect(await next5(again, 'publish')).toMatchObject({ topic: 'r/3', dup: true, packetId: ids[2] });
     send5(again, { type: 'puback', packetId: ids[2]! });
     expect(await within(Promise.all(pubs), 2000, 'publishes')).toEqual([{ reasonCode: 0 }, { reasonCode: 0 }, { reasonCode: 0 }]);
+  });
+});
+
+describe('MQTT 5 incoming topic aliases within our topicAliasMaximum [v5]', () => {
+  it('an alias set with a topic stands for it on this connection; an alias never set is a protocol error (0x82)', async () => {
+    const { c, conn, connect } = await connectToFake5(h, { topicAliasMaximum: 2 });
+    expect(connect.properties?.topicAliasMaximum).toBe(2);
+    const inbox = c.messages();
+    const pub = (topic: string, alias: number, text: string): void =>
+      send5(conn, { type: 'publish', topic, payload: new TextEncoder().encode(text), qos: 0, retain: false, dup: false, properties: { topicAlias: alias } });
+    pub('a/b', 1, 'set');
+    pub('', 1, 'used');
+    const got = await take(inbox, 2);
+    expect(got.map((m) => [m.topic, m.text()])).toEqual([['a/b', 'set'], ['a/b', 'used']]);
+    expect(got[1]!.properties).toEqual({}); // the alias is the client's business, not the message's
+    pub('', 2, 'unknown');
+    expect(await next5(conn, 'disconnect')).toEqual({ type: 'disconnect', reasonCode: 0x82 });
+    expect(await rejection(c.closed)).toMatchObject({ code: 'UNEXPECTED_PACKET', reasonCode: 0x82 });
   });
 });
