@@ -1,4 +1,5 @@
-import type { Packet } from './codec/packets.js';
+import type { Packet, PacketType } from './codec/packets.js';
+import { reasonCodeName } from './codec/reason-codes.js';
 import { describeValue, InvalidArgumentError } from './errors.js';
 
 /**
@@ -52,33 +53,67 @@ export function describeClient(name: string, fields: Record<string, unknown>, op
   return `${name} ${inspect && options ? inspect(fields, options) : JSON.stringify(fields)}`;
 }
 
-/** One line per packet; a password is never printed, only whether one was sent. */
+/**
+ * One line per packet; a password is never printed, only whether one was sent. MQTT 5 packets also
+ * show their properties (`props={...}`, binary values as `<N bytes>`, never their content) and reason
+ * codes with their names (`rc=0x87 (Not authorized)`). A CONNACK or SUBACK is shown the MQTT 5 way when
+ * it has properties or a code only MQTT 5 has (the line does not know the connection's level).
+ */
 export function describePacket(p: Packet): string {
   const name = p.type.toUpperCase();
+  const props = describeProperties('properties' in p ? p.properties : undefined);
   switch (p.type) {
     case 'connect':
       return `${name} clientId=${JSON.stringify(p.clientId)} level=${p.protocolLevel} clean=${p.clean} keepalive=${p.keepalive}` +
         (p.username !== undefined ? ` username=${JSON.stringify(p.username)}` : '') +
         (p.password !== undefined ? ' password=***' : '') +
-        (p.will ? ` will=${JSON.stringify(p.will.topic)} willQos=${p.will.qos} willRetain=${p.will.retain}` : '');
+        (p.will ? ` will=${JSON.stringify(p.will.topic)} willQos=${p.will.qos} willRetain=${p.will.retain}${describeProperties(p.will.properties, 'willProps')}` : '') +
+        props;
     case 'connack':
-      return `${name} returnCode=${p.returnCode} sessionPresent=${p.sessionPresent}`;
+      return p.properties !== undefined || p.returnCode >= 0x80
+        ? `${name} ${reasonCode(p.returnCode, 'connack')} sessionPresent=${p.sessionPresent}${props}`
+        : `${name} returnCode=${p.returnCode} sessionPresent=${p.sessionPresent}`;
     case 'publish':
       return `${name} topic=${JSON.stringify(p.topic)} qos=${p.qos}` + (p.packetId !== undefined ? ` id=${p.packetId}` : '') +
-        `${p.retain ? ' retain' : ''}${p.dup ? ' dup' : ''} payload=${p.payload.length}B`;
+        `${p.retain ? ' retain' : ''}${p.dup ? ' dup' : ''} payload=${p.payload.length}B${props}`;
     case 'subscribe':
-      return `${name} id=${p.packetId} ${p.subscriptions.map((s) => `${JSON.stringify(s.topicFilter)}@${s.qos}`).join(' ')}`;
+      return `${name} id=${p.packetId} ${p.subscriptions.map((s) => `${JSON.stringify(s.topicFilter)}@${s.qos}${s.noLocal ? ' noLocal' : ''}${s.retainAsPublished ? ' retainAsPublished' : ''}${s.retainHandling ? ` retainHandling=${s.retainHandling}` : ''}`).join(' ')}${props}`;
     case 'suback':
-      return `${name} id=${p.packetId} returnCodes=${p.returnCodes.map((c) => (c === 0x80 ? '0x80' : String(c))).join(',')}`;
+      return p.properties !== undefined || p.returnCodes.some((c) => c > 0x80)
+        ? `${name} id=${p.packetId} ${p.returnCodes.map((c) => reasonCode(c, 'suback')).join(', ')}${props}`
+        : `${name} id=${p.packetId} returnCodes=${p.returnCodes.map((c) => (c === 0x80 ? '0x80' : String(c))).join(',')}`;
     case 'unsubscribe':
-      return `${name} id=${p.packetId} ${p.topicFilters.map((f) => JSON.stringify(f)).join(' ')}`;
+      return `${name} id=${p.packetId} ${p.topicFilters.map((f) => JSON.stringify(f)).join(' ')}${props}`;
+    case 'unsuback':
+      return `${name} id=${p.packetId}${p.reasonCodes ? ` ${p.reasonCodes.map((c) => reasonCode(c, 'unsuback')).join(', ')}` : ''}${props}`;
     case 'puback':
     case 'pubrec':
     case 'pubrel':
     case 'pubcomp':
-    case 'unsuback':
-      return `${name} id=${p.packetId}`;
+      return `${name} id=${p.packetId}${p.reasonCode !== undefined ? ` ${reasonCode(p.reasonCode, p.type)}` : ''}${props}`;
+    case 'disconnect':
+    case 'auth':
+      return `${name}${p.reasonCode !== undefined ? ` ${reasonCode(p.reasonCode, p.type)}` : ''}${props}`;
     default:
       return name;
   }
+}
+
+/** `rc=0x87 (Not authorized)`: the code in hex and the spec's name for it on that packet type. */
+function reasonCode(code: number, type: PacketType): string {
+  return `rc=0x${code.toString(16).padStart(2, '0')} (${reasonCodeName(code, type) ?? 'unknown reason code'})`;
+}
+
+/**
+ * ` props={contentType="text/plain", userProperties=[["k","v"]], messageExpiryInterval=60}` in the
+ * packet's order, or '' for none. Bytes (correlation and authentication data) only by their length.
+ */
+function describeProperties(props: object | undefined, label = 'props'): string {
+  if (props === undefined) return '';
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined) continue;
+    parts.push(`${key}=${value instanceof Uint8Array ? `<${value.length} bytes>` : JSON.stringify(value)}`);
+  }
+  return parts.length > 0 ? ` ${label}={${parts.join(', ')}}` : '';
 }

@@ -24,6 +24,11 @@ export interface OptionSpec {
   repeat?: boolean;
   /** One line for --help. */
   help: string;
+  /**
+   * The option takes several words (`-D publish user-property NAME VALUE`): given the words taken so
+   * far, how many it takes in all. Each use is kept as its list of words (`ParsedArgs.words`).
+   */
+  words?: (taken: readonly string[]) => number;
 }
 
 export class ParsedArgs {
@@ -31,11 +36,12 @@ export class ParsedArgs {
     private readonly values: Map<string, string[]>,
     private readonly flags: Set<string>,
     readonly positionals: string[],
+    private readonly wordLists: Map<string, string[][]> = new Map(),
   ) {}
 
   /** The option (or flag) was given at all. */
   has(long: string): boolean {
-    return this.values.has(long) || this.flags.has(long);
+    return this.values.has(long) || this.flags.has(long) || this.wordLists.has(long);
   }
 
   flag(long: string): boolean {
@@ -51,6 +57,11 @@ export class ParsedArgs {
   /** Every value given, in order. */
   strings(long: string): string[] {
     return [...(this.values.get(long) ?? [])];
+  }
+
+  /** Every use of a several-word option (OptionSpec.words), in order, each as its words. */
+  words(long: string): string[][] {
+    return (this.wordLists.get(long) ?? []).map((w) => [...w]);
   }
 }
 
@@ -68,6 +79,7 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[])
   const values = new Map<string, string[]>();
   const flags = new Set<string>();
   const positionals: string[] = [];
+  const wordLists = new Map<string, string[][]>();
 
   const isKnownOption = (arg: string): boolean =>
     arg.startsWith('--') ? byLong.has(arg.slice(2).split('=')[0] ?? '') : arg.length === 2 && arg[0] === '-' && byShort.has(arg[1] ?? '');
@@ -89,6 +101,19 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[])
     return next;
   };
 
+  /** A several-word option: `first` (attached or the next argument), then as many more as it needs; returns the new index. */
+  const takeWords = (spec: OptionSpec & { words: NonNullable<OptionSpec['words']> }, first: string, i: number): number => {
+    const taken = [first];
+    while (taken.length < spec.words(taken)) {
+      const next = argv[i + 1];
+      if (next === undefined || isKnownOption(next)) throw new UsageError(`option ${display(spec)} needs ${spec.value} (got ${taken.length} of ${spec.words(taken)} words)`);
+      taken.push(next);
+      i++;
+    }
+    wordLists.set(spec.long, [...(wordLists.get(spec.long) ?? []), taken]);
+    return i;
+  };
+
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--') {
@@ -104,6 +129,9 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[])
       if (spec.value === undefined) {
         if (inline !== undefined) throw new UsageError(`option --${name} takes no value`);
         set(spec, undefined);
+      } else if (spec.words) {
+        const first = inline ?? takeNext(spec, ++i);
+        i = takeWords({ ...spec, words: spec.words }, first, i);
       } else {
         set(spec, inline ?? takeNext(spec, ++i));
       }
@@ -126,14 +154,19 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[])
           continue;
         }
         const rest = arg.slice(j + 1);
-        set(spec, rest !== '' ? rest : takeNext(spec, ++i));
+        if (spec.words) {
+          const first = rest !== '' ? rest : takeNext(spec, ++i);
+          i = takeWords({ ...spec, words: spec.words }, first, i);
+        } else {
+          set(spec, rest !== '' ? rest : takeNext(spec, ++i));
+        }
         break;
       }
       continue;
     }
     positionals.push(arg);
   }
-  return new ParsedArgs(values, flags, positionals);
+  return new ParsedArgs(values, flags, positionals, wordLists);
 }
 
 /** ` (did you mean --x?)` for a close long option name, or ''. */

@@ -8,15 +8,19 @@ import {
   MqttClient,
   MqttError,
   MqttProtocolError,
+  PublishError,
+  ServerDisconnectError,
   SubscribeError,
   TimeoutError,
   TransportError,
   type ClientOptions,
+  type EndOptions,
 } from '../index.js';
 import { parseUrl, redactUrl } from '../broker-url.js';
 import { quote } from '../errors.js';
 import { parseInteger, parseQos, parseSeconds, UsageError, type OptionSpec, type ParsedArgs } from './args.js';
 import type { Context } from './io.js';
+import { parseProperties, parseProtocolVersion, PROTOCOL_OPTION, type CliProperties, type PropertyCommand } from './mqtt5.js';
 
 /** A failure with a ready-made one-line message and exit code (1: connection or protocol). */
 export class CliError extends Error {
@@ -62,6 +66,7 @@ const WILL: OptionSpec[] = [
   { long: 'will-qos', value: '0|1|2', help: 'QoS of the last will (default 0)' },
   { long: 'will-retain', help: 'retain the last will' },
 ];
+const PROTOCOL: OptionSpec[] = [PROTOCOL_OPTION];
 const TRANSPORT: OptionSpec[] = [
   { long: 'connect-timeout', value: 'SECONDS', help: `give up connecting after this long (default ${DEFAULT_CONNECT_TIMEOUT_MS / 1000})` },
   { long: 'cafile', value: 'FILE', help: 'PEM file of the CA certificates to trust (TLS)' },
@@ -76,9 +81,16 @@ export const GENERAL: OptionSpec[] = [
 ];
 
 /** Connection options of pub, sub and test. */
-export const CONNECTION_OPTIONS: OptionSpec[] = [...BROKER, ...IDENTITY, ...SESSION, ...AUTH, ...WILL, ...TRANSPORT];
-/** bench makes its own clients: no client id of its own (a prefix instead), no session, no will. */
-export const BENCH_CONNECTION_OPTIONS: OptionSpec[] = [...BROKER, ...AUTH, ...TRANSPORT];
+export const CONNECTION_OPTIONS: OptionSpec[] = [...BROKER, ...PROTOCOL, ...IDENTITY, ...SESSION, ...AUTH, ...WILL, ...TRANSPORT];
+/** bench makes its own clients: no client id of its own (a prefix instead), no session, no will, no -D. */
+export const BENCH_CONNECTION_OPTIONS: OptionSpec[] = [...BROKER, ...PROTOCOL, ...AUTH, ...TRANSPORT];
+
+/** The -D commands each CLI command takes (bench takes no -D). */
+export const PROPERTY_COMMANDS: Record<string, readonly PropertyCommand[]> = {
+  pub: ['connect', 'publish', 'will', 'disconnect'],
+  sub: ['connect', 'will', 'disconnect'],
+  test: ['connect', 'publish', 'will', 'disconnect'],
+};
 
 export interface ConnectionConfig {
   /** The URL handed to the client (may hold credentials). */
@@ -89,6 +101,12 @@ export interface ConnectionConfig {
   brokerGiven: boolean;
   options: ClientOptions;
   tls: boolean;
+  /** MQTT 5 (-V 5): Message.properties and subscriptionIdentifiers are printed by `sub --format json`. */
+  v5: boolean;
+  /** The -D publish properties (MQTT 5), for every publish of the command. */
+  publishProperties: CliProperties['publish'] | undefined;
+  /** What every end() of the command passes: the -D disconnect properties (MQTT 5). */
+  end: EndOptions;
 }
 
 const TLS_SCHEMES = new Set(['mqtts:', 'ssl:', 'tls:', 'wss:']);
@@ -121,6 +139,10 @@ export function connectionConfig(args: ParsedArgs, ctx: Context, extraHost?: str
   }
 
   const options: ClientOptions = {};
+  const version = parseProtocolVersion(args.string('protocol-version'));
+  if (version !== undefined) options.protocolVersion = version;
+  const properties = parseProperties(args, version, PROPERTY_COMMANDS[ctx.command] ?? []);
+  Object.assign(options, properties.connect);
   const id = args.string('id');
   if (id !== undefined) options.clientId = id;
   if (args.flag('no-clean')) {
@@ -147,6 +169,7 @@ export function connectionConfig(args: ParsedArgs, ctx: Context, extraHost?: str
   if (willTopic === undefined) {
     const orphan = ['will-message', 'will-qos', 'will-retain'].find((o) => args.has(o));
     if (orphan) throw new UsageError(`--${orphan} needs --will-topic`);
+    if (Object.keys(properties.will).length > 0) throw new UsageError('-D will ... needs --will-topic');
   } else {
     checkTopicName(willTopic, '--will-topic');
     options.will = {
@@ -154,6 +177,7 @@ export function connectionConfig(args: ParsedArgs, ctx: Context, extraHost?: str
       payload: args.string('will-message') ?? '',
       qos: parseQos(args.string('will-qos'), '--will-qos'),
       retain: args.flag('will-retain'),
+      ...(Object.keys(properties.will).length > 0 ? { properties: properties.will } : {}),
     };
   }
 
@@ -176,6 +200,9 @@ export function connectionConfig(args: ParsedArgs, ctx: Context, extraHost?: str
     brokerGiven: urlArg !== undefined || hostArg !== undefined || portArg !== undefined,
     options,
     tls,
+    v5: version === 5,
+    publishProperties: Object.keys(properties.publish).length > 0 ? properties.publish : undefined,
+    end: properties.disconnect,
   };
 }
 
@@ -292,6 +319,9 @@ function isTlsVerificationCode(code: string): boolean {
 
 /** One line for a failure after the connection was up. */
 export function runFailure(err: unknown, config: ConnectionConfig): string {
+  // MQTT 5 refusals: their messages already name the code, its meaning and the broker's reason string.
+  if (err instanceof PublishError) return err.message;
+  if (err instanceof ServerDisconnectError) return err.message.replace(/^the broker /, `the broker at ${config.display} `);
   if (err instanceof ConnectionClosedError) return `connection to ${config.display} lost: ${err.message.replace(/^connection lost: /, '')}`;
   if (err instanceof SubscribeError) return err.message;
   if (err instanceof TimeoutError) return `timed out: ${err.message}`;

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { MqttClient } from '../index.js';
+import { PublishError, type MqttClient, type PublishOptions } from '../index.js';
 import { parseQos, UsageError, type OptionSpec, type ParsedArgs } from './args.js';
 import type { Command } from './command.js';
 import { checkTopicName, CliError, CONNECTION_OPTIONS, connectClient, connectionConfig, GENERAL, Interrupted, runFailure, type ConnectionConfig } from './connection.js';
 import { formatNumber, onInterrupt, StatusLine, type Context } from './io.js';
+import { propertyOption } from './mqtt5.js';
 
 const MESSAGE_OPTIONS: OptionSpec[] = [
   { long: 'topic', short: 't', value: 'TOPIC', help: 'topic to publish to (required)' },
@@ -17,13 +18,14 @@ const MESSAGE_OPTIONS: OptionSpec[] = [
   { long: 'qos', short: 'q', value: '0|1|2', help: 'quality of service (default 0)' },
   { long: 'retain', short: 'r', help: 'ask the broker to retain the message' },
 ];
+const MQTT5_OPTIONS: OptionSpec[] = [propertyOption(['connect', 'publish', 'will', 'disconnect'])];
 
 /** Publishes in flight at once in line mode: enough to keep the socket busy, few enough to stay in order cheaply. */
 const LINE_WINDOW = 64;
 
 export const pubCommand: Command = {
   name: 'pub',
-  options: [...MESSAGE_OPTIONS, ...CONNECTION_OPTIONS, ...GENERAL],
+  options: [...MESSAGE_OPTIONS, ...MQTT5_OPTIONS, ...CONNECTION_OPTIONS, ...GENERAL],
   maxPositionals: 0,
   help: {
     usage: 'mqttwire pub -t TOPIC (-m MESSAGE | -f FILE | -s | -l | -n) [options]',
@@ -34,6 +36,7 @@ export const pubCommand: Command = {
     ],
     groups: [
       { title: 'Message', options: MESSAGE_OPTIONS },
+      { title: 'MQTT 5 properties', options: MQTT5_OPTIONS },
       { title: 'Connection', options: CONNECTION_OPTIONS },
       { title: 'General', options: GENERAL },
     ],
@@ -44,6 +47,7 @@ export const pubCommand: Command = {
       'tail -f /var/log/app.log | mqttwire pub -t logs/app -l',
       'MQTTWIRE_PASSWORD=secret mqttwire pub -u alice -t a/b -m hi',
       "mqttwire pub -L 'mqtt://alice@broker:1884' -t a/b -m hi -q 2 --will-topic status/alice --will-message gone",
+      'mqttwire pub -V 5 -t a/b -m hi -D publish content-type text/plain -D publish user-property source cli',
     ],
   },
   run: pub,
@@ -81,17 +85,23 @@ async function pub(args: ParsedArgs, ctx: Context): Promise<number> {
   try {
     const client = await connectClient(config, abort.signal);
     try {
-      await client.publish(topic, payload, { qos, retain, signal: abort.signal });
+      await client.publish(topic, payload, { qos, retain, signal: abort.signal, ...publishProperties(config) });
     } catch (err) {
-      await client.end({ timeout: 500 }).catch(() => {});
+      await client.end({ ...config.end, timeout: 500 }).catch(() => {});
       if (abort.signal.aborted) throw new Interrupted();
-      throw new CliError(`publish to ${topic} failed: ${runFailure(err, config)}`, 1, err);
+      // A PublishError's message already says which publish the broker refused and why.
+      throw new CliError(err instanceof PublishError ? err.message : `publish to ${topic} failed: ${runFailure(err, config)}`, 1, err);
     }
-    await client.end();
+    await client.end(config.end);
     return 0;
   } finally {
     removeInterrupt();
   }
+}
+
+/** `{ properties }` when -D publish gave some (MQTT 5), else nothing (the option is refused below level 5). */
+export function publishProperties(config: ConnectionConfig): Pick<PublishOptions, 'properties'> {
+  return config.publishProperties ? { properties: config.publishProperties } : {};
 }
 
 async function readAll(stream: Readable): Promise<Uint8Array> {
@@ -140,7 +150,7 @@ async function publishLines(config: ConnectionConfig, ctx: Context, topic: strin
     for await (const line of lines) {
       if (failure !== undefined) break;
       if (line === '') continue;
-      const p = client.publish(topic, line, { qos, retain }).then(() => {
+      const p = client.publish(topic, line, { qos, retain, ...publishProperties(config) }).then(() => {
         published++;
       });
       p.catch(stopOnFailure);
@@ -151,13 +161,13 @@ async function publishLines(config: ConnectionConfig, ctx: Context, topic: strin
     if (failure !== undefined) throw failure;
   } catch (err) {
     status.stop();
-    await client.end({ timeout: 500 }).catch(() => {});
+    await client.end({ ...config.end, timeout: 500 }).catch(() => {});
     throw new CliError(`line mode stopped after ${published} messages: ${runFailure(err, config)}`, 1, err);
   } finally {
     removeInterrupt();
   }
   status.stop();
-  await client.end();
+  await client.end(config.end);
   const seconds = (performance.now() - started) / 1000;
   if (ctx.stderrIsTTY) {
     ctx.info(`published ${published} message${published === 1 ? '' : 's'} to ${topic} in ${formatNumber(seconds)} s (${rate()})${interrupted ? ', interrupted' : ''}`);

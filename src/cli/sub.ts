@@ -3,21 +3,23 @@ import { parseInteger, parseQos, parseSeconds, UsageError, type OptionSpec, type
 import type { Command } from './command.js';
 import { checkTopicFilter, CliError, CONNECTION_OPTIONS, connectClient, connectionConfig, GENERAL, runFailure } from './connection.js';
 import { onInterrupt, type Context } from './io.js';
+import { parseSubscriptionOptions, propertyOption, SUBSCRIPTION_OPTIONS } from './mqtt5.js';
 
 const SUB_OPTIONS: OptionSpec[] = [
   { long: 'topic', short: 't', value: 'FILTER', repeat: true, help: 'topic filter to subscribe to (repeat for more; + and # allowed)' },
   { long: 'qos', short: 'q', value: '0|1|2', help: 'maximum QoS to receive (default 0)' },
   { long: 'verbose', short: 'v', help: 'print "topic payload" instead of the payload alone' },
-  { long: 'format', value: 'text|json', help: 'json: one object per line {topic, payload, qos, retain} (binary payloads in base64)' },
+  { long: 'format', value: 'text|json', help: 'json: one object per line {topic, payload, qos, retain} (binary payloads in base64; with -V 5 also properties, subscriptionIdentifiers)' },
   { long: 'count', short: 'C', value: 'N', help: 'exit after N messages' },
   { long: 'timeout', short: 'W', value: 'SECONDS', help: 'exit this long after subscribing (exit 1 if -C N messages have not all arrived)' },
   { long: 'retained-only', help: 'print only retained messages; exit at the first message that is not retained' },
   { long: 'no-retained', short: 'R', help: 'skip retained messages (print only new ones)' },
 ];
+const MQTT5_OPTIONS: OptionSpec[] = [...SUBSCRIPTION_OPTIONS, propertyOption(['connect', 'will', 'disconnect'])];
 
 export const subCommand: Command = {
   name: 'sub',
-  options: [...SUB_OPTIONS, ...CONNECTION_OPTIONS, ...GENERAL],
+  options: [...SUB_OPTIONS, ...MQTT5_OPTIONS, ...CONNECTION_OPTIONS, ...GENERAL],
   maxPositionals: 0,
   help: {
     usage: 'mqttwire sub -t FILTER [-t FILTER ...] [options]',
@@ -28,6 +30,7 @@ export const subCommand: Command = {
     ],
     groups: [
       { title: 'Subscription', options: SUB_OPTIONS },
+      { title: 'MQTT 5', options: MQTT5_OPTIONS },
       { title: 'Connection', options: CONNECTION_OPTIONS },
       { title: 'General', options: GENERAL },
     ],
@@ -38,6 +41,7 @@ export const subCommand: Command = {
       "mqttwire sub -t 'config/#' --retained-only -W 2     # dump the retained messages",
       'mqttwire sub -t jobs/done -C 1 -W 30                 # wait at most 30 s for one message',
       'mqttwire sub -i worker-1 -c -q 1 -t jobs/new          # persistent session',
+      "mqttwire sub -V 5 -t 'sensors/#' --format json --no-local --retain-handling 1",
     ],
   },
   run: sub,
@@ -46,8 +50,16 @@ export const subCommand: Command = {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const NEWLINE = Buffer.from('\n');
 
-/** The line printed for a message (payload bytes verbatim in text mode, so binary passes through). */
-export function formatMessage(msg: Pick<Message, 'topic' | 'payload' | 'qos' | 'retain'>, format: 'text' | 'json', verbose: boolean): Uint8Array {
+/**
+ * The line printed for a message (payload bytes verbatim in text mode, so binary passes through).
+ * `v5`: the JSON also has `properties` (correlation data in base64) and `subscriptionIdentifiers`.
+ */
+export function formatMessage(
+  msg: Pick<Message, 'topic' | 'payload' | 'qos' | 'retain'> & Partial<Pick<Message, 'properties' | 'subscriptionIdentifiers'>>,
+  format: 'text' | 'json',
+  verbose: boolean,
+  v5 = false,
+): Uint8Array {
   if (format === 'json') {
     let text: string | undefined;
     try {
@@ -55,13 +67,22 @@ export function formatMessage(msg: Pick<Message, 'topic' | 'payload' | 'qos' | '
     } catch {
       text = undefined;
     }
-    const obj =
+    const obj: Record<string, unknown> =
       text !== undefined
         ? { topic: msg.topic, payload: text, qos: msg.qos, retain: msg.retain }
-        : { topic: msg.topic, payload: Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength).toString('base64'), encoding: 'base64', qos: msg.qos, retain: msg.retain };
+        : { topic: msg.topic, payload: base64(msg.payload), encoding: 'base64', qos: msg.qos, retain: msg.retain };
+    if (v5) {
+      const { correlationData, ...rest } = msg.properties ?? {};
+      obj.properties = correlationData !== undefined ? { ...rest, correlationData: base64(correlationData) } : rest;
+      obj.subscriptionIdentifiers = msg.subscriptionIdentifiers ?? [];
+    }
     return Buffer.from(JSON.stringify(obj) + '\n');
   }
   return verbose ? Buffer.concat([Buffer.from(`${msg.topic} `), msg.payload, NEWLINE]) : Buffer.concat([msg.payload, NEWLINE]);
+}
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
 async function sub(args: ParsedArgs, ctx: Context): Promise<number> {
@@ -78,6 +99,7 @@ async function sub(args: ParsedArgs, ctx: Context): Promise<number> {
   if (retainedOnly && noRetained) throw new UsageError('--retained-only and -R/--no-retained exclude each other');
   const verbose = args.flag('verbose');
   const config = connectionConfig(args, ctx);
+  const subscriptionOptions = parseSubscriptionOptions(args, config.options.protocolVersion);
 
   // Why the run ended, when it was not the connection failing.
   let stopped: 'interrupt' | 'timeout' | 'output-closed' | undefined;
@@ -103,13 +125,13 @@ async function sub(args: ParsedArgs, ctx: Context): Promise<number> {
     if (!client) return 0;
     stop = (why) => {
       stopped ??= why;
-      void client.end();
+      void client.end(config.end);
     };
     if (stopped) stop(stopped);
 
     let printed = 0;
     try {
-      const subscribing = client.subscribe(filters, { qos }).then((subscription) => {
+      const subscribing = client.subscribe(filters, { qos, ...subscriptionOptions }).then((subscription) => {
         if (timeoutMs !== undefined && stopped === undefined) timer = setTimeout(() => stop('timeout'), timeoutMs);
         return subscription;
       });
@@ -122,7 +144,7 @@ async function sub(args: ParsedArgs, ctx: Context): Promise<number> {
         const msg = next.value;
         if (retainedOnly && !msg.retain) break;
         if (noRetained && msg.retain) continue;
-        await ctx.out.write(formatMessage(msg, format, verbose));
+        await ctx.out.write(formatMessage(msg, format, verbose, config.v5));
         printed++;
       }
     } catch (err) {
@@ -131,7 +153,7 @@ async function sub(args: ParsedArgs, ctx: Context): Promise<number> {
         throw new CliError(runFailure(err, config), 1, err);
       }
     }
-    await client.end();
+    await client.end(config.end);
     if (stopped === 'timeout' && count !== undefined && printed < count) {
       throw new CliError(`timed out after ${seconds(timeoutMs)} s with ${printed} of ${count} messages`);
     }

@@ -3,6 +3,8 @@ import { parseInteger, parseQos, type OptionSpec, type ParsedArgs } from './args
 import type { Command } from './command.js';
 import { checkTopicFilter, checkTopicName, CliError, CONNECTION_OPTIONS, connectClient, connectionConfig, GENERAL, resolveBroker, runFailure } from './connection.js';
 import { onInterrupt, sleep, type Context } from './io.js';
+import { propertyOption } from './mqtt5.js';
+import { publishProperties } from './pub.js';
 import { formatMessage } from './sub.js';
 
 const TEST_OPTIONS: OptionSpec[] = [
@@ -14,10 +16,11 @@ const TEST_OPTIONS: OptionSpec[] = [
   { long: 'qos', short: 'q', value: '0|1|2', help: 'QoS of the publishes and the subscription (default 0)' },
   { long: 'retain', short: 'r', help: 'retain the counter messages (the Lua mqtt_test always did)' },
 ];
+const MQTT5_OPTIONS: OptionSpec[] = [propertyOption(['connect', 'publish', 'will', 'disconnect'])];
 
 export const testCommand: Command = {
   name: 'test',
-  options: [...TEST_OPTIONS, ...CONNECTION_OPTIONS, ...GENERAL],
+  options: [...TEST_OPTIONS, ...MQTT5_OPTIONS, ...CONNECTION_OPTIONS, ...GENERAL],
   maxPositionals: 1,
   help: {
     usage: 'mqttwire test [HOST] [options]',
@@ -30,6 +33,7 @@ export const testCommand: Command = {
     ],
     groups: [
       { title: 'Test loop', options: TEST_OPTIONS },
+      { title: 'MQTT 5 properties', options: MQTT5_OPTIONS },
       { title: 'Connection', options: CONNECTION_OPTIONS },
       { title: 'General', options: GENERAL },
     ],
@@ -87,9 +91,9 @@ async function runTest(args: ParsedArgs, ctx: Context): Promise<number> {
 
     let counter = 0;
     try {
-      await client.publish(pubTopic, '*** mqttwire test start ***', { qos, retain });
+      await client.publish(pubTopic, '*** mqttwire test start ***', { qos, retain, ...publishProperties(config) });
       while (!stop.signal.aborted) {
-        await client.publish(pubTopic, `*** mqttwire test message: ${counter}`, { qos, retain });
+        await client.publish(pubTopic, `*** mqttwire test message: ${counter}`, { qos, retain, ...publishProperties(config) });
         counter++;
         if (count !== undefined && counter >= count) end('count');
         else await sleep(interval, stop.signal);
@@ -98,7 +102,7 @@ async function runTest(args: ParsedArgs, ctx: Context): Promise<number> {
       if (!stop.signal.aborted) failure ??= err;
       stop.abort();
     }
-    await client.end();
+    await client.end(config.end);
     await consumer;
     if (failure !== undefined) throw new CliError(runFailure(failure, config), 1, failure);
     const why = reason === 'quit' ? `"${quit}" received on ${subTopic}` : reason === 'count' ? `-C ${count} reached` : 'stopped';
