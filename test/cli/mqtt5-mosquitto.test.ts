@@ -1,7 +1,7 @@
 /**
  * The CLI at MQTT 5 (-V 5) against the real Mosquitto broker: properties end to end, and refusal lines.
  * Not here: a server DISCONNECT. Mosquitto 2.0.11 sends none on a session takeover or on shutdown (it
- * closes the socket); its line is checked in process (mqtt5-args.test.ts).
+ * closes the socket); that line is tested on the fake broker (mqtt5-disconnect.test.ts).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
