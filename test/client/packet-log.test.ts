@@ -35,7 +35,7 @@ describe('describePacket at MQTT 5', () => {
 
   it('CONNECT: password masked, CONNECT and will properties shown, authentication data by length', () => {
     const line = describePacket({
-      type: 'connect', protocolLevel: 5, clientId: 'c1', clean: true, keepalive: 60, username: 'alice', password: bytes('pw-Secret-1'),
+      type: 'connect', protocolName: 'MQTT', protocolLevel: 5, clientId: 'c1', clean: true, keepalive: 60, username: 'alice', password: bytes('pw-Secret-1'),
       will: { topic: 'w', payload: bytes('gone'), qos: 1, retain: false, properties: { willDelayInterval: 5 } },
       properties: { sessionExpiryInterval: 300, userProperties: [['who', 'cli']], authenticationMethod: 'SCRAM-SHA-256', authenticationData: bytes('n,,n=alice,r=abc') },
     });
