@@ -2,13 +2,11 @@
  * In-process checks of the CLI's pure parts (parser, option validation, output formats). The
  * behaviour as a program is tested through child processes in the other files of this directory.
  */
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError, type OptionSpec } from '../../src/cli/args.js';
 import { renderReport } from '../../src/cli/bench.js';
-import { Output } from '../../src/cli/io.js';
-import { main } from '../../src/cli/run.js';
 import { formatMessage } from '../../src/cli/sub.js';
+import { runInProcess } from './cli.js';
 
 const specs: OptionSpec[] = [
   { long: 'topic', short: 't', value: 'T', repeat: true, help: '' },
@@ -49,18 +47,6 @@ describe('parseArgs', () => {
     expect(() => parseArgs(argv, specs)).toThrow(message);
   });
 });
-
-/** Runs main() in this process with captured streams (only for runs that never reach a broker). */
-async function runInProcess(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (b: Buffer) => out.push(b));
-  stderr.on('data', (b: Buffer) => err.push(b));
-  const code = await main(argv, { stdout: new Output(stdout), stderr, stdin: new PassThrough(), env });
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
 
 describe('usage errors never show a password (in process)', () => {
   it.each([

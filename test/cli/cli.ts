@@ -8,7 +8,10 @@
  *   await sub.waitFor('stderr', /< SUBACK/);
  *   sub.kill('SIGINT'); const r = await sub.done;
  */
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { Output } from '../../src/cli/io.js';
+import { main } from '../../src/cli/run.js';
 import { killAllChildren, startChild, type ChildResult, type ChildRun } from '../helpers/child.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -66,4 +69,16 @@ export async function startSubscribed(args: string[], options: CliOptions = {}):
 /** stderr without the --debug packet log. */
 export function diagnostics(stderr: string): string[] {
   return stderr.split('\n').filter((l) => l !== '' && !l.startsWith('mqttwire debug:'));
+}
+
+/** Runs main() in this process with captured streams (only for runs that never reach a broker). */
+export async function runInProcess(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (b: Buffer) => out.push(b));
+  stderr.on('data', (b: Buffer) => err.push(b));
+  const code = await main(argv, { stdout: new Output(stdout), stderr, stdin: new PassThrough(), env });
+  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }

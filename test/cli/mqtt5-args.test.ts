@@ -2,28 +2,16 @@
  * In-process checks of the CLI's MQTT 5 options: -V, -D (mosquitto_pub's spelling), sub's subscription
  * options, and the JSON output of message properties. Against a real broker: mqtt5-mosquitto.test.ts.
  */
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/args.js';
 import { connectionConfig, runFailure } from '../../src/cli/connection.js';
-import { Output, type Context } from '../../src/cli/io.js';
+import type { Context } from '../../src/cli/io.js';
 import { parseSubscriptionOptions } from '../../src/cli/mqtt5.js';
 import { pubCommand } from '../../src/cli/pub.js';
-import { main } from '../../src/cli/run.js';
 import { formatMessage, subCommand } from '../../src/cli/sub.js';
 import { testCommand } from '../../src/cli/test-command.js';
+import { runInProcess } from './cli.js';
 import { PublishError, ServerDisconnectError } from '../../src/index.js';
-
-async function runInProcess(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (b: Buffer) => out.push(b));
-  stderr.on('data', (b: Buffer) => err.push(b));
-  const code = await main(argv, { stdout: new Output(stdout), stderr, stdin: new PassThrough(), env: {} });
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
 
 /** The connection config `mqttwire <command> <argv>` would use (parsing only: nothing connects). */
 function configOf(command: 'pub' | 'sub' | 'test', argv: string[]): ReturnType<typeof connectionConfig> {
