@@ -11,18 +11,20 @@ describeMosquitto('mqttwire CLI at MQTT 5 against mosquitto', () => {
   let m: MosquittoHandle;
   let acl: MosquittoHandle;
   let denying: MosquittoHandle;
+  let secured: MosquittoHandle;
   beforeAll(async () => {
-    [m, acl, denying] = await Promise.all([
+    [m, acl, denying, secured] = await Promise.all([
       startMosquitto(),
       // Anonymous clients may read ro/# but not publish there (Mosquitto 2.0.11 answers PUBACK/PUBREC 0x87 at
       // MQTT 5, and drops the message without a word at 3.1.1); rw/# is open.
       startMosquitto({ files: { acl: 'topic read ro/#\ntopic readwrite rw/#\n' }, extraConfig: ({ dir }) => `acl_file ${dir}/acl` }),
       startMosquitto({ denyTopics: ['secret/#'] }),
+      startMosquitto({ passwordFile: { alice: 'right-Secret-1' } }),
     ]);
   });
   afterAll(async () => {
     killAllCli();
-    await Promise.all([m?.stop(), acl?.stop(), denying?.stop()]);
+    await Promise.all([m?.stop(), acl?.stop(), denying?.stop(), secured?.stop()]);
   });
 
   it('pub -V 5 -D publish ... is seen by sub -V 5 --format json with its properties, user properties in order', async () => {
@@ -75,5 +77,47 @@ describeMosquitto('mqttwire CLI at MQTT 5 against mosquitto', () => {
   it('a subscription the broker refuses: one line with the filter, the reason and its code, exit 1', async () => {
     const r = await runCli(['sub', '-V', '5', '-L', denying.url, '-t', 'secret/#', '-W', '5']);
     expect(r).toMatchObject({ code: 1, stdout: '', stderr: 'mqttwire sub: subscription refused by the broker for: "secret/#" (Not authorized, 0x87)\n' });
+  }, TEST_TIMEOUT_MS);
+
+  it('-D connect and -D disconnect properties go out in CONNECT and DISCONNECT (debug log)', async () => {
+    const r = await runCli([
+      'pub', '-V', '5', '-L', m.url, '-t', 'log/b', '-m', 'x', '-d', '-i', 'cli5-props',
+      '-D', 'connect', 'user-property', 'who', 'cli', '-D', 'connect', 'session-expiry-interval', '30', '-D', 'connect', 'receive-maximum', '5',
+      '-D', 'disconnect', 'session-expiry-interval', '0',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^mqttwire debug: cli5-props > CONNECT clientId="cli5-props" level=5 clean=true keepalive=60 props=\{sessionExpiryInterval=30, receiveMaximum=5, userProperties=\[\["who","cli"\]\]\}$/m);
+    expect(r.stderr).toMatch(/^mqttwire debug: cli5-props > DISCONNECT props=\{sessionExpiryInterval=0\}$/m);
+  }, TEST_TIMEOUT_MS);
+
+  it('--retain-handling 2: no retained message at subscribe; 0 (the control) gets it', async () => {
+    const set = await runCli(['pub', '-V', '5', '-L', m.url, '-t', 'rh/a', '-m', 'kept', '-r', '-q', '1']);
+    expect(set.code, set.stderr).toBe(0);
+    const [never, always] = await Promise.all([
+      runCli(['sub', '-V', '5', '-L', m.url, '-t', 'rh/#', '--retain-handling', '2', '-W', '1', '--format', 'json']),
+      runCli(['sub', '-V', '5', '-L', m.url, '-t', 'rh/#', '--retain-handling', '0', '-C', '1', '-W', '10', '--format', 'json']),
+    ]);
+    expect(never).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(always.code, always.stderr).toBe(0);
+    expect(JSON.parse(always.stdout)).toMatchObject({ topic: 'rh/a', payload: 'kept', retain: true });
+  }, TEST_TIMEOUT_MS);
+
+  it('--retain-as-published: a live message published with -r arrives with retain true; without it (the control), false', async () => {
+    const [rap, plain] = await Promise.all([
+      startSubscribed(['sub', '-V', '5', '-L', m.url, '-t', 'rap/live', '--retain-as-published', '-C', '1', '--format', 'json']),
+      startSubscribed(['sub', '-V', '5', '-L', m.url, '-t', 'rap/live', '-C', '1', '--format', 'json']),
+    ]);
+    const pub = await runCli(['pub', '-V', '5', '-L', m.url, '-t', 'rap/live', '-m', 'now', '-r', '-q', '1']);
+    expect(pub.code, pub.stderr).toBe(0);
+    const [a, b] = await Promise.all([rap.done, plain.done]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(JSON.parse(a.stdout)).toMatchObject({ topic: 'rap/live', payload: 'now', retain: true });
+    expect(JSON.parse(b.stdout)).toMatchObject({ topic: 'rap/live', payload: 'now', retain: false });
+  }, TEST_TIMEOUT_MS);
+
+  it('a refused login at MQTT 5: the CONNACK reason code and its name (Mosquitto 2.0.11 says 0x87, as it says 5 at 3.1.1)', async () => {
+    const r = await runCli(['pub', '-V', '5', '-L', secured.url, '-u', 'alice', '-P', 'wrong', '-t', 'a', '-m', 'x']);
+    expect(r).toMatchObject({ code: 1, stdout: '', stderr: `mqttwire pub: the broker at ${secured.url} refused the connection: Not authorized (CONNACK reason code 0x87)\n` });
   }, TEST_TIMEOUT_MS);
 });
