@@ -4,6 +4,8 @@
  * closes the socket); that line is tested on the fake broker (mqtt5-disconnect.test.ts).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { connect } from '../../src/index.js';
+import { within } from '../client/helpers.js';
 import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
 import { killAllCli, runCli, startSubscribed, TEST_TIMEOUT_MS } from './cli.js';
 
@@ -119,5 +121,19 @@ describeMosquitto('mqttwire CLI at MQTT 5 against mosquitto', () => {
   it('a refused login at MQTT 5: the CONNACK reason code and its name (Mosquitto 2.0.11 says 0x87, as it says 5 at 3.1.1)', async () => {
     const r = await runCli(['pub', '-V', '5', '-L', secured.url, '-u', 'alice', '-P', 'wrong', '-t', 'a', '-m', 'x']);
     expect(r).toMatchObject({ code: 1, stdout: '', stderr: `mqttwire pub: the broker at ${secured.url} refused the connection: Not authorized (CONNACK reason code 0x87)\n` });
+  }, TEST_TIMEOUT_MS);
+
+  it('-D will properties travel with the will (sub killed without DISCONNECT)', async () => {
+    const watcher = await connect(m.url, { protocolVersion: 5 });
+    try {
+      const wills = await watcher.subscribe('will/cli5', { qos: 1 });
+      const sub = await startSubscribed(['sub', '-V', '5', '-L', m.url, '-t', 'quiet', '--will-topic', 'will/cli5', '--will-message', 'gone', '-D', 'will', 'content-type', 'text/plain', '-D', 'will', 'user-property', 'why', 'killed']);
+      sub.kill('SIGKILL');
+      const will = (await within(wills.next(), 10_000, 'the will')).value;
+      expect(will?.text()).toBe('gone');
+      expect(will?.properties).toEqual({ contentType: 'text/plain', userProperties: [['why', 'killed']] });
+    } finally {
+      await watcher.end();
+    }
   }, TEST_TIMEOUT_MS);
 });
