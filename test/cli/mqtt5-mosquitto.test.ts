@@ -136,4 +136,17 @@ describeMosquitto('mqttwire CLI at MQTT 5 against mosquitto', () => {
       await watcher.end();
     }
   }, TEST_TIMEOUT_MS);
+
+  it('test and bench at -V 5: they connect at level 5 and finish', async () => {
+    const [t, b] = await Promise.all([
+      runCli(['test', '-V', '5', '-L', m.url, '-C', '2', '--interval', '10', '-t', 'v5test/1', '-s', 'v5test/2', '-D', 'publish', 'user-property', 'k', 'v', '-d']),
+      runCli(['bench', '-V', '5', '-L', m.url, '-C', '20', '-q', '1', '-d']),
+    ]);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stderr).toMatch(/^mqttwire debug: \S+ > CONNECT clientId="\S+" level=5 /m);
+    expect(t.stderr).toMatch(/^mqttwire debug: \S+ > PUBLISH topic="v5test\/1" qos=0 payload=\d+B props=\{userProperties=\[\["k","v"\]\]\}$/m);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).toMatch(/^mqttwire debug: \S+ > CONNECT clientId="\S+" level=5 /m);
+    expect(b.stdout).toMatch(/^ {2}lost +0$/m);
+  }, TEST_TIMEOUT_MS);
 });
