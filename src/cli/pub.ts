@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { PublishError, type MqttClient, type PublishOptions } from '../index.js';
+import { InvalidArgumentError, PublishError, type MqttClient, type PublishOptions } from '../index.js';
 import { parseQos, UsageError, type OptionSpec, type ParsedArgs } from './args.js';
 import type { Command } from './command.js';
 import { checkTopicName, CliError, CONNECTION_OPTIONS, connectClient, connectionConfig, GENERAL, Interrupted, runFailure, type ConnectionConfig } from './connection.js';
@@ -89,6 +89,8 @@ async function pub(args: ParsedArgs, ctx: Context): Promise<number> {
     } catch (err) {
       await client.end({ ...config.end, timeout: 500 }).catch(() => {});
       if (abort.signal.aborted) throw new Interrupted();
+      // Refused by the client at the call (-D publish payload-format-indicator 1 on a payload that is not UTF-8): a usage error.
+      if (err instanceof InvalidArgumentError) throw err;
       // A PublishError's message already says which publish the broker refused and why.
       throw new CliError(err instanceof PublishError ? err.message : `publish to ${topic} failed: ${runFailure(err, config)}`, 1, err);
     }

@@ -149,4 +149,22 @@ describeMosquitto('mqttwire CLI at MQTT 5 against mosquitto', () => {
     expect(b.stderr).toMatch(/^mqttwire debug: \S+ > CONNECT clientId="\S+" level=5 /m);
     expect(b.stdout).toMatch(/^ {2}lost +0$/m);
   }, TEST_TIMEOUT_MS);
+
+  it('-D publish payload-format-indicator 1 on a payload that is not UTF-8: a usage error (exit 2), nothing published', async () => {
+    const watcher = await connect(m.url, { protocolVersion: 5 });
+    try {
+      const seen = await watcher.subscribe('pfi/#', { qos: 1 });
+      const bad = await runCli(['pub', '-V', '5', '-L', m.url, '-t', 'pfi/bad', '-s', '-q', '1', '-D', 'publish', 'payload-format-indicator', '1'], { input: new Uint8Array([0xff, 0xfe]) });
+      expect(bad).toMatchObject({ code: 2, stdout: '' });
+      expect(bad.stderr).toBe("mqttwire pub: properties.payloadFormatIndicator is true but the payload is not valid UTF-8\ntry 'mqttwire pub --help'\n");
+      // The control, published after it: the first message the watcher gets, so the refused one never went out.
+      const good = await runCli(['pub', '-V', '5', '-L', m.url, '-t', 'pfi/good', '-s', '-q', '1', '-D', 'publish', 'payload-format-indicator', '1'], { input: 'text' });
+      expect(good).toMatchObject({ code: 0, stderr: '' });
+      const first = (await within(seen.next(), 10_000, 'the control message')).value;
+      expect(first?.topic).toBe('pfi/good');
+      expect(first?.properties).toEqual({ payloadFormatIndicator: true });
+    } finally {
+      await watcher.end();
+    }
+  }, TEST_TIMEOUT_MS);
 });
