@@ -19,6 +19,7 @@ export const AREAS: Readonly<Record<string, string>> = {
   'test/transport/cli-tls.test.ts': 'TLS',
   'test/transport/websocket.test.ts': 'WebSocket',
   'test/cli/mosquitto.test.ts': 'CLI against Mosquitto',
+  'test/cli/mqtt5-mosquitto.test.ts': 'CLI against Mosquitto',
   'test/reconnect/persistent.test.ts': 'persistent sessions',
   'test/reconnect/fault-proxy.test.ts': 'chaos',
   'test/reconnect/restart-filestore.test.ts': 'FileStore restart',
