@@ -172,9 +172,9 @@ function whole(value: string, min: number, max: number, shown: string): number {
 
 /** The subscription options of sub, as mosquitto_sub spells the one it has (--retain-as-published). */
 export const SUBSCRIPTION_OPTIONS: OptionSpec[] = [
-  { long: 'no-local', help: 'MQTT 5: the broker does not send us our own messages' },
-  { long: 'retain-as-published', help: 'MQTT 5: keep the RETAIN flag as published (not only on retained messages sent at subscribe)' },
-  { long: 'retain-handling', value: '0|1|2', help: 'MQTT 5: retained messages at subscribe: 0 send (default), 1 only for a new subscription, 2 never' },
+  { long: 'no-local', help: 'the broker does not send us our own messages (needs -V 5, as the next two)' },
+  { long: 'retain-as-published', help: 'keep the RETAIN flag as published (not only on retained messages sent at subscribe)' },
+  { long: 'retain-handling', value: '0|1|2', help: 'retained messages at subscribe: 0 send (default), 1 only for a new subscription, 2 never' },
 ];
 
 /** The subscription options given (each refused below MQTT 5, saying how to turn it on). */
