@@ -1,4 +1,4 @@
-import type { Packet, PacketType } from './codec/packets.js';
+import type { Packet } from './codec/packets.js';
 import { reasonCodeName } from './codec/reason-codes.js';
 import { describeValue, InvalidArgumentError } from './errors.js';
 
@@ -56,52 +56,58 @@ export function describeClient(name: string, fields: Record<string, unknown>, op
 /**
  * One line per packet; a password is never printed, only whether one was sent. MQTT 5 packets also
  * show their properties (`props={...}`, binary values as `<N bytes>`, never their content) and reason
- * codes with their names (`rc=0x87 (Not authorized)`). A CONNACK or SUBACK is shown the MQTT 5 way when
+ * codes with their names (`rc=0x87 (Not authorized)`). A CONNACK or SUBACK is shown the MQTT 5 way (its codes after its fields) when
  * it has properties or a code only MQTT 5 has (the line does not know the connection's level).
  */
 export function describePacket(p: Packet): string {
-  const name = p.type.toUpperCase();
-  const props = describeProperties('properties' in p ? p.properties : undefined);
+  const props = 'properties' in p ? p.properties : undefined;
+  let line = p.type.toUpperCase();
+  /** MQTT 5 reason codes, shown with their names after the packet's own fields. */
+  let codes: readonly number[] | undefined;
   switch (p.type) {
     case 'connect':
-      return `${name} clientId=${JSON.stringify(p.clientId)} level=${p.protocolLevel} clean=${p.clean} keepalive=${p.keepalive}` +
+      line += ` clientId=${JSON.stringify(p.clientId)} level=${p.protocolLevel} clean=${p.clean} keepalive=${p.keepalive}` +
         (p.username !== undefined ? ` username=${JSON.stringify(p.username)}` : '') +
         (p.password !== undefined ? ' password=***' : '') +
-        (p.will ? ` will=${JSON.stringify(p.will.topic)} willQos=${p.will.qos} willRetain=${p.will.retain}${describeProperties(p.will.properties, 'willProps')}` : '') +
-        props;
+        (p.will ? ` will=${JSON.stringify(p.will.topic)} willQos=${p.will.qos} willRetain=${p.will.retain}${describeProperties(p.will.properties, 'willProps')}` : '');
+      break;
     case 'connack':
-      return p.properties !== undefined || p.returnCode >= 0x80
-        ? `${name} ${reasonCode(p.returnCode, 'connack')} sessionPresent=${p.sessionPresent}${props}`
-        : `${name} returnCode=${p.returnCode} sessionPresent=${p.sessionPresent}`;
+      if (props || p.returnCode >= 0x80) codes = [p.returnCode];
+      else line += ` returnCode=${p.returnCode}`;
+      line += ` sessionPresent=${p.sessionPresent}`;
+      break;
     case 'publish':
-      return `${name} topic=${JSON.stringify(p.topic)} qos=${p.qos}` + (p.packetId !== undefined ? ` id=${p.packetId}` : '') +
-        `${p.retain ? ' retain' : ''}${p.dup ? ' dup' : ''} payload=${p.payload.length}B${props}`;
+      line += ` topic=${JSON.stringify(p.topic)} qos=${p.qos}` + (p.packetId !== undefined ? ` id=${p.packetId}` : '') +
+        `${p.retain ? ' retain' : ''}${p.dup ? ' dup' : ''} payload=${p.payload.length}B`;
+      break;
     case 'subscribe':
-      return `${name} id=${p.packetId} ${p.subscriptions.map((s) => `${JSON.stringify(s.topicFilter)}@${s.qos}${s.noLocal ? ' noLocal' : ''}${s.retainAsPublished ? ' retainAsPublished' : ''}${s.retainHandling ? ` retainHandling=${s.retainHandling}` : ''}`).join(' ')}${props}`;
+      line += ` id=${p.packetId} ${p.subscriptions.map((s) => `${JSON.stringify(s.topicFilter)}@${s.qos}${s.noLocal ? ' noLocal' : ''}${s.retainAsPublished ? ' retainAsPublished' : ''}${s.retainHandling ? ` retainHandling=${s.retainHandling}` : ''}`).join(' ')}`;
+      break;
     case 'suback':
-      return p.properties !== undefined || p.returnCodes.some((c) => c > 0x80)
-        ? `${name} id=${p.packetId} ${p.returnCodes.map((c) => reasonCode(c, 'suback')).join(', ')}${props}`
-        : `${name} id=${p.packetId} returnCodes=${p.returnCodes.map((c) => (c === 0x80 ? '0x80' : String(c))).join(',')}`;
+      line += ` id=${p.packetId}`;
+      if (props || p.returnCodes.some((c) => c > 0x80)) codes = p.returnCodes;
+      else line += ` returnCodes=${p.returnCodes.map((c) => (c === 0x80 ? '0x80' : String(c))).join(',')}`;
+      break;
     case 'unsubscribe':
-      return `${name} id=${p.packetId} ${p.topicFilters.map((f) => JSON.stringify(f)).join(' ')}${props}`;
+      line += ` id=${p.packetId} ${p.topicFilters.map((f) => JSON.stringify(f)).join(' ')}`;
+      break;
     case 'unsuback':
-      return `${name} id=${p.packetId}${p.reasonCodes ? ` ${p.reasonCodes.map((c) => reasonCode(c, 'unsuback')).join(', ')}` : ''}${props}`;
+      line += ` id=${p.packetId}`;
+      codes = p.reasonCodes;
+      break;
     case 'puback':
     case 'pubrec':
     case 'pubrel':
     case 'pubcomp':
-      return `${name} id=${p.packetId}${p.reasonCode !== undefined ? ` ${reasonCode(p.reasonCode, p.type)}` : ''}${props}`;
+      line += ` id=${p.packetId}`;
+      if (p.reasonCode !== undefined) codes = [p.reasonCode];
+      break;
     case 'disconnect':
     case 'auth':
-      return `${name}${p.reasonCode !== undefined ? ` ${reasonCode(p.reasonCode, p.type)}` : ''}${props}`;
-    default:
-      return name;
+      if (p.reasonCode !== undefined) codes = [p.reasonCode];
   }
-}
-
-/** `rc=0x87 (Not authorized)`: the code in hex and the spec's name for it on that packet type. */
-function reasonCode(code: number, type: PacketType): string {
-  return `rc=0x${code.toString(16).padStart(2, '0')} (${reasonCodeName(code, type) ?? 'unknown reason code'})`;
+  if (codes) line += ` ${codes.map((c) => `rc=0x${c.toString(16).padStart(2, '0')} (${reasonCodeName(c, p.type) ?? 'unknown reason code'})`).join(', ')}`;
+  return line + describeProperties(props);
 }
 
 /**

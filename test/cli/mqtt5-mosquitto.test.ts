@@ -57,7 +57,7 @@ describeMosquitto('mqttwire CLI at MQTT 5 against mosquitto', () => {
     const r = await runCli(['pub', '-V', '5', '-L', m.url, '-t', 'log/a', '-m', 'x', '-q', '1', '-d', '-D', 'publish', 'content-type', 'text/plain', '-D', 'publish', 'user-property', 'k', 'v']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^mqttwire debug: \S+ > CONNECT clientId="\S+" level=5 /m);
-    expect(r.stderr).toMatch(/^mqttwire debug: \S+ < CONNACK rc=0x00 \(Success\) sessionPresent=false props=\{/m);
+    expect(r.stderr).toMatch(/^mqttwire debug: \S+ < CONNACK sessionPresent=false rc=0x00 \(Success\) props=\{/m);
     expect(r.stderr).toMatch(/^mqttwire debug: \S+ > PUBLISH topic="log\/a" qos=1 id=1 payload=1B props=\{contentType="text\/plain", userProperties=\[\["k","v"\]\]\}$/m);
     // Nobody subscribes: Mosquitto says so in the PUBACK.
     expect(r.stderr).toMatch(/^mqttwire debug: \S+ < PUBACK id=1 rc=0x10 \(No matching subscribers\)$/m);

@@ -26,8 +26,8 @@ describe('describePacket at MQTT 5', () => {
 
   it('CONNACK with properties or an MQTT 5 code is shown with rc; Authentication Data only by its length', () => {
     expect(describePacket({ type: 'connack', sessionPresent: false, returnCode: 0, properties: { topicAliasMaximum: 10, receiveMaximum: 20 } }))
-      .toBe('CONNACK rc=0x00 (Success) sessionPresent=false props={topicAliasMaximum=10, receiveMaximum=20}');
-    expect(describePacket({ type: 'connack', sessionPresent: false, returnCode: 0x87 })).toBe('CONNACK rc=0x87 (Not authorized) sessionPresent=false');
+      .toBe('CONNACK sessionPresent=false rc=0x00 (Success) props={topicAliasMaximum=10, receiveMaximum=20}');
+    expect(describePacket({ type: 'connack', sessionPresent: false, returnCode: 0x87 })).toBe('CONNACK sessionPresent=false rc=0x87 (Not authorized)');
     const auth = describePacket({ type: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'SCRAM-SHA-256', authenticationData: bytes('c=biws,r=nonce,p=proof') } });
     expect(auth).toBe('AUTH rc=0x18 (Continue authentication) props={authenticationMethod="SCRAM-SHA-256", authenticationData=<22 bytes>}');
     expect(auth).not.toContain('proof');
