@@ -56,8 +56,9 @@ export function describeClient(name: string, fields: Record<string, unknown>, op
 /**
  * One line per packet; a password is never printed, only whether one was sent. MQTT 5 packets also
  * show their properties (`props={...}`, binary values as `<N bytes>`, never their content) and reason
- * codes with their names (`rc=0x87 (Not authorized)`). A CONNACK or SUBACK is shown the MQTT 5 way (its codes after its fields) when
- * it has properties or a code only MQTT 5 has (the line does not know the connection's level).
+ * codes with their names (`rc=0x87 (Not authorized)`), after the packet's fields. A CONNACK or SUBACK is
+ * shown the MQTT 5 way when it has properties or a code only MQTT 5 has (the line does not know the
+ * connection's level), else as at 3.1.1.
  */
 export function describePacket(p: Packet): string {
   const props = 'properties' in p ? p.properties : undefined;
