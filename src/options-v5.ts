@@ -30,6 +30,12 @@ export interface Mqtt5Options {
    * Server Reference it carries, on the next reconnect (default false: back off and retry our own servers).
    */
   followRedirects?: boolean;
+  /**
+   * MQTT 5: outgoing topic aliases. `'auto'` (the default) gives a topic one of the broker's aliases
+   * from its second use on, within the Topic Alias Maximum the broker's CONNACK announced (none when it
+   * announced none); `'off'` never sends one. See docs/mqtt5.md, "Topic aliases".
+   */
+  topicAliases?: 'auto' | 'off';
 }
 
 /** The v5 names, in the order ClientOptions lists them. */
@@ -41,6 +47,7 @@ export const MQTT5_OPTION_KEYS = [
   'requestProblemInformation',
   'userProperties',
   'followRedirects',
+  'topicAliases',
 ] as const satisfies readonly (keyof Mqtt5Options)[];
 
 /** What resolveMqtt5 hands on: the CONNECT properties (level 5 only) and the client's own v5 settings. */
@@ -52,6 +59,8 @@ export interface ResolvedMqtt5 {
   /** Our Topic Alias Maximum (0: we accept none). */
   topicAliasMaximum: number;
   followRedirects: boolean;
+  /** Whether outgoing topic aliases are on ('auto'). */
+  topicAliases: boolean;
 }
 
 /** 0xFFFFFFFF: a session that never expires. */
@@ -86,7 +95,7 @@ export function resolveMqtt5(o: WithMqtt5, level: ProtocolLevel, clean: boolean,
     for (const key of MQTT5_OPTION_KEYS) {
       if (o[key] !== undefined) throw new InvalidArgumentError(`${key} is an MQTT 5 option: ${SET_V5}`);
     }
-    return { connectProperties: undefined, receiveMaximum: 65535, topicAliasMaximum: 0, followRedirects: false };
+    return { connectProperties: undefined, receiveMaximum: 65535, topicAliasMaximum: 0, followRedirects: false, topicAliases: false };
   }
   const props: ConnectProperties = {};
   const expiry = integer(o.sessionExpiryInterval, 0, NEVER_EXPIRES, 'sessionExpiryInterval') ?? (clean ? 0 : NEVER_EXPIRES);
@@ -106,7 +115,14 @@ export function resolveMqtt5(o: WithMqtt5, level: ProtocolLevel, clean: boolean,
     receiveMaximum: receiveMaximum ?? 65535,
     topicAliasMaximum: topicAliasMaximum ?? 0,
     followRedirects: flag(o.followRedirects, 'followRedirects') ?? false,
+    topicAliases: topicAliases(o.topicAliases),
   };
+}
+
+function topicAliases(value: unknown): boolean {
+  if (value === undefined || value === 'auto') return true;
+  if (value === 'off') return false;
+  throw new InvalidArgumentError(`topicAliases must be 'auto' or 'off', got ${describeValue(value)}`);
 }
 
 /** The will's `properties` (level 5 only), checked with the codec's rules for Will Properties. */

@@ -28,6 +28,7 @@ import { Deadline } from './deadline.js';
 import { Fifo } from './fifo.js';
 import { Keepalive } from './keepalive.js';
 import { PacketIdAllocator } from './packet-ids.js';
+import { IncomingAliases, OutgoingAliases } from './topic-aliases.js';
 import { globalTimers, type Timers } from './timers.js';
 import { MemoryStore, type OutgoingRecord, type Store, type StoreSnapshot } from '../store/store.js';
 
@@ -59,6 +60,8 @@ export interface SessionOptions {
   receiveMaximum?: number;
   /** MQTT 5: our Topic Alias Maximum, enforced on the broker (default 0: none). */
   topicAliasMaximum?: number;
+  /** MQTT 5: give our topics the broker's aliases (topicAliases: 'auto'), within its Topic Alias Maximum. */
+  topicAliases?: boolean;
   /** How long to wait for PUBACK/PUBREC/PUBCOMP/SUBACK/UNSUBACK, in ms. */
   ackTimeout: number;
   /** How long to wait for PINGRESP after PINGREQ, in ms. */
@@ -174,8 +177,6 @@ export class Session {
   private drainWaiters: (() => void)[] = [];
   private seq = 0;
   private expired = 0;
-  /** MQTT 5: the broker's topic aliases on the current connection (cleared at each CONNACK). */
-  private readonly incomingAliases = new Map<number, string>();
   /** MQTT 5: in-flight PUBLISHes not yet re-sent on this connection (its Receive Maximum held them back). */
   private heldResends = 0;
   /**
@@ -187,6 +188,10 @@ export class Session {
   private readonly v5: boolean;
   /** The client identifier CONNECT sends: ours, or the one the server assigned (MQTT 5). */
   private clientId: string;
+  /** MQTT 5: the broker's topic aliases on this connection (a new table per CONNECT, MQTT-3.3.2-7). */
+  private inAliases: IncomingAliases | undefined;
+  /** MQTT 5, topicAliases 'auto': our aliases on this connection; undefined when none are sent (and always at 3.1.1). */
+  private outAliases: OutgoingAliases | undefined;
 
   constructor(
     private readonly options: SessionOptions,
@@ -238,6 +243,9 @@ export class Session {
     this.current = 'connecting';
     this.readingHeld = false;
     const o = this.options;
+    // Aliases never outlive a connection, either way (MQTT-3.3.2-7).
+    this.outAliases = undefined;
+    if (this.v5) this.inAliases = new IncomingAliases(o.topicAliasMaximum ?? 0);
     const connect: ConnectPacket = {
       type: 'connect',
       protocolName: o.protocolLevel === 3 ? 'MQIsdp' : 'MQTT',
@@ -452,8 +460,10 @@ export class Session {
       return;
     }
     this.current = 'connected';
-    if (this.v5) this.incomingAliases.clear();
     this.inForce = limitsFrom(this.options, this.v5 ? (packet.properties ?? {}) : undefined);
+    const aliases = this.inForce.topicAliasMaximum;
+    // Only within what the broker announced; absent or 0, no alias at all (MQTT-3.2.2-17, MQTT-3.2.2-18).
+    if (this.options.topicAliases && aliases > 0) this.outAliases = new OutgoingAliases(aliases);
     const assigned = this.inForce.assignedClientIdentifier;
     // Kept for every later CONNECT, so that a reconnect resumes the session the server made for it.
     if (assigned !== undefined) this.clientId = assigned;
@@ -524,7 +534,8 @@ export class Session {
   }
 
   private onPublish(packet: PublishPacket): void {
-    if (this.v5 && packet.properties?.topicAlias !== undefined) this.resolveTopicAlias(packet, packet.properties.topicAlias);
+    const alias = this.v5 ? packet.properties?.topicAlias : undefined;
+    if (alias !== undefined) this.inAliases?.resolve(packet, alias);
     if (packet.qos === 0) {
       this.host.deliver(packet);
       return;
@@ -603,25 +614,6 @@ export class Session {
     const code = packet.reasonCode ?? 0;
     const props = packet.properties;
     this.host.fail(new ServerDisconnectError(code, { name: reasonCodeName(code, 'disconnect'), reasonString: props?.reasonString, serverReference: props?.serverReference }));
-  }
-
-  /**
-   * MQTT 5: an incoming alias must be 1 to our Topic Alias Maximum (MQTT-3.3.2-11; 0 announced none).
-   * A PUBLISH with a topic and an alias sets the alias; one with an empty topic uses it, and an alias
-   * never set on this connection is a protocol error (mappings die with the connection, MQTT-3.3.2-7).
-   */
-  private resolveTopicAlias(packet: PublishPacket, alias: number): void {
-    const max = this.options.topicAliasMaximum ?? 0;
-    if (alias > max) {
-      throw new MqttProtocolError('TOPIC_ALIAS_INVALID', `the broker sent topic alias ${alias}; our Topic Alias Maximum is ${max}`, 'MQTT-3.3.2-11');
-    }
-    if (packet.topic !== '') {
-      this.incomingAliases.set(alias, packet.topic);
-      return;
-    }
-    const topic = this.incomingAliases.get(alias);
-    if (topic === undefined) throw new MqttProtocolError('UNEXPECTED_PACKET', `the broker used topic alias ${alias} with an empty topic before setting it on this connection`);
-    packet.topic = topic;
   }
 
   private onSuback(packetId: number, returnCodes: number[]): void {
@@ -786,6 +778,8 @@ export class Session {
 
   private send(packet: Packet): void {
     if (this.current === 'disconnected') return;
+    // The flow keeps its own packet with the full topic; only what goes on the wire carries the alias.
+    if (this.outAliases !== undefined && packet.type === 'publish') packet = this.outAliases.apply(packet);
     this.host.write(packet);
     this.keepalive.packetSent();
   }

@@ -34,6 +34,7 @@ export const AREAS: Readonly<Record<string, string>> = {
   'test/interop/unread-subscription.test.ts': 'interop',
   'test/harness/brokers.test.ts': 'the Mosquitto test helper',
   'test/harness/skip-summary.test.ts': 'the Mosquitto test helper',
+  'test/mqtt5/topic-aliases.test.ts': 'MQTT 5',
 };
 
 export const SUMMARY_PREFIX = '[mqttwire] Mosquitto not found:';
