@@ -24,6 +24,8 @@ const SHARE_PREFIX = /^\$share\/[^/]+\//;
  */
 export class Inbox extends AsyncQueue<Message> {
   granted: readonly number[] = [];
+  /** MQTT 5: the Subscription Identifier the client gave this subscription (undefined: none yet). */
+  subscriptionId: number | undefined;
   /** QoS 0 messages dropped by the overflow policy. */
   dropped = 0;
   /** Whether the application ever asked for a message. */
@@ -68,6 +70,21 @@ export class Inbox extends AsyncQueue<Message> {
 
   matches(topic: string): boolean {
     for (const f of this.matchFilters) if (topicMatches(f, topic)) return true;
+    return false;
+  }
+
+  /**
+   * MQTT 5: whether a message carrying Subscription Identifiers `ids` is for this subscription: one of
+   * its filters that the broker holds under one of them matches the topic (the broker holds a filter
+   * under the identifier of the last SUBSCRIBE of it: `heldUnder`). A filter held without an
+   * identifier is matched as in matches().
+   */
+  matchesIds(topic: string, ids: readonly number[], heldUnder: ReadonlyMap<string, number>): boolean {
+    const filters = this.filters;
+    for (let i = 0; i < filters.length; i++) {
+      const id = heldUnder.get((filters[i] as Filter).topicFilter);
+      if ((id === undefined || ids.includes(id)) && topicMatches(this.matchFilters[i] as string, topic)) return true;
+    }
     return false;
   }
 

@@ -6,6 +6,7 @@ import type { StatusEvent } from '../status.js';
 import type { Timers } from '../session/timers.js';
 import { Subscription, type OverflowPolicy, type SubscriptionOptions } from '../subscription.js';
 import { Inbox, type Filter } from './inbox.js';
+import { SubscriptionIds } from './subscription-ids.js';
 import type { Counters } from './stats.js';
 
 /** Reading the connection, as the router controls it. */
@@ -30,6 +31,8 @@ export interface RouterSettings {
  */
 export class Router {
   private readonly inboxes = new Set<Inbox>();
+  /** MQTT 5: the Subscription Identifiers the client assigns, and the filters the broker holds under each. */
+  readonly subscriptionIds = new SubscriptionIds();
   /**
    * Subscriptions set aside (never read, full for stallTimeout): no longer routed to, but still
    * subscribed on the broker, and subscribed again after a reconnect, since the application never
@@ -120,8 +123,11 @@ export class Router {
     this.counters.messagesIn++;
     const msg = new Message(packet);
     let matched = false;
+    // MQTT 5: the broker names the subscriptions a message is for; without identifiers, match the topic.
+    const ids = packet.properties?.subscriptionIdentifiers;
+    const held = this.subscriptionIds.heldUnder;
     for (const inbox of this.inboxes) {
-      if (inbox.matches(msg.topic)) {
+      if (ids === undefined ? inbox.matches(msg.topic) : inbox.matchesIds(msg.topic, ids, held)) {
         matched = true;
         inbox.push(msg);
       }

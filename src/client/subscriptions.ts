@@ -70,7 +70,7 @@ export class Subscriptions {
     inbox.awaitingSuback = true;
     // Routed to before SUBSCRIBE goes out: retained messages may arrive in the same read as SUBACK.
     p.router.add(inbox);
-    const acked = p.session.subscribe(filters);
+    const acked = this.send(inbox, filters);
     let granted: number[];
     try {
       granted = await new Deadline<number[]>(p.timers).follow(acked).abortOn(options.signal).promise;
@@ -107,6 +107,7 @@ export class Subscriptions {
         inbox.end();
       }
     }
+    p.router.subscriptionIds.unsubscribed(filters);
     return new Deadline<number[]>(p.timers).follow(p.session.unsubscribe(filters)).abortOn(signal).promise;
   }
 
@@ -124,7 +125,7 @@ export class Subscriptions {
     for (const inbox of p.router.subscribed()) {
       if (inbox.granted.length === 0) continue; // its own SUBSCRIBE is still on the way
       const filters = inbox.filters;
-      p.session.subscribe([...filters]).then(
+      this.send(inbox, [...filters]).then(
         (granted) => {
           inbox.granted = granted;
           const error = refusal(filters, granted);
@@ -152,6 +153,7 @@ export class Subscriptions {
     const left = [...this.leftOffline].filter((f) => !inUse.has(f));
     this.leftOffline.clear();
     if (left.length === 0) return;
+    this.p.router.subscriptionIds.unsubscribed(left);
     this.p.session.unsubscribe(left).catch(() => {
       // Lost again before UNSUBACK: try once more after the next reconnect.
       for (const f of left) this.leftOffline.add(f);
@@ -169,7 +171,22 @@ export class Subscriptions {
       if (state === 'reconnecting' && !p.clean) for (const f of unused) this.leftOffline.add(f);
       return;
     }
+    p.router.subscriptionIds.unsubscribed(unused);
     await p.session.unsubscribe(unused);
+  }
+
+  /**
+   * SUBSCRIBE `filters` for `inbox`. MQTT 5, where the broker allows them: with the inbox's Subscription
+   * Identifier (given on its first SUBSCRIBE and kept for every re-subscription), so the router knows
+   * exactly which subscriptions each message is for.
+   */
+  private send(inbox: Inbox, filters: Filter[]): Promise<number[]> {
+    const p = this.p;
+    const ids = p.router.subscriptionIds;
+    let id: number | undefined;
+    if (p.session.limits.subscriptionIdentifiersAvailable) id = inbox.subscriptionId ??= ids.allocate(() => p.router.subscribed().map((i) => i.subscriptionId));
+    ids.subscribed(filters, id);
+    return p.session.subscribe(filters, id);
   }
 
 }

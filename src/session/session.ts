@@ -367,7 +367,11 @@ export class Session {
     return flow.done.promise;
   }
 
-  subscribe(subscriptions: Subscription[]): Promise<number[]> {
+  /** Resolves on SUBACK with its codes; MQTT 5: `subscriptionIdentifier` goes in the SUBSCRIBE's properties. */
+  subscribe(subscriptions: Subscription[], subscriptionIdentifier?: number): Promise<number[]> {
+    if (subscriptionIdentifier !== undefined) {
+      return this.request('subscribe', subscriptions.length, (packetId) => ({ type: 'subscribe', packetId, subscriptions, properties: { subscriptionIdentifier } }));
+    }
     return this.request('subscribe', subscriptions.length, (packetId) => ({ type: 'subscribe', packetId, subscriptions }));
   }
 

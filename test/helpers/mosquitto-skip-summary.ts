@@ -35,6 +35,7 @@ export const AREAS: Readonly<Record<string, string>> = {
   'test/harness/brokers.test.ts': 'the Mosquitto test helper',
   'test/harness/skip-summary.test.ts': 'the Mosquitto test helper',
   'test/mqtt5/topic-aliases.test.ts': 'MQTT 5',
+  'test/mqtt5/subscription-ids.test.ts': 'MQTT 5',
 };
 
 export const SUMMARY_PREFIX = '[mqttwire] Mosquitto not found:';
