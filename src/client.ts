@@ -8,6 +8,7 @@ import { Session, type PublishResult } from './session/session.js';
 import type { MessageProperties } from './message.js';
 import type { DisconnectPacket, UserProperties } from './codec/packets.js';
 import { disconnectPacket } from './client/arguments.js';
+import { Deadline } from './session/deadline.js';
 import { globalTimers } from './session/timers.js';
 import { StatusBroadcaster, type StatusEvent } from './status.js';
 import { MemoryStore } from './store/store.js';
@@ -290,6 +291,23 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
     }
     // At 3.1.1 the codes are [] and the type says nothing, so 3.1.1 code keeps its types.
     return this.#subscriptions.unsubscribe(topicFilters, options) as Promise<UnsubscribeOutcome<V>>;
+  }
+
+  /**
+   * MQTT 5 enhanced authentication: starts a re-authentication on the live connection (AUTH 0x19 with
+   * a fresh exchange from the `auth` mechanism), answers the broker's challenges, and resolves when its
+   * AUTH 0x00 arrives and the mechanism has verified it. Publishing and receiving go on meanwhile. Rejects
+   * with InvalidArgumentError without the `auth` option, ConnectionClosedError when not connected,
+   * TimeoutError after `ackTimeout`, AuthenticationError when the mechanism refuses the broker's answer
+   * (the connection then closes); a broker that refuses us closes the connection with its DISCONNECT.
+   */
+  reauthenticate(options: CallOptions = {}): Promise<void> {
+    try {
+      checkKeys(options, CALL_OPTIONS);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Deadline<void>(globalTimers).follow(this.#session.reauthenticate()).abortOn(options.signal).promise;
   }
 
   /** Every message that matched no live subscription. Without a reader they are counted and dropped. */

@@ -404,7 +404,8 @@ export type AuthenticationErrorCode =
   | 'SCRAM_BAD_SERVER_SIGNATURE'
   | 'SCRAM_MISSING_SERVER_FINAL'
   | 'SCRAM_OUT_OF_ORDER'
-  | 'WEB_CRYPTO_UNAVAILABLE';
+  | 'WEB_CRYPTO_UNAVAILABLE'
+  | 'AUTHENTICATION_FAILED';
 
 /**
  * An authentication exchange (MQTT 5 enhanced authentication, e.g. SCRAM-SHA-256) failed: the

@@ -5,6 +5,7 @@ export type {
 } from './client.js';
 export type { ClientOptions, Payload, ProtocolVersion, ReconnectOptions, WillOptions } from './options.js';
 export type { Mqtt5Options } from './options-v5.js';
+export type { Authenticator } from './session/auth-exchange.js';
 export type { UserProperties, ConnackProperties, AckProperties, WillProperties } from './codec/packets.js';
 export type { StatusEvent } from './status.js';
 export { MemoryStore } from './store/store.js';

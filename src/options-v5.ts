@@ -6,6 +6,7 @@
 import type { ConnectProperties, ProtocolLevel, UserProperties, WillProperties } from './codec/packets.js';
 import { measureProperties, WILL } from './codec/properties.js';
 import { describeValue, InvalidArgumentError } from './errors.js';
+import type { Authenticator } from './session/auth-exchange.js';
 
 /** The options only MQTT 5 has a place for (each refused below level 5, saying how to turn it on). */
 export interface Mqtt5Options {
@@ -36,6 +37,11 @@ export interface Mqtt5Options {
    * announced none); `'off'` never sends one. See docs/mqtt5.md, "Topic aliases".
    */
   topicAliases?: 'auto' | 'off';
+  /**
+   * MQTT 5 enhanced authentication: the mechanism whose method and data CONNECT carries and which
+   * answers the broker's AUTH challenges (`scramSha256()` from `mqttwire/scram` is one). See docs/auth.md.
+   */
+  auth?: Authenticator;
 }
 
 /** The v5 names, in the order ClientOptions lists them. */
@@ -48,6 +54,7 @@ export const MQTT5_OPTION_KEYS = [
   'userProperties',
   'followRedirects',
   'topicAliases',
+  'auth',
 ] as const satisfies readonly (keyof Mqtt5Options)[];
 
 /** What resolveMqtt5 hands on: the CONNECT properties (level 5 only) and the client's own v5 settings. */
@@ -61,6 +68,8 @@ export interface ResolvedMqtt5 {
   followRedirects: boolean;
   /** Whether outgoing topic aliases are on ('auto'). */
   topicAliases: boolean;
+  /** The enhanced-authentication mechanism, if one was given. */
+  auth: Authenticator | undefined;
 }
 
 /** 0xFFFFFFFF: a session that never expires. */
@@ -95,7 +104,7 @@ export function resolveMqtt5(o: WithMqtt5, level: ProtocolLevel, clean: boolean,
     for (const key of MQTT5_OPTION_KEYS) {
       if (o[key] !== undefined) throw new InvalidArgumentError(`${key} is an MQTT 5 option: ${SET_V5}`);
     }
-    return { connectProperties: undefined, receiveMaximum: 65535, topicAliasMaximum: 0, followRedirects: false, topicAliases: false };
+    return { connectProperties: undefined, receiveMaximum: 65535, topicAliasMaximum: 0, followRedirects: false, topicAliases: false, auth: undefined };
   }
   const props: ConnectProperties = {};
   const expiry = integer(o.sessionExpiryInterval, 0, NEVER_EXPIRES, 'sessionExpiryInterval') ?? (clean ? 0 : NEVER_EXPIRES);
@@ -116,6 +125,7 @@ export function resolveMqtt5(o: WithMqtt5, level: ProtocolLevel, clean: boolean,
     topicAliasMaximum: topicAliasMaximum ?? 0,
     followRedirects: flag(o.followRedirects, 'followRedirects') ?? false,
     topicAliases: topicAliases(o.topicAliases),
+    auth: authenticator(o.auth),
   };
 }
 
@@ -123,6 +133,17 @@ function topicAliases(value: unknown): boolean {
   if (value === undefined || value === 'auto') return true;
   if (value === 'off') return false;
   throw new InvalidArgumentError(`topicAliases must be 'auto' or 'off', got ${describeValue(value)}`);
+}
+
+/** The `auth` option: an object with a method name and an onChallenge function (docs/auth.md). */
+function authenticator(value: unknown): Authenticator | undefined {
+  if (value === undefined) return undefined;
+  const a = value as Partial<Authenticator> | null;
+  if (typeof a !== 'object' || a === null || typeof a.method !== 'string' || a.method === '' || typeof a.onChallenge !== 'function') {
+    throw new InvalidArgumentError(`auth must be an authenticator { method, data?, onChallenge(data), verifyFinal?(data), start?() } such as scramSha256() returns, got ${describeValue(value)}`);
+  }
+  if (a.data !== undefined && !(a.data instanceof Uint8Array)) throw new InvalidArgumentError(`auth.data must be a Uint8Array, got ${describeValue(a.data)}`);
+  return a as Authenticator;
 }
 
 /** The will's `properties` (level 5 only), checked with the codec's rules for Will Properties. */

@@ -134,7 +134,7 @@ const CLIENT_KEYS = {
   reconnect: true, servers: true, offlineQueueLimit: true, queueQoS0: true, store: true,
   ca: true, cert: true, key: true, passphrase: true, servername: true, rejectUnauthorized: true, alpnProtocols: true,
   sessionExpiryInterval: true, receiveMaximum: true, topicAliasMaximum: true, requestResponseInformation: true,
-  requestProblemInformation: true, userProperties: true, followRedirects: true, topicAliases: true,
+  requestProblemInformation: true, userProperties: true, followRedirects: true, topicAliases: true, auth: true,
 } satisfies Record<keyof ClientOptions, true>;
 
 const IN_THE_URL = 'put it in the broker URL (mqtt://host:1883, ws://host:8080/mqtt)';
@@ -166,7 +166,7 @@ const CLIENT_OPTIONS: KnownKeys = {
     protocol: IN_THE_URL,
     path: IN_THE_URL,
     properties: MQTT5_PROPERTIES,
-    authPacket: 'MQTT 5 enhanced authentication is not an option of this client yet (see docs/mqtt5.md)',
+    authPacket: 'use auth: an authenticator such as scramSha256() from mqttwire/scram (see docs/auth.md)',
     autoUseTopicAlias: "use topicAliases: 'auto' (the default at MQTT 5; see docs/mqtt5.md)",
     autoAssignTopicAlias: "use topicAliases: 'auto' (the default at MQTT 5; see docs/mqtt5.md)",
   },
@@ -370,6 +370,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     topicAliasMaximum: v5.topicAliasMaximum,
   };
   if (v5.topicAliases) session.topicAliases = true;
+  if (v5.auth) session.auth = v5.auth;
   if (v5.connectProperties) session.connectProperties = v5.connectProperties;
   if (o.username !== undefined) session.username = checkMqttString(o.username, 'username');
   if (o.password !== undefined) session.password = checkPassword(o.password);

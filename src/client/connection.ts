@@ -1,7 +1,7 @@
 import { FrameDecoder } from '../codec/decoder.js';
 import { parseFromServer } from '../codec/parse.js';
 import type { Packet } from '../codec/packets.js';
-import { ConnectionClosedError, MqttError, MqttProtocolError } from '../errors.js';
+import { AuthenticationError, ConnectionClosedError, MqttError, MqttProtocolError } from '../errors.js';
 import { describePacket, type Logger } from '../logger.js';
 import type { Transport, TransportHandlers } from '../transport/transport.js';
 import { PacketWriter } from '../writer.js';
@@ -101,7 +101,12 @@ export class Connection {
   drop(err: Error): void {
     if (this.dropped) return;
     this.dropped = true;
-    if (err instanceof MqttProtocolError && this.settings.protocolLevel === 5) this.sayWhy(err);
+    if (this.settings.protocolLevel === 5) {
+      // A mechanism that does not trust the broker says no more than 0x80 Unspecified error: 0x87 Not
+      // authorized is the server's code (Table 3-10), and an impostor learns nothing from us.
+      const code = err instanceof MqttProtocolError ? err.reasonCode : err instanceof AuthenticationError ? 0x80 : undefined;
+      if (code !== undefined) this.sayWhy(code);
+    }
     this.writer?.fail(err);
     this.transport?.destroy();
     this.markClosed();
@@ -113,11 +118,11 @@ export class Connection {
    * exceeded, 0x94 bad topic alias, 0x95 packet too large). The write goes to the socket before it is
    * destroyed (a small write on an open socket is handed to the kernel at once).
    */
-  private sayWhy(err: MqttProtocolError): void {
+  private sayWhy(reasonCode: number): void {
     const writer = this.writer;
     if (!writer) return;
     try {
-      writer.write({ type: 'disconnect', reasonCode: err.reasonCode });
+      writer.write({ type: 'disconnect', reasonCode });
       writer.flush();
     } catch {
       // The connection is going anyway; the DISCONNECT was a courtesy.
@@ -159,7 +164,10 @@ export class Connection {
    */
   private notAConnack(error: MqttError): MqttError {
     const first = this.firstBytes;
-    if (!first || first[0]! >> 4 === 2) return error; // a CONNACK, if a malformed one: its own error says more
+    if (!first) return error;
+    const type = first[0]! >> 4;
+    // A CONNACK, if a malformed one (or at MQTT 5 an AUTH, which may come first): its own error says more.
+    if (type === 2 || (type === 15 && this.settings.protocolLevel === 5)) return error;
     return new MqttProtocolError('UNEXPECTED_PACKET', `the server at ${this.server} did not answer with an MQTT CONNACK; it sent ${showBytes(first)}`, 'MQTT-3.2.0-1');
   }
 

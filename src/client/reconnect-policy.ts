@@ -1,4 +1,4 @@
-import { ConnectionRefusedError, InvalidArgumentError, MqttError, ServerDisconnectError } from '../errors.js';
+import { AuthenticationError, ConnectionRefusedError, InvalidArgumentError, MqttError, ServerDisconnectError } from '../errors.js';
 import type { ReconnectOptions } from '../options.js';
 import { Backoff } from '../session/backoff.js';
 
@@ -107,6 +107,8 @@ export class ReconnectPolicy {
       // rest back off and try again.
       return err.reasonCode < 0x80 ? err.reasonCode !== 3 : PERMANENT_REFUSALS.has(err.reasonCode);
     }
+    // MQTT 5 enhanced authentication: a broker that failed to prove itself will not pass on a retry.
+    if (err instanceof AuthenticationError) return true;
     return err instanceof InvalidArgumentError || (err instanceof MqttError && (err.code === 'TLS_ERROR' || err.code === 'ABORTED' || err.code === 'CLIENT_CLOSED'));
   }
 }

@@ -1,5 +1,6 @@
 import type {
   AckProperties,
+  AuthPacket,
   ConnackPacket,
   ConnectPacket,
   ConnectProperties,
@@ -24,6 +25,7 @@ import {
   ServerDisconnectError,
   TimeoutError,
 } from '../errors.js';
+import { AuthExchange, type Authenticator } from './auth-exchange.js';
 import { Deadline } from './deadline.js';
 import { Fifo } from './fifo.js';
 import { Keepalive } from './keepalive.js';
@@ -62,6 +64,8 @@ export interface SessionOptions {
   topicAliasMaximum?: number;
   /** MQTT 5: give our topics the broker's aliases (topicAliases: 'auto'), within its Topic Alias Maximum. */
   topicAliases?: boolean;
+  /** MQTT 5: the enhanced-authentication mechanism (the `auth` option). */
+  auth?: Authenticator;
   /** How long to wait for PUBACK/PUBREC/PUBCOMP/SUBACK/UNSUBACK, in ms. */
   ackTimeout: number;
   /** How long to wait for PINGRESP after PINGREQ, in ms. */
@@ -192,6 +196,12 @@ export class Session {
   private inAliases: IncomingAliases | undefined;
   /** MQTT 5, topicAliases 'auto': our aliases on this connection; undefined when none are sent (and always at 3.1.1). */
   private outAliases: OutgoingAliases | undefined;
+  /** MQTT 5 with the `auth` option: the AUTH exchanges. */
+  private readonly authExchange: AuthExchange | undefined;
+  /** MQTT 5: packets that came after CONNACK while the mechanism verifies it, handled once it has. */
+  private verifying: Packet[] | undefined;
+  /** MQTT 5: the reauthenticate() under way. */
+  private reauthentication: Deadline<void> | undefined;
 
   constructor(
     private readonly options: SessionOptions,
@@ -202,6 +212,7 @@ export class Session {
     this.v5 = options.protocolLevel === 5;
     this.clientId = options.clientId;
     this.inForce = limitsFrom(options, undefined);
+    if (this.v5 && options.auth) this.authExchange = new AuthExchange(options.auth, { send: (p) => this.send(p), fail: (err) => this.host.fail(err) });
     this.keepalive = new Keepalive(
       timers,
       options.pingTimeout,
@@ -255,6 +266,8 @@ export class Session {
       keepalive: o.keepalive,
     };
     if (o.connectProperties) connect.properties = o.connectProperties;
+    this.verifying = undefined;
+    if (this.authExchange) connect.properties = { ...o.connectProperties, ...this.authExchange.connectProperties() };
     if (o.username !== undefined) connect.username = o.username;
     if (o.password !== undefined) connect.password = o.password;
     if (o.will) connect.will = o.will;
@@ -274,7 +287,12 @@ export class Session {
     if (phase === 'refused') {
       throw new MqttProtocolError('UNEXPECTED_PACKET', `${packet.type.toUpperCase()} after a refused CONNACK`, 'MQTT-3.2.2-5');
     }
+    if (this.verifying) {
+      this.verifying.push(packet);
+      return;
+    }
     if (phase === 'connecting') {
+      if (packet.type === 'auth' && this.v5) return this.onAuth(packet);
       if (packet.type !== 'connack') {
         throw new MqttProtocolError('UNEXPECTED_PACKET', `expected CONNACK first, got ${packet.type.toUpperCase()}`, 'MQTT-3.2.0-1');
       }
@@ -305,6 +323,9 @@ export class Session {
       case 'disconnect':
         // Only an MQTT 5 server may send DISCONNECT; at 3.1.1 it is a protocol violation like any other.
         if (this.v5) return this.onDisconnect(packet);
+        break;
+      case 'auth':
+        if (this.v5) return this.onAuth(packet);
         break;
     }
     throw new MqttProtocolError('UNEXPECTED_PACKET', `a server must not send ${packet.type.toUpperCase()} here`);
@@ -425,6 +446,8 @@ export class Session {
     if (this.current === 'closed') return;
     this.current = 'offline';
     this.readingHeld = false;
+    this.verifying = undefined;
+    this.authExchange?.reset(err);
     this.keepalive.stop();
     this.connack?.reject(err);
     this.connack = undefined;
@@ -439,6 +462,8 @@ export class Session {
   /** The connection is gone for good: settle everything still waiting, exactly once, with `err`. */
   close(err: Error = new ConnectionClosedError('the connection closed')): void {
     this.current = 'closed';
+    this.verifying = undefined;
+    this.authExchange?.reset(err);
     this.keepalive.stop();
     this.connack?.reject(err);
     for (const flow of this.queue.drain()) flow.done.reject(err);
@@ -463,6 +488,32 @@ export class Session {
       connack?.reject(new ConnectionRefusedError(code, details));
       return;
     }
+    if (this.authExchange) {
+      // Nothing is handled until the mechanism is satisfied that the broker is who it says (verifyFinal).
+      const held: Packet[] = (this.verifying = []);
+      // connect() still waits: a failed verification rejects it (suspend() or close()).
+      this.connack = connack;
+      this.authExchange.onConnack(packet, () => {
+        const waiting = this.connack;
+        this.connack = undefined;
+        this.verifying = undefined;
+        this.accept(packet, waiting);
+        for (const p of held) {
+          if (this.current !== 'connected') return;
+          try {
+            this.receive(p);
+          } catch (err) {
+            return this.host.fail(err instanceof MqttError ? err : new MqttProtocolError('DECODER_FAILED', String(err)));
+          }
+        }
+      });
+      return;
+    }
+    this.accept(packet, connack);
+  }
+
+  /** CONNACK 0, accepted: the limits in force, the aliases, keepalive, then the queue moves. */
+  private accept(packet: ConnackPacket, connack: Deadline<ConnackPacket> | undefined): void {
     this.current = 'connected';
     this.inForce = limitsFrom(this.options, this.v5 ? (packet.properties ?? {}) : undefined);
     const aliases = this.inForce.topicAliasMaximum;
@@ -611,6 +662,32 @@ export class Session {
       return new PublishError(flow.packet.topic, reasonCode, { name: reasonCodeName(reasonCode, type), reasonString: properties?.reasonString });
     }
     return properties ? { reasonCode, properties } : { reasonCode };
+  }
+
+  /** MQTT 5: an AUTH from the broker; without the `auth` option it may send none (MQTT-4.12.0-6). */
+  private onAuth(packet: AuthPacket): void {
+    if (!this.authExchange) throw new MqttProtocolError('UNEXPECTED_PACKET', 'the broker sent AUTH, but CONNECT named no Authentication Method', 'MQTT-4.12.0-6');
+    this.authExchange.onAuth(packet, this.current === 'connected');
+  }
+
+  /**
+   * MQTT 5: sends AUTH 0x19 with a fresh exchange and resolves when the broker's AUTH 0x00 arrives
+   * and the mechanism has verified it (MQTT-4.12.1-1). Traffic goes on meanwhile. A second call while
+   * one is under way gets the same promise.
+   */
+  reauthenticate(): Promise<void> {
+    const exchange = this.authExchange;
+    if (!exchange) return Promise.reject(new InvalidArgumentError('reauthenticate() needs the auth option (and protocolVersion: 5): with no Authentication Method in CONNECT, AUTH may not be sent (MQTT-4.12.0-7)'));
+    if (this.current !== 'connected') return Promise.reject(new ConnectionClosedError(`cannot reauthenticate while ${this.current}`));
+    this.reauthentication ??= new Deadline<void>(this.timers, () => new TimeoutError(`no AUTH from the broker within ${this.options.ackTimeout} ms of re-authenticating`))
+      .follow(exchange.reauthenticate())
+      .arm(this.options.ackTimeout);
+    const done = this.reauthentication;
+    const clear = (): void => {
+      if (this.reauthentication === done) this.reauthentication = undefined;
+    };
+    done.promise.then(clear, clear);
+    return done.promise;
   }
 
   /** MQTT 5: the broker closes the connection and says why; the host tears it down with this error. */

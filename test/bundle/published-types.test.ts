@@ -71,6 +71,7 @@ describe('the published types (dist/*.d.ts)', () => {
         'publish',
         'subscribe',
         'unsubscribe',
+        'reauthenticate',
         'messages',
         'end',
         'destroy',

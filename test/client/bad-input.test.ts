@@ -256,7 +256,7 @@ describe('bad input is refused at once and nothing is sent', () => {
       [{ rejectUnauthorised: false }, /^unknown client option "rejectUnauthorised": did you mean "rejectUnauthorized"\?$/],
       [{ clientid: 'x' }, /^unknown client option "clientid": did you mean "clientId"\?$/],
       // Nothing near: the known names are listed.
-      [{ frobnicate: true }, /^unknown client option "frobnicate" \(known: clientId, clean, keepalive, .*alpnProtocols, sessionExpiryInterval, .*followRedirects, topicAliases\)$/],
+      [{ frobnicate: true }, /^unknown client option "frobnicate" \(known: clientId, clean, keepalive, .*alpnProtocols, sessionExpiryInterval, .*followRedirects, topicAliases, auth\)$/],
       // The nested objects are checked the same way.
       [{ reconnect: { period: 1000 } }, /^unknown reconnect option "period" \(known: initialDelay, maxDelay, resetAfter, retryRefused, retryFirstConnect\)$/],
       [{ reconnect: { initialDelay: -1 } }, /^reconnect\.initialDelay must be a number >= 0, got -1$/],
@@ -289,7 +289,7 @@ describe('bad input is refused at once and nothing is sent', () => {
       ca: 'x', cert: 'x', key: 'x', passphrase: 'x', servername: 'x', rejectUnauthorized: true, alpnProtocols: ['mqtt'],
       protocolVersion: 5, sessionExpiryInterval: 60, receiveMaximum: 10, topicAliasMaximum: 0, requestResponseInformation: true,
       requestProblemInformation: false, userProperties: [['k', 'v']], followRedirects: true,
-      topicAliases: 'off',
+      topicAliases: 'off', auth: { method: 'X', onChallenge: () => Promise.resolve(new Uint8Array(0)) },
     };
     const c = new MqttClient('mqtt://127.0.0.1:1', every);
     expect(c.state).toBe('new');

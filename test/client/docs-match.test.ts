@@ -41,6 +41,7 @@ const CLIENT_CODES = {
   TRANSPORT_ERROR: true, CONNECTION_REFUSED_BY_HOST: true, TLS_ERROR: true, SCRAM_MALFORMED: true,
   SCRAM_NONCE_MISMATCH: true, SCRAM_ITERATIONS_TOO_LOW: true, SCRAM_ITERATIONS_TOO_HIGH: true, SCRAM_SERVER_ERROR: true,
   SCRAM_BAD_SERVER_SIGNATURE: true, SCRAM_MISSING_SERVER_FINAL: true, SCRAM_OUT_OF_ORDER: true, WEB_CRYPTO_UNAVAILABLE: true,
+  AUTHENTICATION_FAILED: true,
 } satisfies Record<Exclude<ErrorCode, ProtocolErrorCode>, true>;
 
 const STATES = { new: true, connecting: true, connected: true, reconnecting: true, closing: true, closed: true } satisfies Record<ConnectionState, true>;
