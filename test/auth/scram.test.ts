@@ -11,6 +11,7 @@ import { AuthenticationError, InvalidArgumentError, MqttError } from '../../src/
 import { scramSha256, type ScramMechanism } from '../../src/auth/scram.js';
 import { createScramClient, type ScramClientConfig } from '../../src/auth/scram-client.js';
 import { scramServer, storedCredentials, type ScramServerOptions } from '../helpers/scram-server.js';
+import { RFC7677 } from '../helpers/scram-vectors.js';
 
 // An independent SASLprep (RFC 4013) to prepare what the test server stores, as a server would.
 const mongodbSaslprep = createRequire(import.meta.url)('@mongodb-js/saslprep') as (input: string, opts?: { allowUnassigned?: boolean }) => string;
@@ -55,17 +56,6 @@ async function refusal(promise: Promise<unknown>, code: string): Promise<Authent
   expect((err as AuthenticationError).code).toBe(code);
   return err as AuthenticationError;
 }
-
-// RFC 7677 section 3: user "user", password "pencil".
-const RFC7677 = {
-  clientNonce: 'rOprNGfwEbeRWgbNEkqO',
-  serverNonce: '%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0',
-  salt: 'W22ZaJ0SNY7soEsUEjb6gQ==',
-  clientFirst: 'n,,n=user,r=rOprNGfwEbeRWgbNEkqO',
-  serverFirst: 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096',
-  clientFinal: 'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
-  serverFinal: 'v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=',
-};
 
 // RFC 5802 section 5: the same exchange with SHA-1.
 const RFC5802 = {

@@ -15,22 +15,13 @@ import { client5, next5, send5 } from '../helpers/fake-broker-v5.js';
 import type { FakeConnection } from '../helpers/fake-broker.js';
 import { ManualTimers } from '../helpers/manual-timers.js';
 import { scramServer, storedCredentials, type ScramServer } from '../helpers/scram-server.js';
+import { RFC7677 } from '../helpers/scram-vectors.js';
+import { dropAndReconnect, nextStatus } from '../helpers/reconnect-fake5.js';
 
 const h = useHarness();
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined): string => new TextDecoder().decode(b);
 const METHOD = 'SCRAM-SHA-256';
-
-// RFC 7677 section 3: user "user", password "pencil".
-const RFC7677 = {
-  clientNonce: 'rOprNGfwEbeRWgbNEkqO',
-  serverNonce: '%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0',
-  salt: 'W22ZaJ0SNY7soEsUEjb6gQ==',
-  clientFirst: 'n,,n=user,r=rOprNGfwEbeRWgbNEkqO',
-  serverFirst: 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096',
-  clientFinal: 'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
-  serverFinal: 'v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=',
-};
 
 function rfcServer(password = 'pencil', acceptAnyProof = false): ScramServer {
   const creds = storedCredentials(password, { salt: Buffer.from(RFC7677.salt, 'base64'), iterations: 4096 });
@@ -194,14 +185,11 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256 [v5]', () => {
     const conn = await fake.nextConnection();
     const first = await serveScram(conn, rfcServer());
     await within(connecting, 5000, 'connect');
-    conn.destroy();
-    await within(new Promise<void>((r) => void (async () => { for await (const e of c.status()) if (e.type === 'reconnecting') return r(); })()), 2000, 'reconnecting');
-    const reconnected = new Promise<void>((r) => void (async () => { for await (const e of c.status()) if (e.type === 'connected') return r(); })());
-    timers.advance(10);
-    const again = await fake.nextConnection();
+    const reconnected = nextStatus(c, 'connected', 5000);
+    const again = await dropAndReconnect(c, conn, timers, fake);
     const second = await serveScram(again, rfcServer());
     expect(second.clientFirst).not.toBe(first.clientFirst);
-    await within(reconnected, 5000, 'reconnected');
+    await reconnected;
     expect(c.connected).toBe(true);
   });
 
@@ -212,10 +200,7 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256 [v5]', () => {
     await serveScram(conn, rfcServer());
     await within(connecting, 5000, 'connect');
     const closed = c.closed.then(() => undefined, (e: unknown) => e);
-    conn.destroy();
-    await within(new Promise<void>((r) => void (async () => { for await (const e of c.status()) if (e.type === 'reconnecting') return r(); })()), 2000, 'reconnecting');
-    timers.advance(10);
-    const again = await fake.nextConnection();
+    const again = await dropAndReconnect(c, conn, timers, fake);
     await serveScram(again, rfcServer('not-pencil', true));
     expect(await next5(again, 'disconnect')).toEqual({ type: 'disconnect', reasonCode: 0x80 });
     expect(await within(closed, 2000, 'closed')).toMatchObject({ code: 'SCRAM_BAD_SERVER_SIGNATURE' });

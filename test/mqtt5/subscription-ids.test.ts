@@ -10,6 +10,7 @@ import { connect, type Message } from '../../src/index.js';
 import { SubscriptionIds, MAX_SUBSCRIPTION_ID } from '../../src/client/subscription-ids.js';
 import { expectQuiet, FAST, take, useHarness, within } from '../client/helpers.js';
 import { connectToFake5, next5, send5 } from '../helpers/fake-broker-v5.js';
+import { dropAndReconnect } from '../helpers/reconnect-fake5.js';
 import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
 
 const h = useHarness();
@@ -68,10 +69,7 @@ describe('MQTT 5 subscription identifiers on the wire [v5]', () => {
       send5(conn, { type: 'suback', packetId: s.packetId, returnCodes: [0] });
       subs.push(await within(subscribing, 2000, 'subscribe'));
     }
-    conn.destroy();
-    await within(new Promise<void>((r) => void (async () => { for await (const e of c.status()) if (e.type === 'reconnecting') return r(); })()), 2000, 'reconnecting');
-    timers.advance(10);
-    const again = await fake.nextConnection();
+    const again = await dropAndReconnect(c, conn, timers, fake);
     await next5(again, 'connect');
     send5(again, { type: 'connack', sessionPresent: false, returnCode: 0 });
     const re = [await next5(again, 'subscribe'), await next5(again, 'subscribe')];

@@ -8,6 +8,7 @@ import { connect, MqttProtocolError, type Message } from '../../src/index.js';
 import { FAST, PacketLog, rejection, take, useHarness, within } from '../client/helpers.js';
 import { hex } from '../helpers/fake-broker.js';
 import { connectToFake5, next5, send5 } from '../helpers/fake-broker-v5.js';
+import { dropAndReconnect, nextStatus } from '../helpers/reconnect-fake5.js';
 import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
 
 const h = useHarness();
@@ -74,13 +75,11 @@ describe('MQTT 5 incoming topic aliases from a hostile broker [v5]', () => {
     send5(conn, { type: 'publish', topic: 'kept/before', payload: bytes('1'), qos: 0, retain: false, dup: false, properties: { topicAlias: 1 } });
     send5(conn, { type: 'publish', topic: '', payload: bytes('2'), qos: 0, retain: false, dup: false, properties: { topicAlias: 1 } });
     expect((await take(sub, 2)).map((m) => m.topic)).toEqual(['kept/before', 'kept/before']);
-    conn.destroy();
-    await within(new Promise<void>((r) => void (async () => { for await (const e of c.status()) if (e.type === 'reconnecting') return r(); })()), 2000, 'reconnecting');
-    timers.advance(10);
-    const again = await fake.nextConnection();
+    const again = await dropAndReconnect(c, conn, timers, fake);
     await next5(again, 'connect');
+    const connected = nextStatus(c, 'connected');
     send5(again, { type: 'connack', sessionPresent: false, returnCode: 0 });
-    await within(new Promise<void>((r) => void (async () => { for await (const e of c.status()) if (e.type === 'connected') return r(); })()), 2000, 'connected');
+    await connected;
     send5(again, { type: 'publish', topic: '', payload: bytes('3'), qos: 0, retain: false, dup: false, properties: { topicAlias: 1 } });
     expect(await next5(again, 'disconnect')).toEqual({ type: 'disconnect', reasonCode: 0x82 });
   });
@@ -127,10 +126,7 @@ describe('MQTT 5 outgoing topic aliases on the wire [v5]', () => {
     expect([second.topic, second.properties?.topicAlias]).toEqual(['fleet/truck/1', 1]);
     const third = c.publish('fleet/truck/1', 'c', { qos: 1 });
     expect(await next5(conn, 'publish')).toMatchObject({ topic: '', properties: { topicAlias: 1 } });
-    conn.destroy();
-    await within(new Promise<void>((r) => void (async () => { for await (const e of c.status()) if (e.type === 'reconnecting') return r(); })()), 2000, 'reconnecting');
-    timers.advance(10);
-    const again = await fake.nextConnection();
+    const again = await dropAndReconnect(c, conn, timers, fake);
     await next5(again, 'connect');
     send5(again, { type: 'connack', sessionPresent: true, returnCode: 0, properties: { topicAliasMaximum: 2 } });
     const resent = [await next5(again, 'publish'), await next5(again, 'publish')];
