@@ -99,7 +99,7 @@ export class AuthExchange {
       return;
     }
     const when = connected ? (this.reauth ? 'during re-authentication' : 'with no re-authentication under way') : 'before CONNACK';
-    throw new MqttProtocolError('UNEXPECTED_PACKET', `the broker sent AUTH with reason code 0x${packet.reasonCode.toString(16).padStart(2, '0')} ${when}`, 'MQTT-4.12.0-2');
+    throw new MqttProtocolError('UNEXPECTED_PACKET', `the broker sent AUTH with reason code 0x${packet.reasonCode.toString(16).padStart(2, '0')} ${when}`, connected ? undefined : 'MQTT-4.12.0-2');
   }
 
   /**

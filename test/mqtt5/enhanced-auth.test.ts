@@ -165,6 +165,39 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256 [v5]', () => {
     expect(c.connected).toBe(true);
   });
 
+  it('a re-authentication the broker cannot prove: reauthenticate() rejects, DISCONNECT 0x80, the connection closes (MQTT-4.12.1-2)', async () => {
+    const { c, fake } = await fakeWithAuth({ auth: scramSha256({ username: 'user', password: 'pencil' }) });
+    const connecting = c.connect();
+    const conn = await fake.nextConnection();
+    await serveScram(conn, rfcServer());
+    await within(connecting, 5000, 'connect');
+    const closed = c.closed.then(() => undefined, (e: unknown) => e);
+    const reauth = rejection(c.reauthenticate(), 5000);
+    const start = await next5(conn, 'auth');
+    // An impostor now: it accepts any proof but signs with the verifier of another password.
+    const exchange = rfcServer('not-pencil', true).exchange();
+    send5(conn, auth(0x18, exchange.first(start.properties!.authenticationData!)));
+    const answer = await next5(conn, 'auth');
+    send5(conn, auth(0x00, exchange.final(answer.properties!.authenticationData!).message));
+    const err = await reauth;
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect(err).toMatchObject({ code: 'SCRAM_BAD_SERVER_SIGNATURE' });
+    expect(await next5(conn, 'disconnect')).toEqual({ type: 'disconnect', reasonCode: 0x80 });
+    expect(await within(closed, 2000, 'closed')).toBe(err);
+  });
+
+  it('an AUTH 0x00 with no re-authentication under way is a Protocol Error (0x82)', async () => {
+    const { c, fake } = await fakeWithAuth({ auth: scramSha256({ username: 'user', password: 'pencil' }) });
+    const connecting = c.connect();
+    const conn = await fake.nextConnection();
+    await serveScram(conn, rfcServer());
+    await within(connecting, 5000, 'connect');
+    const closed = c.closed.then(() => undefined, (e: unknown) => e);
+    send5(conn, auth(0x00));
+    expect(await next5(conn, 'disconnect')).toEqual({ type: 'disconnect', reasonCode: 0x82 });
+    expect(await within(closed, 2000, 'closed')).toMatchObject({ code: 'UNEXPECTED_PACKET', message: 'the broker sent AUTH with reason code 0x00 with no re-authentication under way' });
+  });
+
   it('reauthenticate() without the auth option is InvalidArgumentError, and nothing is sent (MQTT-4.12.0-7)', async () => {
     const { c, fake } = await fakeWithAuth({});
     const connecting = c.connect();
