@@ -12,6 +12,8 @@ import type {
   Subscription,
   Will,
 } from '../codec/packets.js';
+import { measureFromClient } from '../codec/encode-client.js';
+import { headerLength } from '../codec/fixed-header.js';
 import { reasonCodeName } from '../codec/reason-codes.js';
 import {
   ClientClosedError,
@@ -518,7 +520,7 @@ export class Session {
     this.inForce = limitsFrom(this.options, this.v5 ? (packet.properties ?? {}) : undefined);
     const aliases = this.inForce.topicAliasMaximum;
     // Only within what the broker announced; absent or 0, no alias at all (MQTT-3.2.2-17, MQTT-3.2.2-18).
-    if (this.options.topicAliases && aliases > 0) this.outAliases = new OutgoingAliases(aliases);
+    if (this.options.topicAliases && aliases > 0) this.outAliases = new OutgoingAliases(aliases, (p) => packetSize(p) <= this.inForce.maxPacketSize);
     const assigned = this.inForce.assignedClientIdentifier;
     // Kept for every later CONNECT, so that a reconnect resumes the session the server made for it.
     if (assigned !== undefined) this.clientId = assigned;
@@ -878,6 +880,12 @@ export class Session {
 }
 
 const MAX_PACKET = 268_435_460;
+
+/** A level-5 packet's size on the wire, fixed header included. */
+function packetSize(packet: Packet): number {
+  const remaining = measureFromClient(packet, true);
+  return headerLength(remaining) + remaining;
+}
 
 /**
  * The limits in force: at 3.1.1 (`connack` undefined) our own options and what the spec fixes; at MQTT 5

@@ -67,8 +67,15 @@ export class OutgoingAliases {
   /** How many times an alias changed hands (for tests and the debug log). */
   replacements = 0;
 
-  /** `maximum`: the broker's Topic Alias Maximum from CONNACK (0: it takes none, and nothing is aliased). */
-  constructor(readonly maximum: number) {
+  /**
+   * `maximum`: the broker's Topic Alias Maximum from CONNACK (0: it takes none, and nothing is aliased).
+   * `fits`: whether a PUBLISH is within the broker's Maximum Packet Size; asked only when a topic would
+   * take a new alias (the property adds 3 bytes to that one packet), which it then does not.
+   */
+  constructor(
+    readonly maximum: number,
+    private readonly fits: (packet: PublishPacket) => boolean = () => true,
+  ) {
     this.halfLife = Math.max(64, 8 * maximum);
     this.capacity = Math.max(256, 4 * maximum);
   }
@@ -92,6 +99,8 @@ export class OutgoingAliases {
     c.score = this.decayed(c) + 1;
     c.at = now;
     if (c.alias !== 0) return withAlias(packet, '', c.alias);
+    // Any alias number measures the same (two bytes): check before an alias changes hands.
+    if (!this.fits(withAlias(packet, topic, 1))) return packet;
     const alias = this.claim(c);
     if (alias === 0) return packet;
     c.alias = alias;

@@ -116,6 +116,22 @@ describe('MQTT 5 outgoing topic aliases on the wire [v5]', () => {
     }
   });
 
+  it("no alias where its 3 bytes would take the PUBLISH over the broker's Maximum Packet Size (MQTT-3.2.2-17)", async () => {
+    // 'size/topic' with payload 'x' at QoS 0 and level 5: 2 + 10 + 1 (no properties) + 1 = 14, 16 bytes on the wire.
+    const { c, conn } = await connectToFake5(h, {}, { topicAliasMaximum: 2, maximumPacketSize: 18 });
+    for (let i = 0; i < 3; i++) {
+      void c.publish('size/topic', 'x');
+      const p = await next5(conn, 'publish');
+      expect([p.topic, p.properties?.topicAlias]).toEqual(['size/topic', undefined]);
+    }
+    // The positive control: a topic one byte shorter fits with its alias (15 + 3 = 18).
+    for (const expected of [[ 'size/topi', undefined ], ['size/topi', 1], ['', 1]]) {
+      void c.publish('size/topi', 'x');
+      const p = await next5(conn, 'publish');
+      expect([p.topic, p.properties?.topicAlias]).toEqual(expected);
+    }
+  });
+
   it('a publish re-sent after a reconnect carries its full topic (MQTT-3.3.2-7)', async () => {
     const { c, conn, timers, fake } = await connectToFake5(h, { reconnect: { initialDelay: 10, maxDelay: 10 } }, { topicAliasMaximum: 2 });
     void c.publish('fleet/truck/1', 'a', { qos: 1 });
