@@ -74,12 +74,16 @@ export class Inbox extends AsyncQueue<Message> {
   }
 
   /**
-   * MQTT 5: whether a message carrying Subscription Identifiers `ids` is for this subscription: one of
-   * its filters that the broker holds under one of them matches the topic (the broker holds a filter
+   * MQTT 5: whether a message carrying Subscription Identifiers `ids` is for this subscription: they
+   * include its own and a filter matches, or one of its filters that the broker holds under one of them
+   * matches the topic (the broker holds a filter
    * under the identifier of the last SUBSCRIBE of it: `heldUnder`). A filter held without an
    * identifier is matched as in matches().
    */
   matchesIds(topic: string, ids: readonly number[], heldUnder: ReadonlyMap<string, number>): boolean {
+    // Its own identifier: the broker says the message is for this subscription (also when a later,
+    // refused SUBSCRIBE of one of its filters left `heldUnder` naming another identifier).
+    if (this.subscriptionId !== undefined && ids.includes(this.subscriptionId)) return this.matches(topic);
     const filters = this.filters;
     for (let i = 0; i < filters.length; i++) {
       const id = heldUnder.get((filters[i] as Filter).topicFilter);

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Message } from '../../src/index.js';
 import { SubscriptionIds, MAX_SUBSCRIPTION_ID } from '../../src/client/subscription-ids.js';
-import { expectQuiet, FAST, take, useHarness, within } from '../client/helpers.js';
+import { expectQuiet, FAST, rejection, take, useHarness, within } from '../client/helpers.js';
 import { connectToFake5, next5, send5 } from '../helpers/fake-broker-v5.js';
 import { dropAndReconnect } from '../helpers/reconnect-fake5.js';
 import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
@@ -58,6 +58,22 @@ describe('MQTT 5 subscription identifiers on the wire [v5]', () => {
     send5(conn, { type: 'publish', topic: 'shared/topic', payload: bytes('m'), qos: 0, retain: false, dup: false, properties: { subscriptionIdentifiers: [2] } });
     expect(shown(await take(one, 1))).toEqual([['shared/topic', 'm', [2]]]);
     expect(shown(await take(two, 1))).toEqual([['shared/topic', 'm', [2]]]);
+  });
+
+  it('a refused SUBSCRIBE of a filter another subscription holds leaves that subscription its messages', async () => {
+    const { c, conn } = await connectToFake5(h);
+    const first = c.subscribe('held/x');
+    const s1 = await next5(conn, 'subscribe');
+    send5(conn, { type: 'suback', packetId: s1.packetId, returnCodes: [0] });
+    const one = await within(first, 2000, 'subscribe');
+    const second = rejection(c.subscribe('held/x'));
+    const s2 = await next5(conn, 'subscribe');
+    expect(s2.properties).toEqual({ subscriptionIdentifier: 2 });
+    send5(conn, { type: 'suback', packetId: s2.packetId, returnCodes: [0x87] });
+    expect(await second).toMatchObject({ code: 'SUBSCRIBE_REFUSED' });
+    // The broker kept the first subscription, identifier 1 and all.
+    send5(conn, { type: 'publish', topic: 'held/x', payload: bytes('still'), qos: 0, retain: false, dup: false, properties: { subscriptionIdentifiers: [1] } });
+    expect(shown(await take(one, 1))).toEqual([['held/x', 'still', [1]]]);
   });
 
   it('after a reconnect without a session each subscription is subscribed again with its own identifier', async () => {
