@@ -134,7 +134,13 @@ export class AuthExchange {
     const generation = this.generation;
     work.then(
       (value) => {
-        if (generation === this.generation) then(value);
+        if (generation !== this.generation) return;
+        try {
+          then(value);
+        } catch (err) {
+          // E.g. an answer too large to encode: the exchange cannot go on, and nothing may be lost silently.
+          this.host.fail(err instanceof MqttError ? err : new AuthenticationError('AUTHENTICATION_FAILED', `the ${this.auth.method} exchange failed: ${String(err)}`));
+        }
       },
       (err: unknown) => {
         if (generation !== this.generation) return;

@@ -243,6 +243,18 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256 [v5]', () => {
     expect(c.state).toBe('closed');
   });
 
+  it('a mechanism whose answer cannot be sent (Authentication Data over 65,535 bytes): connect() rejects, no crash, no unhandled rejection', async () => {
+    const huge = { method: 'HUGE', onChallenge: () => Promise.resolve(new Uint8Array(70_000)) };
+    const { c, fake } = await fakeWithAuth({ auth: huge });
+    const connecting = rejection(c.connect(), 5000);
+    const conn = await fake.nextConnection();
+    await next5(conn, 'connect');
+    send5(conn, auth(0x18, bytes('challenge'), 'HUGE'));
+    const err = await connecting;
+    expect(err).toMatchObject({ name: 'MqttProtocolError' });
+    expect((err as Error).message).toMatch(/authenticationData/);
+  });
+
   it('a bad auth option is refused by the constructor; auth needs protocolVersion 5', () => {
     expect(() => h.client('mqtt://127.0.0.1:1', { auth: { method: 'X', onChallenge: () => Promise.resolve(new Uint8Array(0)) } })).toThrow('auth is an MQTT 5 option: set protocolVersion: 5');
     expect(() => client5(h, 'mqtt://127.0.0.1:1', { auth: { method: '' } as never })).toThrow(/^auth must be an authenticator \{ method, data\?, onChallenge\(data\), verifyFinal\?\(data\), start\?\(\) \}/);
