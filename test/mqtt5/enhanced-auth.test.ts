@@ -63,6 +63,16 @@ async function fakeWithAuth(options: ClientOptions) {
   return { c, fake, timers };
 }
 
+/** A client with SCRAM-SHA-256 for user/pencil, connected through one full exchange with the fake broker. */
+async function connectedWithScram(options: ClientOptions = {}) {
+  const { c, fake, timers } = await fakeWithAuth({ auth: scramSha256({ username: 'user', password: 'pencil' }), ...options });
+  const connecting = c.connect();
+  const conn = await fake.nextConnection();
+  const first = await serveScram(conn, rfcServer());
+  await within(connecting, 5000, 'connect');
+  return { c, fake, timers, conn, first };
+}
+
 describe('MQTT 5 enhanced authentication with SCRAM-SHA-256 [v5]', () => {
   it("RFC 7677's exchange: CONNECT carries method and client-first, AUTH 0x18 both ways, CONNACK's server-final verified (MQTT-4.12.0-2, MQTT-4.12.0-3, MQTT-4.12.0-5)", async () => {
     const { c, fake } = await fakeWithAuth({ auth: rfcClient() });
@@ -138,11 +148,7 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256 [v5]', () => {
   });
 
   it('reauthenticate(): AUTH 0x19 with a fresh exchange, challenges answered, resolves on AUTH 0x00; traffic goes on meanwhile (MQTT-4.12.1-1)', async () => {
-    const { c, fake } = await fakeWithAuth({ auth: scramSha256({ username: 'user', password: 'pencil' }) });
-    const connecting = c.connect();
-    const conn = await fake.nextConnection();
-    const first = await serveScram(conn, rfcServer());
-    await within(connecting, 5000, 'connect');
+    const { c, conn, first } = await connectedWithScram();
     const reauth = c.reauthenticate();
     const start = await next5(conn, 'auth');
     expect(start.reasonCode).toBe(0x19);
@@ -166,11 +172,7 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256 [v5]', () => {
   });
 
   it('a re-authentication the broker cannot prove: reauthenticate() rejects, DISCONNECT 0x80, the connection closes (MQTT-4.12.1-2)', async () => {
-    const { c, fake } = await fakeWithAuth({ auth: scramSha256({ username: 'user', password: 'pencil' }) });
-    const connecting = c.connect();
-    const conn = await fake.nextConnection();
-    await serveScram(conn, rfcServer());
-    await within(connecting, 5000, 'connect');
+    const { c, conn } = await connectedWithScram();
     const closed = c.closed.then(() => undefined, (e: unknown) => e);
     const reauth = rejection(c.reauthenticate(), 5000);
     const start = await next5(conn, 'auth');
@@ -187,11 +189,7 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256 [v5]', () => {
   });
 
   it('an AUTH 0x00 with no re-authentication under way is a Protocol Error (0x82)', async () => {
-    const { c, fake } = await fakeWithAuth({ auth: scramSha256({ username: 'user', password: 'pencil' }) });
-    const connecting = c.connect();
-    const conn = await fake.nextConnection();
-    await serveScram(conn, rfcServer());
-    await within(connecting, 5000, 'connect');
+    const { c, conn } = await connectedWithScram();
     const closed = c.closed.then(() => undefined, (e: unknown) => e);
     send5(conn, auth(0x00));
     expect(await next5(conn, 'disconnect')).toEqual({ type: 'disconnect', reasonCode: 0x82 });
@@ -213,11 +211,7 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256 [v5]', () => {
   });
 
   it('each connection runs a new exchange: a reconnect sends a new client-first and authenticates again', async () => {
-    const { c, fake, timers } = await fakeWithAuth({ auth: scramSha256({ username: 'user', password: 'pencil' }), reconnect: { initialDelay: 10, maxDelay: 10 } });
-    const connecting = c.connect();
-    const conn = await fake.nextConnection();
-    const first = await serveScram(conn, rfcServer());
-    await within(connecting, 5000, 'connect');
+    const { c, fake, timers, conn, first } = await connectedWithScram({ reconnect: { initialDelay: 10, maxDelay: 10 } });
     const reconnected = nextStatus(c, 'connected', 5000);
     const again = await dropAndReconnect(c, conn, timers, fake);
     const second = await serveScram(again, rfcServer());
@@ -227,11 +221,7 @@ describe('MQTT 5 enhanced authentication with SCRAM-SHA-256 [v5]', () => {
   });
 
   it('a reconnect whose broker fails verification is not retried: the client closes with the AuthenticationError', async () => {
-    const { c, fake, timers } = await fakeWithAuth({ auth: scramSha256({ username: 'user', password: 'pencil' }), reconnect: { initialDelay: 10, maxDelay: 10 } });
-    const connecting = c.connect();
-    const conn = await fake.nextConnection();
-    await serveScram(conn, rfcServer());
-    await within(connecting, 5000, 'connect');
+    const { c, fake, timers, conn } = await connectedWithScram({ reconnect: { initialDelay: 10, maxDelay: 10 } });
     const closed = c.closed.then(() => undefined, (e: unknown) => e);
     const again = await dropAndReconnect(c, conn, timers, fake);
     await serveScram(again, rfcServer('not-pencil', true));
