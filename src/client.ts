@@ -133,7 +133,14 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
     }, timers, store);
     const userTransport = options.transport;
     const connector = new Connector(
-      { connectTimeout: o.connectTimeout, tls: o.tls, connection: { maxPacketSize: o.maxPacketSize, protocolLevel: o.session.protocolLevel, log, beforeWrite: () => store.flush() } },
+      { connectTimeout: o.connectTimeout, tls: o.tls, connection: {
+        maxPacketSize: o.maxPacketSize,
+        protocolLevel: o.session.protocolLevel,
+        log,
+        beforeWrite: () => store.flush(),
+        // A QoS 0 publish that never left this process is kept for the next connection, as one made offline would be.
+        requeueQos0: o.queueQoS0 ? (packets) => session.requeue(packets) : undefined,
+      } },
       (u) => (userTransport ? Promise.resolve(userTransport) : this.selectTransport(u)),
       timers,
       log,

@@ -1,5 +1,5 @@
 import { encodeFromClient } from './codec/encode-client.js';
-import type { Packet, ProtocolLevel } from './codec/packets.js';
+import type { Packet, ProtocolLevel, PublishPacket } from './codec/packets.js';
 import { ConnectionClosedError } from './errors.js';
 import type { Transport } from './transport/transport.js';
 
@@ -7,6 +7,11 @@ import type { Transport } from './transport/transport.js';
  * Coalesces every packet produced in the same tick into one transport write: a burst of small
  * publishes costs one syscall, not one each. `whenWritten()` is the backpressure signal for
  * QoS 0: it resolves once the batch is handed over and the transport is not congested.
+ *
+ * If the connection fails before a batch is handed over, its QoS 0 PUBLISHes certainly never left
+ * this process: with `requeue` they go back to the session (see fail()), and the batch's waiters
+ * follow them to the next connection instead of rejecting. Bytes already handed to the transport
+ * may have reached the broker, so they are never given back (QoS 0 is at most once).
  */
 export class PacketWriter {
   private chunks: Uint8Array[] = [];
@@ -18,6 +23,8 @@ export class PacketWriter {
   /** One promise per batch, shared by every caller of whenWritten() in that tick. */
   private batchPromise: Promise<void> | undefined;
   private failed: Error | undefined;
+  /** The QoS 0 PUBLISHes of the batch not yet handed over (kept only with `requeue`). */
+  private unsentQos0: PublishPacket[] = [];
   bytesOut = 0;
 
   constructor(
@@ -27,12 +34,18 @@ export class PacketWriter {
     private readonly beforeWrite?: () => void,
     /** The connection's protocol level: every packet is encoded at it. */
     private readonly level: ProtocolLevel = 4,
+    /**
+     * Takes back the QoS 0 PUBLISHes of a batch the connection never handed over, in order; its
+     * promise settles when they are finally written (or cannot be). Without it they fail with the batch.
+     */
+    private readonly requeue?: (packets: PublishPacket[]) => Promise<void>,
   ) {}
 
   write(packet: Packet): void {
     if (this.failed) return;
     const bytes = encodeFromClient(packet, this.level);
     this.onPacket?.(packet);
+    if (packet.type === 'publish' && packet.qos === 0 && this.requeue) this.unsentQos0.push(packet);
     this.chunks.push(bytes);
     this.size += bytes.length;
     if (!this.scheduled) {
@@ -57,6 +70,7 @@ export class PacketWriter {
     const data = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array) : concat(this.chunks, this.size);
     this.chunks = [];
     this.size = 0;
+    if (this.unsentQos0.length > 0) this.unsentQos0 = [];
     this.beforeWrite?.();
     this.bytesOut += data.length;
     const ok = this.transport.write(data);
@@ -75,15 +89,25 @@ export class PacketWriter {
     this.congested = false;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
-    for (const w of waiters) w.resolve();
+    settle(waiters);
   }
 
-  /** The connection is gone: nothing more is written and every waiter learns why. */
+  /**
+   * The connection is gone: nothing more is written. What was handed over and waits for drain
+   * rejects with `err`; the batch not handed over either rejects too, or, when it holds QoS 0
+   * PUBLISHes and `requeue` takes them, settles with them on a later connection.
+   */
   fail(err: Error = new ConnectionClosedError('the connection closed')): void {
     if (this.failed) return;
     this.failed = err;
     this.chunks = [];
-    for (const w of [...this.batchWaiters, ...this.drainWaiters]) w.reject(err);
+    const unsent = this.unsentQos0;
+    this.unsentQos0 = [];
+    const batch = this.batchWaiters;
+    if (unsent.length > 0 && this.requeue) {
+      this.requeue(unsent).then(() => settle(batch), (e: unknown) => settle(batch, e));
+    } else settle(batch, err);
+    settle(this.drainWaiters, err);
     this.batchWaiters = [];
     this.drainWaiters = [];
     this.batchPromise = undefined;
@@ -93,6 +117,14 @@ export class PacketWriter {
 interface Waiter {
   resolve(): void;
   reject(err: unknown): void;
+}
+
+/** Resolves every waiter, or rejects each with `err` when there is one. */
+function settle(waiters: Waiter[], err?: unknown): void {
+  for (const w of waiters) {
+    if (err === undefined) w.resolve();
+    else w.reject(err);
+  }
 }
 
 function concat(chunks: Uint8Array[], size: number): Uint8Array {

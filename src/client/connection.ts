@@ -1,6 +1,6 @@
 import { FrameDecoder } from '../codec/decoder.js';
 import { parseFromServer } from '../codec/parse.js';
-import type { Packet } from '../codec/packets.js';
+import type { Packet, PublishPacket } from '../codec/packets.js';
 import { AuthenticationError, ConnectionClosedError, MqttError, MqttProtocolError } from '../errors.js';
 import { describePacket, type Logger } from '../logger.js';
 import type { Transport, TransportHandlers } from '../transport/transport.js';
@@ -13,6 +13,11 @@ export interface ConnectionSettings {
   log: Logger | undefined;
   /** Runs right before bytes go to the transport (the store makes its changes durable). */
   beforeWrite: () => void;
+  /**
+   * QoS 0 PUBLISHes this connection never handed to its transport (it broke first), for the next one
+   * (with `queueQoS0`); see PacketWriter. Absent: they fail with the connection.
+   */
+  requeueQos0?: (packets: PublishPacket[]) => Promise<void>;
 }
 
 /** Where a connection's packets go (the session): each decoded packet, in order; a throw is a protocol error that breaks the connection. */
@@ -75,7 +80,7 @@ export class Connection {
     }
     this.transport = transport;
     const log = this.settings.log;
-    this.writer = new PacketWriter(transport, log ? (p) => log(`> ${describePacket(p)}`) : undefined, this.settings.beforeWrite, this.settings.protocolLevel);
+    this.writer = new PacketWriter(transport, log ? (p) => log(`> ${describePacket(p)}`) : undefined, this.settings.beforeWrite, this.settings.protocolLevel, this.settings.requeueQos0);
   }
 
   /** Stop reading (a subscription is full): TCP pushes back on the broker instead of us buffering. */

@@ -11,6 +11,12 @@ export class Fifo<T> {
     this.items.push(item);
   }
 
+  /** Puts `items` before everything queued, in their order (O(n): for the rare way back). */
+  unshift(items: T[]): void {
+    this.items = [...items, ...this.items.slice(this.head)];
+    this.head = 0;
+  }
+
   peek(): T | undefined {
     return this.items[this.head];
   }

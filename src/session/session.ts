@@ -390,6 +390,21 @@ export class Session {
     return flow.done.promise;
   }
 
+  /**
+   * QoS 0 PUBLISHes that were written but never handed to the transport (the connection broke
+   * first, see PacketWriter) go back to the front of the queue, in their order, ahead of everything
+   * accepted after them, and leave on the next connection. Nothing is sent now: the connection is
+   * going. Resolves once the last of them is written; rejects like a queued publish when that
+   * cannot be (the session closes, or at MQTT 5 the next connection refuses it).
+   */
+  requeue(packets: PublishPacket[]): Promise<void> {
+    if (this.current === 'closed') return Promise.reject(new ClientClosedError('cannot publish: the session is closed'));
+    const flows = packets.map((packet) => this.newFlow(packet, ++this.seq));
+    for (let i = 0; i < flows.length - 1; i++) flows[i]!.done.promise.catch(() => {}); // the last one speaks for all
+    this.queue.unshift(flows);
+    return (flows[flows.length - 1] as OutgoingFlow).done.promise.then(() => undefined);
+  }
+
   /** Resolves on SUBACK with its codes; MQTT 5: `subscriptionIdentifier` goes in the SUBSCRIBE's properties. */
   subscribe(subscriptions: Subscription[], subscriptionIdentifier?: number): Promise<number[]> {
     if (subscriptionIdentifier !== undefined) {

@@ -1,0 +1,113 @@
+/**
+ * QoS 0 publishes caught by a broken connection (issue 15, item 3), on a fake broker and a
+ * hand-driven clock. The rule (docs/client.md, "When QoS 0 can be lost"): a QoS 0 PUBLISH still in
+ * the write batch, never handed to the transport, certainly did not reach the broker, so with
+ * `queueQoS0` (the default) it goes out on the next connection, in order, ahead of what was
+ * published after it, and its promise resolves then. One already handed to the transport may have
+ * arrived: it is never sent again (QoS 0 is at most once), and its promise rejects.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConnectionClosedError, TimeoutError, type ClientOptions } from '../../src/index.js';
+import { openTcp } from '../../src/transport/node-tcp.js';
+import type { TransportFactory } from '../../src/transport/transport.js';
+import { PacketType, toHex, type FakeConnection } from '../helpers/fake-broker.js';
+import { publishPacket } from '../helpers/mqtt-bytes.js';
+import { expectQuiet, tick, track, useHarness, within, type Tracked } from '../client/helpers.js';
+import { connectFakeReconnecting, reconnectFake, type FakeSetup } from './helpers.js';
+
+const h = useHarness();
+
+async function expectPublish(conn: FakeConnection, topic: string, payload: string, what: string): Promise<void> {
+  const p = await conn.expectPacket(PacketType.PUBLISH);
+  expect(toHex(p), what).toBe(toHex(publishPacket({ topic, payload })));
+}
+
+const KEEPALIVE = { keepalive: 10, pingTimeout: 1000 } satisfies ClientOptions;
+
+/**
+ * Brings the connection to the edge of its keepalive deadline (PINGREQ sent, no PINGRESP), then in
+ * one tick runs `publish` and lets the deadline pass: the connection breaks while the publishes of
+ * that tick are still in the write batch, before it is handed to the transport.
+ */
+async function breakMidBatch<T>(s: FakeSetup, publish: () => T): Promise<T> {
+  s.timers.advance(10_000);
+  await s.conn.expectPacket(PacketType.PINGREQ);
+  const out = publish();
+  s.timers.advance(1000); // no PINGRESP: the connection is dead, in this same tick
+  const lost = await s.status.next('disconnected');
+  expect(lost.reason).toBeInstanceOf(TimeoutError);
+  return out;
+}
+
+describe('a QoS 0 publish whose write batch was never handed over', () => {
+  it('goes out first on the next connection, in order with those queued offline, and its promise resolves only then', async () => {
+    const s = await connectFakeReconnecting(h, { clientId: 'q0-requeue', ...KEEPALIVE });
+    const withSignal = new AbortController().signal; // takes the queued path, not the fast path
+    const caught = await breakMidBatch(s, () => [
+      track(s.c.publish('q/a', 'A')),
+      track(s.c.publish('q/b', 'B', { signal: withSignal })),
+      track(s.c.publish('q/c', 'C')),
+    ]);
+    await tick();
+    expect(caught.map((p) => p.status)).toEqual(['pending', 'pending', 'pending']);
+    expect(s.c.stats()).toMatchObject({ queued: 3, inflight: 0 });
+    const offline = track(s.c.publish('q/d', 'D')); // published while offline: after A, B, C
+    const conn = await reconnectFake(s, KEEPALIVE);
+    await expectPublish(conn, 'q/a', 'A', 'A, first');
+    await expectPublish(conn, 'q/b', 'B', 'B');
+    await expectPublish(conn, 'q/c', 'C', 'C');
+    await expectPublish(conn, 'q/d', 'D', 'D, queued offline, last');
+    await expectQuiet(conn);
+    await within(Promise.all([...caught, offline].map((p) => p.promise)), 1000, 'all four publishes');
+    expect(s.c.stats()).toMatchObject({ queued: 0, inflight: 0 });
+  });
+
+  it('rejects with the error that closed the client when there is no next connection', async () => {
+    const s = await connectFakeReconnecting(h, { clientId: 'q0-requeue-end', ...KEEPALIVE, reconnect: false });
+    s.timers.advance(10_000);
+    await s.conn.expectPacket(PacketType.PINGREQ);
+    const a = track(s.c.publish('q/a', 'A'));
+    s.timers.advance(1000);
+    await expect(within(s.c.closed, 1000, 'closed')).rejects.toBeInstanceOf(TimeoutError);
+    await tick();
+    expect(a.status).toBe('rejected');
+    expect(a.error).toBeInstanceOf(TimeoutError);
+  });
+
+  it('with queueQoS0: false it rejects with the connection\'s error and is not sent again', async () => {
+    const opts = { clientId: 'q0-no-queue', ...KEEPALIVE, queueQoS0: false };
+    const s = await connectFakeReconnecting(h, opts);
+    const [a] = await breakMidBatch(s, () => [track(s.c.publish('q/a', 'A'))]) as [Tracked<unknown>];
+    await tick();
+    expect(a.status).toBe('rejected');
+    expect(a.error).toBeInstanceOf(TimeoutError);
+    const conn = await reconnectFake(s, opts);
+    await expectQuiet(conn);
+  });
+});
+
+describe('a QoS 0 publish handed to the transport, its drain still pending', () => {
+  it('is not sent again (it may have arrived: here it did) and its promise rejects with CONNECTION_CLOSED', async () => {
+    // A transport that takes the bytes (they reach the broker) but reports itself full and never drains.
+    let congested = true;
+    const transport: TransportFactory = async (url, handlers, options) => {
+      const t = await openTcp(url, { ...handlers, onDrain: () => (congested ? undefined : handlers.onDrain()) }, options);
+      return { ...t, write: (data) => t.write(data) && !congested };
+    };
+    const opts = { clientId: 'q0-handed-over', transport };
+    const s = await connectFakeReconnecting(h, opts);
+    const a = track(s.c.publish('q/a', 'A'));
+    await expectPublish(s.conn, 'q/a', 'A', 'A reached the broker');
+    await tick();
+    expect(a.status).toBe('pending'); // waiting for a drain
+    congested = false;
+    s.conn.destroy();
+    await s.status.next('disconnected');
+    await tick();
+    expect(a.status).toBe('rejected');
+    expect(a.error).toBeInstanceOf(ConnectionClosedError);
+    expect((a.error as ConnectionClosedError).code).toBe('CONNECTION_CLOSED');
+    const conn = await reconnectFake(s, opts);
+    await expectQuiet(conn);
+  });
+});
