@@ -540,9 +540,11 @@ export class Session {
     // Kept for every later CONNECT, so that a reconnect resumes the session the server made for it.
     if (assigned !== undefined) this.clientId = assigned;
     if (!packet.sessionPresent) {
-      // A new session on the broker: it has forgotten the QoS 2 messages it was sending us.
+      // A new session on the broker: it has forgotten the QoS 2 messages it was sending us, and
+      // the ids of ours it had not finished.
       this.incomingQos2.clear();
       this.store.clearIncoming();
+      this.publishAgainAsNew();
     }
     this.keepalive.start(this.inForce.keepalive * 1000);
     this.host.connected?.(packet);
@@ -552,10 +554,39 @@ export class Session {
   }
 
   /**
-   * After a reconnect, unacknowledged PUBLISHes go out again with DUP set and PUBRELs again, with
-   * their original ids and in their original order (MQTT-4.4.0-1, MQTT-3.3.1-1). With a clean
-   * session the broker does not know the ids any more, but re-sending keeps QoS 1/2 meaning
-   * "delivered at least once"; only exactly-once for QoS 2 needs clean: false.
+   * The broker has no session for us (CONNACK session present 0: always with clean session / Clean
+   * Start 1, and when a broker lost a persistent one). The packet ids of our unfinished flows, and
+   * DUP, belonged to the session it discarded and must not be used again (MQTT-3.1.2-6 of 3.1.1,
+   * MQTT-4.4.0-1 of 5.0). Each in-flight publish goes back to the front of the queue, in its
+   * original order, and leaves as a new message: a new id, DUP 0, at least once (a subscriber may
+   * get it twice). That includes QoS 2 flows past PUBREC: the discarded session held the message
+   * until our PUBREL (session state, section 4.1), and a broker that delivers onward only at
+   * PUBREL (Mosquitto does) dropped it with the session, so a PUBREL would complete nothing and
+   * completing the flow here could lose the message.
+   */
+  private publishAgainAsNew(): void {
+    if (this.inflight.size === 0) return;
+    const again: OutgoingFlow[] = [];
+    for (const [packetId, flow] of this.inflight) {
+      this.ids.release(packetId);
+      const p = flow.packet;
+      delete p.packetId;
+      p.dup = false;
+      flow.awaiting = 'queued';
+      flow.resend = false;
+      delete flow.result;
+      this.store.putOutgoing(this.record(flow));
+      again.push(flow);
+    }
+    this.inflight.clear();
+    this.heldResends = 0;
+    this.queue.unshift(again);
+  }
+
+  /**
+   * After a reconnect that resumed the session (session present 1), unacknowledged PUBLISHes go out
+   * again with DUP set and PUBRELs again, with their original ids and in their original order
+   * (MQTT-4.4.0-1, MQTT-3.3.1-1). Without a session publishAgainAsNew() has emptied the window first.
    */
   private retransmit(): void {
     // MQTT 5: the new connection's Receive Maximum may be lower than what is in flight; the PUBLISHes

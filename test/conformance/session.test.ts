@@ -83,7 +83,7 @@ describe('MQTT 3.1.1 session state across connections', () => {
     publishTracked(h.session, pub('q2', 2));
     const first = h.host.take() as PublishPacket[];
     expect(first.map((p) => [p.packetId, p.dup])).toEqual([[1, false], [2, false]]);
-    const again = (await reconnect(h, false)).slice(1) as PublishPacket[];
+    const again = (await reconnect(h, true)).slice(1) as PublishPacket[];
     expect(again.map((p) => [p.type, p.packetId, p.qos, p.dup])).toEqual([
       ['publish', 1, 1, true],
       ['publish', 2, 2, true],
@@ -129,6 +129,31 @@ describe('MQTT 3.1.1 session state across connections', () => {
     second.receive(incoming('in', 2, 9, { dup: true }));
     expect(host.take()).toStrictEqual([{ type: 'pubrec', packetId: 9 }]);
     expect(host.delivered).toEqual([]);
+  });
+
+  it('a new broker session (Session Present 0), with clean: true and with clean: false: the in-flight PUBLISHes go again as new messages (new ids, DUP 0) in their order, ahead of the queue; no PUBREL of the old session [MQTT-3.1.2-6]', async () => {
+    for (const clean of [true, false]) {
+      const h = await connected({ clean, inflightWindow: 4 });
+      const flows = midFlow(h);
+      const queued = publishTracked(h.session, pub('t/e', 1, 'E')); // the window is full: it waits
+      expect(h.host.take()).toStrictEqual([]);
+      // Ids 1 to 4 belonged to the discarded session: the new messages take 5 to 8, then E 9.
+      expect(await reconnect(h, false)).toStrictEqual([CONNECT, sent('t/a', 1, 5, 'A'), sent('t/b', 2, 6, 'B'), sent('t/c', 2, 7, 'C'), sent('t/d', 1, 8, 'D')]);
+      await settle();
+      expect([...flows, queued].map((f) => f.status)).toEqual(['pending', 'pending', 'pending', 'pending', 'pending']);
+      // Acks for the old ids are for nothing we hold now: ignored (a PUBREC is still released).
+      h.session.receive({ type: 'puback', packetId: 1 });
+      h.session.receive({ type: 'pubcomp', packetId: 2 });
+      expect(h.host.take()).toStrictEqual([]);
+      h.session.receive({ type: 'puback', packetId: 5 });
+      expect(h.host.take()).toStrictEqual([sent('t/e', 1, 9, 'E')]);
+      for (const id of [6, 7]) h.session.receive({ type: 'pubrec', packetId: id });
+      expect(h.host.take()).toStrictEqual([{ type: 'pubrel', packetId: 6 }, { type: 'pubrel', packetId: 7 }]);
+      for (const [type, packetId] of [['pubcomp', 6], ['pubcomp', 7], ['puback', 8], ['puback', 9]] as const) h.session.receive({ type, packetId });
+      await settle();
+      expect([...flows, queued].map((f) => f.status)).toEqual(['resolved', 'resolved', 'resolved', 'resolved', 'resolved']);
+      expect(h.session.stats).toEqual({ inflight: 0, queued: 0 });
+    }
   });
 
   it('a new broker session (Session Present 0) makes the client forget the incoming QoS 2 ids of the old one [MQTT-3.1.2-6]', async () => {
@@ -207,5 +232,17 @@ describe('MQTT 3.1.1 acknowledgements', () => {
     h.session.receive({ type: 'suback', packetId: 1, returnCodes: [0] });
     await settle();
     expect([a.status, a.value]).toEqual(['resolved', [0]]);
+  });
+});
+
+describe('MQTT 5 session state across connections [v5]', () => {
+  it('Clean Start 1 (Session Present 0): in-flight PUBLISHes go again as new messages with new ids and DUP 0, and no PUBREL; Clean Start 0 with Session Present 1: re-sent with their ids and DUP [MQTT-4.4.0-1]', async () => {
+    const fresh = await connected({ protocolLevel: 5, clean: true });
+    midFlow(fresh);
+    expect(await reconnect(fresh, false)).toStrictEqual([CONNECT, sent('t/a', 1, 5, 'A'), sent('t/b', 2, 6, 'B'), sent('t/c', 2, 7, 'C'), sent('t/d', 1, 8, 'D')]);
+    // Control: the same flows on a resumed session keep their ids.
+    const kept = await connected({ protocolLevel: 5, clean: false });
+    midFlow(kept);
+    expect(await reconnect(kept, true)).toStrictEqual([CONNECT, dup(sent('t/a', 1, 1, 'A')), { type: 'pubrel', packetId: 2 }, dup(sent('t/c', 2, 3, 'C')), dup(sent('t/d', 1, 4, 'D'))]);
   });
 });

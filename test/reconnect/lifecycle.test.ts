@@ -212,7 +212,7 @@ describe('what ends reconnecting', () => {
     await expect(s.fake.nextConnection(100)).rejects.toThrow(/no new connection/);
   });
 
-  it('CONNACK 3 (server unavailable) is retried; the in-flight publish completes on the connection that is accepted', async () => {
+  it('CONNACK 3 (server unavailable) is retried; the in-flight publish completes on the connection that is accepted (sent again as a new message: no session)', async () => {
     const s = await connectFakeReconnecting(h, { clientId: 'unavailable' });
     const pub = track(s.c.publish('r/x', 'pending', { qos: 1 }));
     await s.conn.expectPacket(PacketType.PUBLISH);
@@ -229,8 +229,8 @@ describe('what ends reconnecting', () => {
       expect(e.error).toMatchObject({ returnCode: 3 });
     }
     const conn = await reconnectFake(s);
-    expect(toHex(await conn.expectPacket(PacketType.PUBLISH))).toBe(toHex(publishPacket({ topic: 'r/x', payload: 'pending', qos: 1, packetId: 1, dup: true })));
-    conn.write(ackPacket('puback', 1));
+    expect(toHex(await conn.expectPacket(PacketType.PUBLISH))).toBe(toHex(publishPacket({ topic: 'r/x', payload: 'pending', qos: 1, packetId: 2 })));
+    conn.write(ackPacket('puback', 2));
     await within(pub.promise, 1000, 'publish');
     expect(s.c.stats().reconnects).toBe(1);
   });
@@ -602,11 +602,11 @@ describe('the offline queue', () => {
     const conn = await reconnectFake(s);
     const ids: number[] = [];
     for (let i = 0; i < 2; i++) ids.push(packetIdOf(await conn.expectPacket(PacketType.PUBLISH)));
-    expect(ids).toEqual([1, 2]);
+    expect(ids).toEqual([3, 4]); // no session: sent again as new messages
     for (const id of ids) conn.write(ackPacket('puback', id));
     const third = await conn.expectPacket(PacketType.PUBLISH);
-    expect(toHex(third)).toBe(toHex(publishPacket({ topic: 'o/x', payload: 'm3', qos: 1, packetId: 3 })));
-    conn.write(ackPacket('puback', 3));
+    expect(toHex(third)).toBe(toHex(publishPacket({ topic: 'o/x', payload: 'm3', qos: 1, packetId: 5 })));
+    conn.write(ackPacket('puback', 5));
     await within(Promise.all(pubs.map((p) => p.promise)), 1000, 'publishes');
   });
 });

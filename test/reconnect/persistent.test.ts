@@ -7,6 +7,8 @@
  */
 import { expect, it } from 'vitest';
 import type { Message, MqttClient, Subscription } from '../../src/index.js';
+import { openTcp } from '../../src/transport/node-tcp.js';
+import type { TransportFactory } from '../../src/transport/transport.js';
 import { describeMosquitto } from '../helpers/mosquitto.js';
 import { PacketLog, take, until, useHarness, within } from '../client/helpers.js';
 import { startProxy, StatusRecorder, type TcpProxy } from './helpers.js';
@@ -127,6 +129,46 @@ describeMosquitto('persistent sessions (Mosquitto)', () => {
     await pub.publish('ps/amnesia/a', 'back', { qos: 2 });
     const [msg] = await take(sub, 1);
     expect([msg?.text(), msg?.qos]).toEqual(['back', 2]);
+  });
+
+  it('clean: true, cut off after PUBREC, before the broker read our PUBREL: Mosquitto had not passed the QoS 2 message on, and publishing it again as a new message delivers it once [MQTT-3.1.2-6]', async () => {
+    const m = await h.mosquitto(QUIET);
+    const proxy = await proxyTo(m.port);
+    const subscriber = await h.connected(m.url, { clientId: 'ps-pubrel-sub' });
+    const sub = await subscriber.subscribe('ps/pubrel/#', { qos: 2 });
+    // The publisher's PUBREL for its first QoS 2 message never leaves: the connection stays up, the flow waits for PUBCOMP.
+    let held = 0;
+    const transport: TransportFactory = async (url, handlers, options) => {
+      const t = await openTcp(url, handlers, options);
+      return {
+        ...t,
+        write: (data) => {
+          if (held === 0 && data.length === 4 && data[0] === 0x62) {
+            held++;
+            return true;
+          }
+          return t.write(data);
+        },
+      };
+    };
+    const log = new PacketLog();
+    const c = await h.connected(proxy.url, { clientId: 'ps-pubrel-pub', reconnect: QUICK, transport, logger: log.logger });
+    const st = new StatusRecorder(c);
+    const x = c.publish('ps/pubrel/x', 'X', { qos: 2 });
+    await until(() => held === 1, 2000, 'the PUBREL held back');
+    // Control: a later message on the same connection arrives, X does not (Mosquitto passes QoS 2 on at PUBREL).
+    await c.publish('ps/pubrel/control', 'control', { qos: 1 });
+    expect(texts(await take(sub, 1))).toEqual(['control']);
+    proxy.cut();
+    expect(await st.next('connected', 3000)).toMatchObject({ sessionPresent: false });
+    await within(x, 2000, 'X, published again as a new message');
+    expect(texts(await take(sub, 1))).toEqual(['X']);
+    const again = sentSinceLastConnect(log).filter((l) => l.startsWith('> PUBLISH') || l.startsWith('> PUBREL'));
+    // Id 1 belonged to the discarded session (and 2 went to the control): a new id, no DUP, and no PUBREL for 1.
+    expect(again).toEqual(['> PUBLISH topic="ps/pubrel/x" qos=2 id=3 payload=1B', '> PUBREL id=3']);
+    // Nothing more reaches the subscriber: a last message is the next one it gets.
+    await c.publish('ps/pubrel/control', 'last', { qos: 1 });
+    expect(texts(await take(sub, 1))).toEqual(['last']);
   });
 });
 

@@ -1,8 +1,10 @@
 /**
- * What goes on the wire after a reconnect, byte for byte (fake broker, hand-driven clock):
- * re-subscriptions first when the broker has no session, then the unacknowledged PUBLISHes with
- * DUP set and their original ids, PUBRELs for QoS 2 flows past PUBREC, in the original order, then
- * what was queued; and incoming QoS 2 de-duplication across the reconnect.
+ * What goes on the wire after a reconnect, byte for byte (fake broker, hand-driven clock). When the
+ * broker has no session (session present 0): re-subscriptions first, then every unacknowledged
+ * PUBLISH again as a new message (new id, DUP 0), in the original order, then what was queued.
+ * When it resumed ours: the unacknowledged PUBLISHes with DUP set and their original ids, PUBRELs
+ * for QoS 2 flows past PUBREC, in the original order, then what was queued. And incoming QoS 2
+ * de-duplication across the reconnect.
  */
 import { describe, expect, it } from 'vitest';
 import { SubscribeError, TimeoutError, type Subscription } from '../../src/index.js';
@@ -52,6 +54,36 @@ async function expectRetransmits(conn: FakeConnection): Promise<void> {
   await expectBytes(conn, PacketType.PUBLISH, publishPacket({ topic: 't/d', payload: 'D', qos: 1, packetId: 5, dup: true }), 'D again, DUP');
 }
 
+/**
+ * midFlow()'s publishes on a broker that has no session for us: each again as a new message, the
+ * ids from `firstId` on, DUP 0, in the original order; B too, whose PUBREC came from the session
+ * the broker discarded (no PUBREL for it).
+ */
+async function expectRepublished(conn: FakeConnection, firstId: number): Promise<void> {
+  const again = [['t/a', 'A', 1], ['t/b', 'B', 2], ['t/c', 'C', 2], ['t/d', 'D', 1]] as const;
+  for (const [i, [topic, payload, qos]] of again.entries()) {
+    await expectBytes(conn, PacketType.PUBLISH, publishPacket({ topic, payload, qos, packetId: firstId + i }), `${payload} as a new message, id ${firstId + i}, DUP 0`);
+  }
+}
+
+/** Completes the flows expectRepublished() started, and checks each promise resolves only then. */
+async function completeRepublished(conn: FakeConnection, firstId: number, pubs: Tracked<void>[]): Promise<void> {
+  const [a, b, c, d] = [firstId, firstId + 1, firstId + 2, firstId + 3];
+  await tick();
+  expect(pubs.map((p) => p.status)).toEqual(['pending', 'pending', 'pending', 'pending']);
+  conn.write(ackPacket('puback', a));
+  conn.write(ackPacket('pubrec', b));
+  await expectBytes(conn, PacketType.PUBREL, ackPacket('pubrel', b), `PUBREL ${b}`);
+  await tick();
+  expect(pubs.map((p) => p.status)).toEqual(['resolved', 'pending', 'pending', 'pending']);
+  conn.write(ackPacket('pubcomp', b));
+  conn.write(ackPacket('pubrec', c));
+  await expectBytes(conn, PacketType.PUBREL, ackPacket('pubrel', c), `PUBREL ${c}`);
+  conn.write(ackPacket('pubcomp', c));
+  conn.write(ackPacket('puback', d));
+  await within(Promise.all(pubs.map((p) => p.promise)), 1000, 'all four publishes');
+}
+
 /** Acks midFlow()'s publishes on `conn` and checks each promise resolves only then. */
 async function completeFlows(conn: FakeConnection, pubs: Tracked<void>[]): Promise<void> {
   await tick();
@@ -68,7 +100,7 @@ async function completeFlows(conn: FakeConnection, pubs: Tracked<void>[]): Promi
 }
 
 describe('clean session (sessionPresent 0)', () => {
-  it('CONNECT, SUBSCRIBE for the live subscription, then A/C/D with DUP and PUBREL for B, in order, then the offline queue; all resolve', async () => {
+  it('CONNECT, SUBSCRIBE for the live subscription, then A/B/C/D again as new messages (new ids, DUP 0, no PUBREL), in order, then the offline queue; all resolve [MQTT-3.1.2-6]', async () => {
     const s = await connectFakeReconnecting(h, { clientId: 'rt-clean' });
     const { sub, pubs } = await midFlow(s);
     s.conn.destroy();
@@ -76,13 +108,13 @@ describe('clean session (sessionPresent 0)', () => {
     const e = track(s.c.publish('t/e', 'E', { qos: 1 })); // made while offline
     const conn = await reconnectFake(s);
     await expectBytes(conn, PacketType.SUBSCRIBE, subscribePacket(6, [['live/#', 1]]), 're-SUBSCRIBE first');
-    await expectRetransmits(conn);
-    await expectBytes(conn, PacketType.PUBLISH, publishPacket({ topic: 't/e', payload: 'E', qos: 1, packetId: 7 }), 'E (queued offline), not DUP');
+    await expectRepublished(conn, 7);
+    await expectBytes(conn, PacketType.PUBLISH, publishPacket({ topic: 't/e', payload: 'E', qos: 1, packetId: 11 }), 'E (queued offline), after them');
     await expectQuiet(conn);
     conn.write(subackPacket(6, [1]));
-    await completeFlows(conn, pubs);
+    await completeRepublished(conn, 7, pubs);
     expect(e.status).toBe('pending');
-    conn.write(ackPacket('puback', 7));
+    conn.write(ackPacket('puback', 11));
     await within(e.promise, 1000, 'E');
     expect(s.c.stats()).toMatchObject({ inflight: 0, queued: 0, reconnects: 1 });
     expect(sub.granted).toEqual([1]);
@@ -138,7 +170,7 @@ describe('clean session (sessionPresent 0)', () => {
     await expect(sub.next()).rejects.toBe(err.error);
   });
 
-  it('a retransmitted PUBLISH that gets no ack rejects with TimeoutError after ackTimeout (counted from the re-send)', async () => {
+  it('a PUBLISH sent again that gets no ack rejects with TimeoutError after ackTimeout (counted from the new send)', async () => {
     const s = await connectFakeReconnecting(h, { clientId: 'rt-timeout', ackTimeout: 1000 });
     const pub = track(s.c.publish('t/x', 'x', { qos: 1 }));
     await s.conn.expectPacket(PacketType.PUBLISH);
@@ -146,7 +178,7 @@ describe('clean session (sessionPresent 0)', () => {
     s.conn.destroy();
     await s.status.next('disconnected');
     const conn = await reconnectFake(s); // the time offline does not count either
-    await expectBytes(conn, PacketType.PUBLISH, publishPacket({ topic: 't/x', payload: 'x', qos: 1, packetId: 1, dup: true }), 'DUP');
+    await expectBytes(conn, PacketType.PUBLISH, publishPacket({ topic: 't/x', payload: 'x', qos: 1, packetId: 2 }), 'again, as a new message');
     s.timers.advance(999);
     await tick();
     expect(pub.status).toBe('pending');
@@ -180,16 +212,17 @@ describe('persistent session (clean: false, sessionPresent 1)', () => {
     expect((await take(sub, 1)).map((m) => m.text())).toEqual(['kept']);
   });
 
-  it('clean: false but the broker lost the session (sessionPresent 0): re-SUBSCRIBE, then the retransmissions', async () => {
+  it('clean: false but the broker lost the session (sessionPresent 0): re-SUBSCRIBE, then A/B/C/D again as new messages, as with a clean session [MQTT-3.1.2-6]', async () => {
     const opts = { clientId: 'rt-lost-session', clean: false };
     const s = await connectFakeReconnecting(h, opts);
     const { pubs } = await midFlow(s);
     s.conn.destroy();
     const conn = await reconnectFake(s, opts, connackPacket(0, false));
     await expectBytes(conn, PacketType.SUBSCRIBE, subscribePacket(6, [['live/#', 1]]), 're-SUBSCRIBE');
-    await expectRetransmits(conn);
+    await expectRepublished(conn, 7);
+    await expectQuiet(conn);
     conn.write(subackPacket(6, [1]));
-    await completeFlows(conn, pubs);
+    await completeRepublished(conn, 7, pubs);
   });
 });
 
