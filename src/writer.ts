@@ -1,4 +1,5 @@
 import { encodeFromClient } from './codec/encode-client.js';
+import { parseFromServer } from './codec/parse.js';
 import type { Packet, ProtocolLevel, PublishPacket } from './codec/packets.js';
 import { ConnectionClosedError } from './errors.js';
 import type { Transport } from './transport/transport.js';
@@ -23,8 +24,6 @@ export class PacketWriter {
   /** One promise per batch, shared by every caller of whenWritten() in that tick. */
   private batchPromise: Promise<void> | undefined;
   private failed: Error | undefined;
-  /** The QoS 0 PUBLISHes of the batch not yet handed over (kept only with `requeue`). */
-  private unsentQos0: PublishPacket[] = [];
   bytesOut = 0;
 
   constructor(
@@ -45,7 +44,6 @@ export class PacketWriter {
     if (this.failed) return;
     const bytes = encodeFromClient(packet, this.level);
     this.onPacket?.(packet);
-    if (packet.type === 'publish' && packet.qos === 0 && this.requeue) this.unsentQos0.push(packet);
     this.chunks.push(bytes);
     this.size += bytes.length;
     if (!this.scheduled) {
@@ -70,7 +68,6 @@ export class PacketWriter {
     const data = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array) : concat(this.chunks, this.size);
     this.chunks = [];
     this.size = 0;
-    if (this.unsentQos0.length > 0) this.unsentQos0 = [];
     this.beforeWrite?.();
     this.bytesOut += data.length;
     const ok = this.transport.write(data);
@@ -100,9 +97,9 @@ export class PacketWriter {
   fail(err: Error = new ConnectionClosedError('the connection closed')): void {
     if (this.failed) return;
     this.failed = err;
+    // Read back from the batch's own bytes, here and only here: the QoS 0 path pays nothing for it.
+    const unsent = this.requeue ? unsentQos0(this.chunks, this.level) : [];
     this.chunks = [];
-    const unsent = this.unsentQos0;
-    this.unsentQos0 = [];
     const batch = this.batchWaiters;
     if (unsent.length > 0 && this.requeue) {
       this.requeue(unsent).then(() => settle(batch), (e: unknown) => settle(batch, e));
@@ -117,6 +114,22 @@ export class PacketWriter {
 interface Waiter {
   resolve(): void;
   reject(err: unknown): void;
+}
+
+/**
+ * The QoS 0 PUBLISHes among a batch's encoded packets (one packet per chunk), in order, decoded
+ * again. The server-to-client parser reads them: a PUBLISH has the same layout both ways.
+ */
+function unsentQos0(chunks: Uint8Array[], level: ProtocolLevel): PublishPacket[] {
+  const out: PublishPacket[] = [];
+  for (const c of chunks) {
+    const first = c[0] as number;
+    if (first >> 4 !== 3 || (first & 0x06) !== 0) continue; // not a PUBLISH, or QoS 1/2 (the session re-sends those)
+    let body = 1;
+    while ((c[body] as number) & 0x80) body++; // the Remaining Length's continuation bytes
+    out.push(parseFromServer(first, c, body + 1, c.length, level) as PublishPacket);
+  }
+  return out;
 }
 
 /** Resolves every waiter, or rejects each with `err` when there is one. */
