@@ -7,13 +7,14 @@
  * arrived: it is never sent again (QoS 0 is at most once), and its promise rejects.
  */
 import { describe, expect, it } from 'vitest';
-import { ConnectionClosedError, TimeoutError, type ClientOptions } from '../../src/index.js';
+import { ConnectionClosedError, TimeoutError, type ClientOptions, type MqttClient } from '../../src/index.js';
 import { openTcp } from '../../src/transport/node-tcp.js';
 import type { TransportFactory } from '../../src/transport/transport.js';
 import { PacketType, toHex, type FakeConnection } from '../helpers/fake-broker.js';
 import { publishPacket } from '../helpers/mqtt-bytes.js';
 import { expectQuiet, tick, track, useHarness, within, type Tracked } from '../client/helpers.js';
-import { connectFakeReconnecting, reconnectFake, type FakeSetup } from './helpers.js';
+import { connectToFake5, next5, send5 } from '../helpers/fake-broker-v5.js';
+import { connectFakeReconnecting, reconnectFake, StatusRecorder, type FakeSetup } from './helpers.js';
 
 const h = useHarness();
 
@@ -83,6 +84,28 @@ describe('a QoS 0 publish whose write batch was never handed over', () => {
     expect(a.error).toBeInstanceOf(TimeoutError);
     const conn = await reconnectFake(s, opts);
     await expectQuiet(conn);
+  });
+});
+
+describe('MQTT 5 [v5]', () => {
+  it('a QoS 0 publish caught in the write batch goes out on the next connection with its properties', async () => {
+    const { c, conn, timers, fake } = await connectToFake5(h, { clientId: 'q0-requeue-v5', ...KEEPALIVE, reconnect: { initialDelay: 10, maxDelay: 10 } });
+    const status = new StatusRecorder(c as unknown as MqttClient); // it reads status() only, the same at both levels
+    const properties = { contentType: 'text/plain', userProperties: [['k', 'v']] as [string, string][] };
+    timers.advance(10_000);
+    await next5(conn, 'pingreq');
+    const a = track(c.publish('q/a', 'A', { properties }));
+    timers.advance(1000);
+    const ev = await status.next('reconnecting');
+    await tick();
+    expect(a.status).toBe('pending');
+    timers.advance(ev.delay);
+    const again = await fake.nextConnection();
+    await next5(again, 'connect');
+    send5(again, { type: 'connack', sessionPresent: false, returnCode: 0 });
+    const p = await next5(again, 'publish');
+    expect({ topic: p.topic, payload: new TextDecoder().decode(p.payload), qos: p.qos, dup: p.dup, properties: p.properties }).toEqual({ topic: 'q/a', payload: 'A', qos: 0, dup: false, properties });
+    await within(a.promise, 1000, 'the publish');
   });
 });
 
