@@ -399,10 +399,18 @@ export class Session {
    */
   requeue(packets: PublishPacket[]): Promise<void> {
     if (this.current === 'closed') return Promise.reject(new ClientClosedError('cannot publish: the session is closed'));
-    const flows = packets.map((packet) => this.newFlow(packet, ++this.seq));
+    // Decoded from the wire bytes, a packet may carry this connection's topic alias (and an empty
+    // topic); the next connection has no aliases, so each goes back with its full topic.
+    const whole = this.outAliases ? unaliased(packets, this.outAliases) : { packets, lost: false };
+    const flows = whole.packets.map((packet) => this.newFlow(packet, ++this.seq));
+    if (flows.length === 0) return Promise.reject(new ConnectionClosedError('the connection closed before the publish was written'));
     for (let i = 0; i < flows.length - 1; i++) flows[i]!.done.promise.catch(() => {}); // the last one speaks for all
     this.queue.unshift(flows);
-    return (flows[flows.length - 1] as OutgoingFlow).done.promise.then(() => undefined);
+    const last = (flows[flows.length - 1] as OutgoingFlow).done.promise;
+    // One whose topic cannot be told any more is not sent: the batch's shared promise then says
+    // "maybe delivered" (CONNECTION_CLOSED) for all, which stays true for those that do go out.
+    if (whole.lost) return last.then(() => Promise.reject(new ConnectionClosedError('the connection closed while a publish was being written')));
+    return last.then(() => undefined);
   }
 
   /** Resolves on SUBACK with its codes; MQTT 5: `subscriptionIdentifier` goes in the SUBSCRIBE's properties. */
@@ -955,4 +963,39 @@ function limitsFrom(options: SessionOptions, connack: ConnackPacket['properties'
   };
   if (p.assignedClientIdentifier !== undefined) limits.assignedClientIdentifier = p.assignedClientIdentifier;
   return limits;
+}
+
+/**
+ * `packets` (in the order they were written on one connection) with that connection's topic aliases
+ * taken out. An alias with an empty topic means the topic it held at that point of the batch: the last
+ * one given to it earlier in the batch, or else the one it held before the batch, which `aliases`
+ * still has unless the batch gave the alias a new topic later (then the packet is dropped: `lost`).
+ */
+function unaliased(packets: PublishPacket[], aliases: OutgoingAliases): { packets: PublishPacket[]; lost: boolean } {
+  const inBatch = new Map<number, string>();
+  const remappedAt = new Map<number, number>();
+  packets.forEach((p, i) => {
+    const alias = p.properties?.topicAlias;
+    if (alias !== undefined && p.topic !== '' && !remappedAt.has(alias)) remappedAt.set(alias, i);
+  });
+  const out: PublishPacket[] = [];
+  let lost = false;
+  packets.forEach((p, i) => {
+    const props = p.properties;
+    const alias = props?.topicAlias;
+    if (props === undefined || alias === undefined) return out.push(p);
+    let topic = p.topic;
+    if (topic !== '') inBatch.set(alias, topic);
+    else {
+      const first = remappedAt.get(alias);
+      topic = inBatch.get(alias) ?? (first === undefined || first < i ? aliases.topicOf(alias) : undefined) ?? '';
+    }
+    if (topic === '') return (lost = true);
+    const { topicAlias: _, ...rest } = props;
+    const packet: PublishPacket = { ...p, topic };
+    if (Object.keys(rest).length > 0) packet.properties = rest;
+    else delete packet.properties;
+    return out.push(packet);
+  });
+  return { packets: out, lost };
 }

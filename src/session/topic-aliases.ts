@@ -80,6 +80,11 @@ export class OutgoingAliases {
     this.capacity = Math.max(256, 4 * maximum);
   }
 
+  /** The topic `alias` holds now (undefined when none). */
+  topicOf(alias: number): string | undefined {
+    return this.holders[alias - 1];
+  }
+
   /**
    * The packet to write for `packet`: the same object when it goes out without an alias, otherwise a
    * copy with the Topic Alias property, and with an empty topic when the broker already knows the alias.

@@ -107,6 +107,33 @@ describe('MQTT 5 [v5]', () => {
     expect({ topic: p.topic, payload: new TextDecoder().decode(p.payload), qos: p.qos, dup: p.dup, properties: p.properties }).toEqual({ topic: 'q/a', payload: 'A', qos: 0, dup: false, properties });
     await within(a.promise, 1000, 'the publish');
   });
+
+  it('publishes written with this connection\'s topic aliases go out with their full topics on the next one', async () => {
+    const { c, conn, timers, fake } = await connectToFake5(h, { clientId: 'q0-requeue-alias', ...KEEPALIVE, reconnect: { initialDelay: 10, maxDelay: 10 } }, { topicAliasMaximum: 4 });
+    const status = new StatusRecorder(c as unknown as MqttClient);
+    // Two publishes to one topic on the first connection: the second takes alias 1 (topic + alias).
+    for (const payload of ['0', '1']) await c.publish('q/hot', payload);
+    expect((await next5(conn, 'publish')).properties?.topicAlias).toBeUndefined();
+    const aliased = await next5(conn, 'publish');
+    expect({ topic: aliased.topic, alias: aliased.properties?.topicAlias }).toEqual({ topic: 'q/hot', alias: 1 });
+    timers.advance(10_000);
+    await next5(conn, 'pingreq');
+    // The batch that breaks: alias only (empty topic), then another topic.
+    const a = track(c.publish('q/hot', 'A'));
+    const b = track(c.publish('q/cold', 'B'));
+    timers.advance(1000);
+    const ev = await status.next('reconnecting');
+    timers.advance(ev.delay);
+    const again = await fake.nextConnection();
+    await next5(again, 'connect');
+    send5(again, { type: 'connack', sessionPresent: false, returnCode: 0 }); // no aliases on this one
+    const sent = [await next5(again, 'publish'), await next5(again, 'publish')];
+    expect(sent.map((p) => ({ topic: p.topic, payload: new TextDecoder().decode(p.payload), alias: p.properties?.topicAlias }))).toEqual([
+      { topic: 'q/hot', payload: 'A', alias: undefined },
+      { topic: 'q/cold', payload: 'B', alias: undefined },
+    ]);
+    await within(Promise.all([a.promise, b.promise]), 1000, 'the publishes');
+  });
 });
 
 describe('a QoS 0 publish handed to the transport, its drain still pending', () => {
