@@ -11,6 +11,8 @@ export type Role = 'pub' | 'sub' | 'rtt';
 /** mqttwire-direct: mqttwire with read coalescing off (the Node transport as it was before it). */
 export type WorkerLib = 'mqttwire' | 'mqttwire-direct' | 'mqttjs' | 'mqttjs-await';
 export type QoS = 0 | 1 | 2;
+/** The MQTT protocol level both clients of a run connect with: 4 is 3.1.1, 5 is MQTT 5. */
+export type Protocol = 4 | 5;
 
 export interface Cpu {
   user: number;

@@ -1,7 +1,10 @@
 /**
  * One side of an end-to-end benchmark run, in its own process (started by bench/e2e.ts):
  *
- *   node --import tsx bench/e2e-worker.ts <pub|sub|rtt> <mqttwire|mqttwire-direct|mqttjs|mqttjs-await> <qos> <count> <url> [topic] [gap ms]
+ *   node --import tsx bench/e2e-worker.ts <pub|sub|rtt> <mqttwire|mqttwire-direct|mqttjs|mqttjs-await> <qos> <count> <url> [topic] [gap ms] [protocol 4|5]
+ *
+ * Both libraries connect at the given protocol level (`protocolVersion`, 4 by default; 5 is MQTT 5)
+ * and publish the same messages: no properties, so a v5 row measures the v5 code paths, not extra bytes.
  *
  * Payloads are 64 bytes: the message's sequence number as 10 ASCII digits, then filler. The
  * subscriber prints `ready` once its SUBACK is in, then counts messages until it has `count` or
@@ -29,6 +32,7 @@ import {
   payloadText,
   Tally,
   type Cpu,
+  type Protocol,
   type PubResult,
   type QoS,
   type Role,
@@ -50,11 +54,12 @@ interface LoadedMqttwire {
   options: ClientOptions;
 }
 
-async function loadVariant(lib: WorkerLib): Promise<LoadedMqttwire> {
+async function loadVariant(lib: WorkerLib, protocol: Protocol): Promise<LoadedMqttwire> {
   const { connect } = await loadMqttwire();
-  if (lib !== 'mqttwire-direct') return { connect, options: {} };
+  const level: ClientOptions = { protocolVersion: protocol };
+  if (lib !== 'mqttwire-direct') return { connect, options: level };
   const tcp = await loadNodeTcp();
-  return { connect, options: { transport: tcp.tcpTransport({ coalesceReads: false }) } };
+  return { connect, options: { ...level, transport: tcp.tcpTransport({ coalesceReads: false }) } };
 }
 
 /** Read and write system calls so far (Linux), or undefined. */
@@ -181,8 +186,8 @@ function idleWatch(tally: Tally, onIdle: () => void): () => void {
 // ---------------------------------------------------------------------------------------------
 // mqttwire
 
-async function subMqttwire(lib: WorkerLib, url: string, topic: string, qos: QoS, count: number): Promise<void> {
-  const { connect, options } = await loadVariant(lib);
+async function subMqttwire(lib: WorkerLib, protocol: Protocol, url: string, topic: string, qos: QoS, count: number): Promise<void> {
+  const { connect, options } = await loadVariant(lib, protocol);
   const client = await connect(url, { ...options, clientId: `e2e-sub-mqttwire-${process.pid}` });
   const sub = await client.subscribe(topic, { qos });
   const tally = new Tally(count);
@@ -204,8 +209,8 @@ async function subMqttwire(lib: WorkerLib, url: string, topic: string, qos: QoS,
   await client.end({ timeout: 1000 });
 }
 
-async function pubMqttwire(lib: WorkerLib, url: string, topic: string, qos: QoS, count: number): Promise<void> {
-  const { connect, options } = await loadVariant(lib);
+async function pubMqttwire(lib: WorkerLib, protocol: Protocol, url: string, topic: string, qos: QoS, count: number): Promise<void> {
+  const { connect, options } = await loadVariant(lib, protocol);
   const client = await connect(url, { ...options, clientId: `e2e-pub-mqttwire-${process.pid}` });
   const payloads = makePayloads(count);
   await readyToPublish();
@@ -227,8 +232,8 @@ async function pubMqttwire(lib: WorkerLib, url: string, topic: string, qos: QoS,
   await client.end();
 }
 
-async function rttMqttwire(lib: WorkerLib, url: string, topic: string, qos: QoS, count: number, gapMs: number): Promise<void> {
-  const { connect, options } = await loadVariant(lib);
+async function rttMqttwire(lib: WorkerLib, protocol: Protocol, url: string, topic: string, qos: QoS, count: number, gapMs: number): Promise<void> {
+  const { connect, options } = await loadVariant(lib, protocol);
   const client = await connect(url, { ...options, clientId: `e2e-rtt-mqttwire-${process.pid}` });
   const sub = await client.subscribe(topic, { qos });
   const messages = sub[Symbol.asyncIterator]();
@@ -249,13 +254,13 @@ async function rttMqttwire(lib: WorkerLib, url: string, topic: string, qos: QoS,
 // ---------------------------------------------------------------------------------------------
 // MQTT.js
 
-function mqttjsOptions(role: Role): IClientOptions {
-  return { clientId: `e2e-${role}-mqttjs-${process.pid}`, protocolVersion: 4, clean: true, reconnectPeriod: 0 };
+function mqttjsOptions(role: Role, protocol: Protocol): IClientOptions {
+  return { clientId: `e2e-${role}-mqttjs-${process.pid}`, protocolVersion: protocol, clean: true, reconnectPeriod: 0 };
 }
 
-async function subMqttjs(url: string, topic: string, qos: QoS, count: number): Promise<void> {
+async function subMqttjs(protocol: Protocol, url: string, topic: string, qos: QoS, count: number): Promise<void> {
   const mqtt = await loadMqttjs();
-  const client = await mqtt.connectAsync(url, mqttjsOptions('sub'));
+  const client = await mqtt.connectAsync(url, mqttjsOptions('sub', protocol));
   const tally = new Tally(count);
   let timedOut = false;
   let finish!: () => void;
@@ -280,9 +285,9 @@ async function subMqttjs(url: string, topic: string, qos: QoS, count: number): P
   await client.endAsync();
 }
 
-async function pubMqttjs(url: string, topic: string, qos: QoS, count: number, awaitEach: boolean): Promise<void> {
+async function pubMqttjs(protocol: Protocol, url: string, topic: string, qos: QoS, count: number, awaitEach: boolean): Promise<void> {
   const mqtt = await loadMqttjs();
-  const client = await mqtt.connectAsync(url, mqttjsOptions('pub'));
+  const client = await mqtt.connectAsync(url, mqttjsOptions('pub', protocol));
   const payloads = makePayloads(count);
   await readyToPublish();
   let errors = 0;
@@ -319,9 +324,9 @@ async function pubMqttjs(url: string, topic: string, qos: QoS, count: number, aw
   await client.endAsync();
 }
 
-async function rttMqttjs(url: string, topic: string, qos: QoS, count: number, gapMs: number): Promise<void> {
+async function rttMqttjs(protocol: Protocol, url: string, topic: string, qos: QoS, count: number, gapMs: number): Promise<void> {
   const mqtt = await loadMqttjs();
-  const client = await mqtt.connectAsync(url, mqttjsOptions('rtt'));
+  const client = await mqtt.connectAsync(url, mqttjsOptions('rtt', protocol));
   let arrived: ((seq: number) => void) | undefined;
   client.on('message', (_topic, payload) => arrived?.(payloadSeq(payload)));
   await client.subscribeAsync(topic, { qos });
@@ -352,16 +357,18 @@ async function rttMqttjs(url: string, topic: string, qos: QoS, count: number, ga
 // ---------------------------------------------------------------------------------------------
 
 async function main(argv: string[]): Promise<void> {
-  const [role, lib, qosText, countText, url, topicArg, gapText] = argv;
+  const [role, lib, qosText, countText, url, topicArg, gapText, protocolText] = argv;
   const qos = Number(qosText);
   const count = Number(countText);
   const gapMs = Number(gapText ?? 0);
-  const usage = 'usage: e2e-worker.ts <pub|sub|rtt> <mqttwire|mqttwire-direct|mqttjs|mqttjs-await> <0|1|2> <count> <url> [topic] [gap ms]';
+  const protocol = Number(protocolText ?? 4);
+  const usage = 'usage: e2e-worker.ts <pub|sub|rtt> <mqttwire|mqttwire-direct|mqttjs|mqttjs-await> <0|1|2> <count> <url> [topic] [gap ms] [protocol 4|5]';
   const libs: WorkerLib[] = ['mqttwire', 'mqttwire-direct', 'mqttjs', 'mqttjs-await'];
   if (
     (role !== 'pub' && role !== 'sub' && role !== 'rtt') ||
     !libs.includes(lib as WorkerLib) ||
     (qos !== 0 && qos !== 1 && qos !== 2) ||
+    (protocol !== 4 && protocol !== 5) ||
     !Number.isSafeInteger(count) ||
     count < 1 ||
     !url ||
@@ -372,12 +379,12 @@ async function main(argv: string[]): Promise<void> {
   const topic = topicArg ?? 'mqttwire/bench/e2e';
   const which = lib as WorkerLib;
   if (which === 'mqttwire' || which === 'mqttwire-direct') {
-    if (role === 'sub') await subMqttwire(which, url, topic, qos, count);
-    else if (role === 'pub') await pubMqttwire(which, url, topic, qos, count);
-    else await rttMqttwire(which, url, topic, qos, count, gapMs);
-  } else if (role === 'sub') await subMqttjs(url, topic, qos, count);
-  else if (role === 'pub') await pubMqttjs(url, topic, qos, count, which === 'mqttjs-await');
-  else await rttMqttjs(url, topic, qos, count, gapMs);
+    if (role === 'sub') await subMqttwire(which, protocol, url, topic, qos, count);
+    else if (role === 'pub') await pubMqttwire(which, protocol, url, topic, qos, count);
+    else await rttMqttwire(which, protocol, url, topic, qos, count, gapMs);
+  } else if (role === 'sub') await subMqttjs(protocol, url, topic, qos, count);
+  else if (role === 'pub') await pubMqttjs(protocol, url, topic, qos, count, which === 'mqttjs-await');
+  else await rttMqttjs(protocol, url, topic, qos, count, gapMs);
 }
 
 main(process.argv.slice(2)).then(

@@ -3,7 +3,13 @@
  * for mqttwire, MQTT.js and (as the reference) mosquitto_pub/mosquitto_sub, at QoS 0, 1 and 2.
  *
  *   npx tsx bench/e2e.ts [--quick] [--runs=N (default 3, --quick 1)] [--libs=mqttwire,mqttjs,...] [--qos=0,1]
- *                        [--parts=throughput,rtt] [--unlimited] [--src] [--cpu-prof[=DIR]]
+ *                        [--protocol=4,5] [--parts=throughput,rtt] [--unlimited] [--src] [--cpu-prof[=DIR]]
+ *
+ * `--protocol` lists the protocol levels to run every row at (4: MQTT 3.1.1, the default; 5: MQTT 5,
+ * `protocolVersion: 5` for mqttwire and MQTT.js, `-V mqttv5` for mosquitto_pub/sub), interleaved
+ * like the libraries. With both, the output adds our MQTT 5 / 3.1.1 CPU ratios (issue 14's target:
+ * within 10%). The broker's log says which level each client connected with ("(p5, c1, k60)"); a
+ * run whose subscriber did not connect at the level asked for is reported as a problem.
  *
  * mqttwire runs as the package ships it: src is first compiled to JavaScript (TypeScript's own
  * emit, tsconfig.build.json's target) in a temp dir. `--src` runs src through tsx instead, whose
@@ -44,6 +50,7 @@ import {
   payloadText,
   Tally,
   type Cpu,
+  type Protocol,
   type PubResult,
   type QoS,
   type RttResult,
@@ -89,6 +96,8 @@ interface Args {
   runs: number;
   libs: Lib[];
   qos: QoS[];
+  /** Protocol levels to run each row at (4: 3.1.1, 5: MQTT 5). */
+  protocols: Protocol[];
   cpuProfDir: string | undefined;
   src: boolean;
   parts: ('throughput' | 'rtt')[];
@@ -97,7 +106,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, runs: 0, libs: ALL_LIBS, qos: [0, 1, 2], cpuProfDir: undefined, src: false, parts: ['throughput', 'rtt'], unlimited: false };
+  const args: Args = { quick: false, runs: 0, libs: ALL_LIBS, qos: [0, 1, 2], protocols: [4], cpuProfDir: undefined, src: false, parts: ['throughput', 'rtt'], unlimited: false };
   for (const a of argv) {
     const [key, value] = a.split('=', 2) as [string, string | undefined];
     if (key === '--quick') args.quick = true;
@@ -115,13 +124,19 @@ function parseArgs(argv: string[]): Args {
         if (n !== 0 && n !== 1 && n !== 2) throw new Error(`bad QoS ${q}`);
         return n;
       });
+    } else if (key === '--protocol' && value) {
+      args.protocols = value.split(',').map((v) => {
+        const n = Number(v);
+        if (n !== 4 && n !== 5) throw new Error(`bad protocol level ${v} (4: MQTT 3.1.1, 5: MQTT 5)`);
+        return n;
+      });
     } else if (key === '--parts' && value) {
       args.parts = value.split(',').map((p) => {
         if (p !== 'throughput' && p !== 'rtt') throw new Error(`unknown part ${p} (throughput, rtt)`);
         return p;
       });
     } else if (key === '--cpu-prof') args.cpuProfDir = path.resolve(value ?? path.join(os.tmpdir(), `mqttwire-e2e-prof-${Date.now()}`));
-    else throw new Error(`unknown argument ${a}\nusage: tsx bench/e2e.ts [--quick] [--runs=N] [--libs=${ALL_LIBS.join(',')}] [--qos=0,1,2] [--parts=throughput,rtt] [--unlimited] [--src] [--cpu-prof[=DIR]]`);
+    else throw new Error(`unknown argument ${a}\nusage: tsx bench/e2e.ts [--quick] [--runs=N] [--libs=${ALL_LIBS.join(',')}] [--qos=0,1,2] [--protocol=4,5] [--parts=throughput,rtt] [--unlimited] [--src] [--cpu-prof[=DIR]]`);
   }
   // Single runs on a small machine vary by 20-50%: the full run takes the median of three.
   if (args.runs === 0) args.runs = args.quick ? 1 : 3;
@@ -139,6 +154,7 @@ const startChild = (cmd: string, args: string[]): ChildProcess => spawnChild(cmd
 interface RunResult {
   lib: Lib;
   qos: QoS;
+  protocol: Protocol;
   count: number;
   sub: SubResult | undefined;
   pub: PubResult | undefined;
@@ -153,6 +169,7 @@ function nodeWorkerArgs(
   role: 'pub' | 'sub' | 'rtt',
   lib: WorkerLib,
   qos: QoS,
+  protocol: Protocol,
   count: number,
   url: string,
   topic: string,
@@ -161,20 +178,20 @@ function nodeWorkerArgs(
 ): string[] {
   // One directory per process: tsx's loader thread writes a profile too (CPU.<date>.<time>.<pid>.<thread>.*;
   // the main thread's is the one with thread id 0).
-  const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, `${lib}-${role}-qos${qos}-${runSeq}`)}`] : [];
-  return [...workers.args('e2e-worker.ts', prof), role, lib, String(qos), String(count), url, topic, String(gapMs)];
+  const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, `${lib}-${role}-qos${qos}-v${protocol}-${runSeq}`)}`] : [];
+  return [...workers.args('e2e-worker.ts', prof), role, lib, String(qos), String(count), url, topic, String(gapMs), String(protocol)];
 }
 
-async function runNode(lib: WorkerLib, qos: QoS, count: number, broker: MosquittoHandle, runTimeoutMs: number, profDir: string | undefined): Promise<RunResult> {
-  const topic = `bench/e2e/${lib}/q${qos}/${++runSeq}`;
+async function runNode(lib: WorkerLib, qos: QoS, protocol: Protocol, count: number, broker: MosquittoHandle, runTimeoutMs: number, profDir: string | undefined): Promise<RunResult> {
+  const topic = `bench/e2e/${lib}/q${qos}/v${protocol}/${++runSeq}`;
   const problems: string[] = [];
   const t0 = performance.now();
   const deadline = timeout(runTimeoutMs);
   // Both processes start at once (node + tsx take a second or two to load); the publisher connects,
   // then waits for "go", sent once the subscriber has its SUBACK. The await-each variant only
   // changes the publisher: its subscriber is the plain MQTT.js one.
-  const sub = startChild(process.execPath, nodeWorkerArgs('sub', lib === 'mqttjs-await' ? 'mqttjs' : lib, qos, count, broker.url, topic, profDir));
-  const pub = startChild(process.execPath, nodeWorkerArgs('pub', lib, qos, count, broker.url, topic, profDir));
+  const sub = startChild(process.execPath, nodeWorkerArgs('sub', lib === 'mqttjs-await' ? 'mqttjs' : lib, qos, protocol, count, broker.url, topic, profDir));
+  const pub = startChild(process.execPath, nodeWorkerArgs('pub', lib, qos, protocol, count, broker.url, topic, profDir));
   const [subOut, subErr, pubOut, pubErr] = [collect(sub.stdout), collect(sub.stderr), collect(pub.stdout), collect(pub.stderr)];
   const ready = (child: ChildProcess): Promise<'ready' | 'exited'> =>
     Promise.race([
@@ -202,8 +219,11 @@ async function runNode(lib: WorkerLib, qos: QoS, count: number, broker: Mosquitt
   if (pubResult?.errors) problems.push(`${pubResult.errors} publish errors, first: ${pubResult.firstError}`);
   // The worker's client id ends in its pid (e2e-worker.ts).
   const subLib = lib === 'mqttjs-await' ? 'mqttjs' : lib;
-  if (brokerDropped(broker, `e2e-sub-${subLib === 'mqttwire-direct' ? 'mqttwire' : subLib}-${sub.pid}`)) problems.push(DROPPED);
-  return { lib, qos, count, sub: subResult, pub: pubResult, wallMs: performance.now() - t0, problems };
+  const subId = `e2e-sub-${subLib === 'mqttwire-direct' ? 'mqttwire' : subLib}-${sub.pid}`;
+  if (brokerDropped(broker, subId)) problems.push(DROPPED);
+  const level = levelProblem(broker, subId, protocol);
+  if (level) problems.push(level);
+  return { lib, qos, protocol, count, sub: subResult, pub: pubResult, wallMs: performance.now() - t0, problems };
 }
 
 /** bash's `times`: "0m0.001s 0m0.002s\n0m1.230s 0m0.450s", the second line being the children's user and system time. */
@@ -219,11 +239,11 @@ function parseTimes(stderr: string): Cpu | undefined {
   return { user: us(user), system: us(system) };
 }
 
-async function runMosquittoClients(qos: QoS, count: number, broker: MosquittoHandle, runTimeoutMs: number, workDir: string): Promise<RunResult> {
+async function runMosquittoClients(qos: QoS, protocol: Protocol, count: number, broker: MosquittoHandle, runTimeoutMs: number, workDir: string): Promise<RunResult> {
   const n = ++runSeq;
-  const topic = `bench/e2e/mosquitto/q${qos}/${n}`;
+  const topic = `bench/e2e/mosquitto/q${qos}/v${protocol}/${n}`;
   const subId = `e2e-sub-mosquitto-${n}`;
-  const conn = ['-h', '127.0.0.1', '-p', String(broker.port), '-t', topic, '-q', String(qos)];
+  const conn = ['-h', '127.0.0.1', '-p', String(broker.port), '-t', topic, '-q', String(qos), '-V', protocol === 5 ? 'mqttv5' : 'mqttv311'];
   const problems: string[] = [];
   const t0 = performance.now();
   const deadline = timeout(runTimeoutMs);
@@ -317,6 +337,8 @@ async function runMosquittoClients(qos: QoS, count: number, broker: MosquittoHan
   if (pub && !/^exit 0$/m.test(pubErr())) problems.push(`mosquitto_pub failed: ${lastLines(pubErr())}`);
   if (timedOut) problems.push(`subscriber idle for ${IDLE_MS} ms before all messages arrived`);
   if (brokerDropped(broker, subId)) problems.push(DROPPED);
+  const level = levelProblem(broker, subId, protocol);
+  if (level) problems.push(level);
   const subResult: SubResult | undefined = subCpu && {
     role: 'sub',
     received: tally.received,
@@ -327,7 +349,7 @@ async function runMosquittoClients(qos: QoS, count: number, broker: MosquittoHan
     timedOut,
   };
   const pubResult: PubResult | undefined = pubCpu && { role: 'pub', sent: count, errors: 0, elapsedMs: Number.NaN, cpu: pubCpu };
-  return { lib: 'mosquitto', qos, count, sub: subResult, pub: pubResult, wallMs: performance.now() - t0, problems };
+  return { lib: 'mosquitto', qos, protocol, count, sub: subResult, pub: pubResult, wallMs: performance.now() - t0, problems };
 }
 
 const DROPPED = 'Mosquitto dropped messages queued for the subscriber (max_queued_messages 1000: the subscriber fell behind)';
@@ -341,6 +363,19 @@ function brokerDropped(broker: MosquittoHandle, clientId: string): boolean {
   return broker.log().includes(`Outgoing messages are being dropped for client ${clientId}.`);
 }
 
+/** Mosquitto's own numbering of protocols in its log (its enum mosquitto_protocol: mqtt311 is 2, mqtt5 is 5). */
+const MOSQUITTO_LOG_PROTOCOL: Record<Protocol, string> = { 4: 'p2', 5: 'p5' };
+
+/**
+ * Mosquitto logs each connection (notice level) as "New client connected from A as ID (p5, c1, k60).":
+ * undefined when the subscriber connected at `protocol`, else what went wrong.
+ */
+function levelProblem(broker: MosquittoHandle, clientId: string, protocol: Protocol): string | undefined {
+  const m = new RegExp(` as ${clientId} \\((p\\d+),`).exec(broker.log());
+  if (!m) return `no connection of ${clientId} in Mosquitto's log`;
+  return m[1] === MOSQUITTO_LOG_PROTOCOL[protocol] ? undefined : `${clientId} connected as ${m[1]} in Mosquitto's log, not ${MOSQUITTO_LOG_PROTOCOL[protocol]} (MQTT ${LEVEL_LABEL[protocol]})`;
+}
+
 function lastLines(text: string, n = 3): string {
   return text.trim().split('\n').slice(-n).join(' | ') || '(no output)';
 }
@@ -351,6 +386,7 @@ function lastLines(text: string, n = 3): string {
 interface Row {
   lib: Lib;
   qos: QoS;
+  protocol: Protocol;
   count: number;
   received: number;
   lost: number;
@@ -379,6 +415,7 @@ function toRow(r: RunResult): Row {
   return {
     lib: r.lib,
     qos: r.qos,
+    protocol: r.protocol,
     count: r.count,
     received,
     lost: r.count - received,
@@ -428,13 +465,15 @@ const fmtRate = (n: number): string => (Number.isFinite(n) ? `${(n / 1000).toFix
 const fmtUs = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '-');
 const fmtCalls = (reads: number, writes: number): string => (Number.isFinite(reads) ? `${reads.toFixed(3)} / ${writes.toFixed(3)}` : '-');
 const fmtRatio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+const LEVEL_LABEL: Record<Protocol, string> = { 4: '3.1.1', 5: '5' };
 const pct = (lost: number, count: number): string => (lost === 0 ? '0' : `${fmtInt(lost)} (${((100 * lost) / count).toFixed(1)}%)`);
 
 function resultsTable(rows: Row[]): string {
   return table(
-    ['lib', 'QoS', 'count', 'received', 'lost', 'dup / out of order', 'msg/s', 'pub CPU µs/msg', 'sub CPU µs/msg', 'pub reads / writes per msg', 'sub reads / writes per msg'],
+    ['lib', 'MQTT', 'QoS', 'count', 'received', 'lost', 'dup / out of order', 'msg/s', 'pub CPU µs/msg', 'sub CPU µs/msg', 'pub reads / writes per msg', 'sub reads / writes per msg'],
     rows.map((r) => [
       LIB_LABEL[r.lib],
+      LEVEL_LABEL[r.protocol],
       String(r.qos),
       fmtInt(r.count),
       fmtInt(r.received),
@@ -446,14 +485,27 @@ function resultsTable(rows: Row[]): string {
       fmtCalls(r.pubReads, r.pubWrites),
       fmtCalls(r.subReads, r.subWrites),
     ]),
-    [false, true, true, true, true, true, true, true, true, true, true],
+    [false, false, true, true, true, true, true, true, true, true, true, true],
   );
 }
 
-function ratiosTable(rows: Row[], qosList: QoS[]): string {
-  const find = (lib: Lib, qos: QoS): Row | undefined => rows.find((r) => r.lib === lib && r.qos === qos);
+/** Every (QoS, protocol level) case of the run, in the order run. */
+interface Case {
+  qos: QoS;
+  protocol: Protocol;
+}
+
+const casesOf = (qosList: QoS[], protocols: Protocol[]): Case[] => qosList.flatMap((qos) => protocols.map((protocol) => ({ qos, protocol })));
+const finder =
+  (rows: Row[]) =>
+  (lib: Lib, { qos, protocol }: Case): Row | undefined =>
+    rows.find((r) => r.lib === lib && r.qos === qos && r.protocol === protocol);
+
+function ratiosTable(rows: Row[], cases: Case[]): string {
+  const find = finder(rows);
   return table(
     [
+      'MQTT',
       'QoS',
       'msg/s ours/MQTT.js',
       'pub CPU ours/MQTT.js',
@@ -465,13 +517,14 @@ function ratiosTable(rows: Row[], qosList: QoS[]): string {
       'pub CPU on/off',
       'sub CPU on/off',
     ],
-    qosList.map((qos) => {
-      const ours = find('mqttwire', qos);
-      const js = find('mqttjs', qos);
-      const ref = find('mosquitto', qos);
-      const off = find('mqttwire-direct', qos);
+    cases.map((c) => {
+      const ours = find('mqttwire', c);
+      const js = find('mqttjs', c);
+      const ref = find('mosquitto', c);
+      const off = find('mqttwire-direct', c);
       return [
-        String(qos),
+        LEVEL_LABEL[c.protocol],
+        String(c.qos),
         fmtRatio(ours?.rate ?? NaN, js?.rate ?? NaN),
         fmtRatio(ours?.pubCpuUs ?? NaN, js?.pubCpuUs ?? NaN),
         fmtRatio(ours?.subCpuUs ?? NaN, js?.subCpuUs ?? NaN),
@@ -483,21 +536,52 @@ function ratiosTable(rows: Row[], qosList: QoS[]): string {
         fmtRatio(ours?.subCpuUs ?? NaN, off?.subCpuUs ?? NaN),
       ];
     }),
-    [true, true, true, true, true, true, true, true, true, true],
+    [false, true, true, true, true, true, true, true, true, true, true],
   );
 }
 
-function targetsTable(rows: Row[], qosList: QoS[]): string {
-  const find = (lib: Lib, qos: QoS): Row | undefined => rows.find((r) => r.lib === lib && r.qos === qos);
+/**
+ * MQTT 5 against 3.1.1, for each library run at both levels: issue 14 asks our v5 CPU per message to
+ * stay within 10% of our 3.1.1 path, with no loss.
+ */
+function levelsTable(rows: Row[], qosList: QoS[]): string {
+  const find = finder(rows);
+  const libs = [...new Set(rows.map((r) => r.lib))].filter((lib) => qosList.some((qos) => find(lib, { qos, protocol: 4 }) && find(lib, { qos, protocol: 5 })));
+  const within = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a <= 1.1 * b ? 'met' : 'NOT met') : 'n/a');
+  return table(
+    ['lib', 'QoS', 'lost 3.1.1 / 5', 'msg/s 5/3.1.1', 'pub CPU 5/3.1.1', 'sub CPU 5/3.1.1', 'CPU within 10% (pub, sub)'],
+    libs.flatMap((lib) =>
+      qosList.map((qos) => {
+        const v4 = find(lib, { qos, protocol: 4 });
+        const v5 = find(lib, { qos, protocol: 5 });
+        return [
+          LIB_LABEL[lib],
+          String(qos),
+          `${v4 ? pct(v4.lost, v4.count) : '-'} / ${v5 ? pct(v5.lost, v5.count) : '-'}`,
+          fmtRatio(v5?.rate ?? NaN, v4?.rate ?? NaN),
+          fmtRatio(v5?.pubCpuUs ?? NaN, v4?.pubCpuUs ?? NaN),
+          fmtRatio(v5?.subCpuUs ?? NaN, v4?.subCpuUs ?? NaN),
+          lib === 'mqttwire' ? `${within(v5?.pubCpuUs ?? NaN, v4?.pubCpuUs ?? NaN)}, ${within(v5?.subCpuUs ?? NaN, v4?.subCpuUs ?? NaN)}` : '',
+        ];
+      }),
+    ),
+    [false, true, true, true, true, true, false],
+  );
+}
+
+function targetsTable(rows: Row[], cases: Case[]): string {
+  const find = finder(rows);
   const verdict = (ok: boolean | undefined, detail: string): string => (ok === undefined ? `n/a (${detail})` : `${ok ? 'met' : 'NOT met'} (${detail})`);
   return table(
-    ['QoS', 'no loss', 'msg/s >= mosquitto_pub/sub', 'pub CPU <= MQTT.js / 2', 'sub CPU <= MQTT.js / 2'],
-    qosList.map((qos) => {
-      const ours = find('mqttwire', qos);
-      const js = find('mqttjs', qos);
-      const ref = find('mosquitto', qos);
+    ['MQTT', 'QoS', 'no loss', 'msg/s >= mosquitto_pub/sub', 'pub CPU <= MQTT.js / 2', 'sub CPU <= MQTT.js / 2'],
+    cases.map((c) => {
+      const { qos } = c;
+      const ours = find('mqttwire', c);
+      const js = find('mqttjs', c);
+      const ref = find('mosquitto', c);
       const known = (...n: (number | undefined)[]): boolean => n.every((x) => x !== undefined && Number.isFinite(x));
       return [
+        LEVEL_LABEL[c.protocol],
         String(qos),
         verdict(ours ? ours.lost === 0 : undefined, ours ? `${fmtInt(ours.lost)} lost` : 'not run'),
         verdict(
@@ -516,7 +600,7 @@ function targetsTable(rows: Row[], qosList: QoS[]): string {
        * compare with the await-each row's subscriber instead, when there is one.
        */
       function subCpuVerdict(): string {
-        const awaitEach = find('mqttjs-await', qos);
+        const awaitEach = find('mqttjs-await', c);
         const mostlyLost = js !== undefined && js.received < js.count / 2;
         const other = mostlyLost && awaitEach && awaitEach.lost === 0 ? awaitEach : js;
         const note = other !== js && js ? ` of MQTT.js (await each): fire-and-forget lost ${((100 * js.lost) / js.count).toFixed(0)}%` : '';
@@ -526,7 +610,7 @@ function targetsTable(rows: Row[], qosList: QoS[]): string {
         );
       }
     }),
-    [true, false, false, false, false],
+    [false, true, false, false, false, false],
   );
 }
 
@@ -536,6 +620,7 @@ function targetsTable(rows: Row[], qosList: QoS[]): string {
 interface RttRow {
   lib: WorkerLib;
   qos: QoS;
+  protocol: Protocol;
   gapMs: number;
   count: number;
   /** Each run's samples, µs. */
@@ -545,11 +630,20 @@ interface RttRow {
   problems: string[];
 }
 
-async function runRtt(lib: WorkerLib, qos: QoS, gapMs: number, count: number, broker: MosquittoHandle, runTimeoutMs: number, profDir: string | undefined): Promise<{ result: RttResult | undefined; problems: string[] }> {
-  const topic = `bench/e2e/rtt/${lib}/q${qos}/${++runSeq}`;
+async function runRtt(
+  lib: WorkerLib,
+  qos: QoS,
+  protocol: Protocol,
+  gapMs: number,
+  count: number,
+  broker: MosquittoHandle,
+  runTimeoutMs: number,
+  profDir: string | undefined,
+): Promise<{ result: RttResult | undefined; problems: string[] }> {
+  const topic = `bench/e2e/rtt/${lib}/q${qos}/v${protocol}/${++runSeq}`;
   const problems: string[] = [];
   const deadline = timeout(runTimeoutMs);
-  const child = startChild(process.execPath, nodeWorkerArgs('rtt', lib, qos, count, broker.url, topic, profDir, gapMs));
+  const child = startChild(process.execPath, nodeWorkerArgs('rtt', lib, qos, protocol, count, broker.url, topic, profDir, gapMs));
   const [out, err] = [collect(child.stdout), collect(child.stderr)];
   if ((await Promise.race([exited(child), deadline.promise])) === 'timeout') problems.push(`timed out after ${runTimeoutMs} ms: killed`);
   deadline.cancel();
@@ -572,11 +666,12 @@ const rttPace = (gapMs: number): string => (gapMs > 0 ? `${gapMs} ms apart` : 'b
 
 function rttTable(rows: RttRow[]): string {
   return table(
-    ['lib', 'QoS', 'pace', 'round trips', 'p50 µs (each run)', 'p50 µs', 'p90 µs', 'p99 µs', 'max µs', 'CPU µs per round trip'],
+    ['lib', 'MQTT', 'QoS', 'pace', 'round trips', 'p50 µs (each run)', 'p50 µs', 'p90 µs', 'p99 µs', 'max µs', 'CPU µs per round trip'],
     rows.map((r) => {
       const pooled = sortedCopy(r.runs.flat());
       return [
         LIB_LABEL[r.lib],
+        LEVEL_LABEL[r.protocol],
         String(r.qos),
         rttPace(r.gapMs),
         `${r.runs.length} x ${fmtInt(r.count)}`,
@@ -588,7 +683,7 @@ function rttTable(rows: RttRow[]): string {
         fmtUs(median(r.cpuUs)),
       ];
     }),
-    [false, true, false, true, true, true, true, true, true, true],
+    [false, false, true, false, true, true, true, true, true, true, true],
   );
 }
 
@@ -596,16 +691,16 @@ function rttTable(rows: RttRow[]): string {
 function rttTargets(rows: RttRow[]): string {
   const cases = rows.filter((r) => r.lib === 'mqttwire');
   return table(
-    ['QoS', 'pace', 'p50 <= 1.1 x coalescing off'],
+    ['MQTT', 'QoS', 'pace', 'p50 <= 1.1 x coalescing off'],
     cases.map((ours) => {
-      const off = rows.find((r) => r.lib === 'mqttwire-direct' && r.qos === ours.qos && r.gapMs === ours.gapMs);
+      const off = rows.find((r) => r.lib === 'mqttwire-direct' && r.qos === ours.qos && r.protocol === ours.protocol && r.gapMs === ours.gapMs);
       const a = percentile(sortedCopy(ours.runs.flat()), 0.5);
       const b = off ? percentile(sortedCopy(off.runs.flat()), 0.5) : Number.NaN;
       const ok = Number.isFinite(a) && Number.isFinite(b) ? a <= 1.1 * b : undefined;
       const detail = `${fmtInt(a)} vs ${fmtInt(b)} µs, ${fmtRatio(a, b)}`;
-      return [String(ours.qos), rttPace(ours.gapMs), ok === undefined ? `n/a (${detail})` : `${ok ? 'met' : 'NOT met'} (${detail})`];
+      return [LEVEL_LABEL[ours.protocol], String(ours.qos), rttPace(ours.gapMs), ok === undefined ? `n/a (${detail})` : `${ok ? 'met' : 'NOT met'} (${detail})`];
     }),
-    [true, false, false],
+    [false, true, false, false],
   );
 }
 
@@ -614,12 +709,15 @@ async function measureRtt(args: Args, broker: MosquittoHandle, runTimeoutMs: num
   const rows: RttRow[] = [];
   for (const c of RTT_CASES.filter((c) => args.qos.includes(c.qos))) {
     const count = args.quick ? Math.max(100, c.count / 5) : c.count;
-    const byLib = new Map<WorkerLib, RttRow>(libs.map((lib) => [lib, { lib, qos: c.qos, gapMs: c.gapMs, count, runs: [], cpuUs: [], problems: [] }]));
+    const key = (lib: WorkerLib, protocol: Protocol): string => `${lib} ${protocol}`;
+    const byLib = new Map<string, RttRow>(
+      args.protocols.flatMap((protocol) => libs.map((lib) => [key(lib, protocol), { lib, qos: c.qos, protocol, gapMs: c.gapMs, count, runs: [], cpuUs: [], problems: [] }] as const)),
+    );
     // Interleaved like the throughput rows, so drift in the machine's state is shared.
     for (let i = 0; i < args.runs; i++) {
-      for (const lib of libs) {
-        const row = byLib.get(lib) as RttRow;
-        const { result, problems } = await runRtt(lib, c.qos, c.gapMs, count, broker, runTimeoutMs, args.cpuProfDir);
+      for (const row of byLib.values()) {
+        const { lib, protocol } = row;
+        const { result, problems } = await runRtt(lib, c.qos, protocol, c.gapMs, count, broker, runTimeoutMs, args.cpuProfDir);
         row.problems.push(...problems);
         if (result) {
           row.runs.push(result.samplesUs);
@@ -627,7 +725,7 @@ async function measureRtt(args: Args, broker: MosquittoHandle, runTimeoutMs: num
         }
         const sorted = sortedCopy(result?.samplesUs ?? []);
         process.stderr.write(
-          `  ${LIB_LABEL[lib]} round trip QoS ${c.qos} ${rttPace(c.gapMs)}: p50 ${fmtInt(percentile(sorted, 0.5))} µs, p99 ${fmtInt(percentile(sorted, 0.99))} µs` +
+          `  ${LIB_LABEL[lib]} MQTT ${LEVEL_LABEL[protocol]} round trip QoS ${c.qos} ${rttPace(c.gapMs)}: p50 ${fmtInt(percentile(sorted, 0.5))} µs, p99 ${fmtInt(percentile(sorted, 0.99))} µs` +
             `${problems.length ? `; ${problems.join('; ')}` : ''}\n`,
         );
       }
@@ -650,7 +748,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `mqttwire end-to-end benchmark${args.quick ? ' (--quick)' : ''}: node ${process.version}, mosquitto ${mosquittoVersion()}, ` +
       `${os.availableParallelism()} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), ${os.platform()} ${os.release()}\n` +
-      `payload 64 B; counts QoS 0/1/2: ${counts[0]}/${counts[1]}/${counts[2]}; ${args.runs} run(s) per row (median msg/s and CPU; losses of the worst run)\n`,
+      `payload 64 B; counts QoS 0/1/2: ${counts[0]}/${counts[1]}/${counts[2]}; MQTT ${args.protocols.map((p) => LEVEL_LABEL[p]).join(' and ')}; ${args.runs} run(s) per row (median msg/s and CPU; losses of the worst run)\n`,
   );
   if (args.cpuProfDir) process.stdout.write(`CPU profiles: ${args.cpuProfDir}\n`);
 
@@ -668,26 +766,26 @@ async function main(): Promise<void> {
   let rttRows: RttRow[] = [];
   try {
     for (const qos of args.parts.includes('throughput') ? args.qos : []) {
-      // Runs are interleaved (all libraries, then all again) so drift in the machine's state is shared.
-      const runs = new Map<Lib, Row[]>(args.libs.map((lib) => [lib, []]));
+      // Runs are interleaved (all libraries at every level, then all again) so drift in the machine's state is shared.
+      const variants = args.protocols.flatMap((protocol) => args.libs.map((lib) => ({ lib, protocol, runs: [] as Row[] })));
       for (let i = 0; i < args.runs; i++) {
-        for (const lib of args.libs) {
+        for (const { lib, protocol, runs } of variants) {
           const count = lib === 'mqttjs-await' ? Math.round(counts[qos] * AWAIT_EACH_SHARE[qos]) : counts[qos];
           const r =
             lib === 'mosquitto'
-              ? await runMosquittoClients(qos, count, broker, runTimeoutMs, workDir)
-              : await runNode(lib, qos, count, broker, runTimeoutMs, args.cpuProfDir);
+              ? await runMosquittoClients(qos, protocol, count, broker, runTimeoutMs, workDir)
+              : await runNode(lib, qos, protocol, count, broker, runTimeoutMs, args.cpuProfDir);
           const row = toRow(r);
-          runs.get(lib)?.push(row);
+          runs.push(row);
           process.stderr.write(
-            `  ${LIB_LABEL[lib]} QoS ${qos}: ${fmtInt(row.received)}/${fmtInt(row.count)} received, ${fmtRate(row.rate)} msg/s, ` +
+            `  ${LIB_LABEL[lib]} MQTT ${LEVEL_LABEL[protocol]} QoS ${qos}: ${fmtInt(row.received)}/${fmtInt(row.count)} received, ${fmtRate(row.rate)} msg/s, ` +
               `CPU µs/msg pub ${fmtUs(row.pubCpuUs)} ${split(r.pub?.cpu)} sub ${fmtUs(row.subCpuUs)} ${split(r.sub?.cpu)}, ` +
               `syscalls/msg pub ${fmtCalls(row.pubReads, row.pubWrites)} sub ${fmtCalls(row.subReads, row.subWrites)} (${(r.wallMs / 1000).toFixed(1)} s)` +
               `${row.problems.length ? `; ${row.problems.join('; ')}` : ''}\n`,
           );
         }
       }
-      for (const lib of args.libs) rows.push(aggregate(runs.get(lib) ?? []));
+      for (const { runs } of variants) rows.push(aggregate(runs));
     }
     if (args.parts.includes('rtt')) rttRows = await measureRtt(args, broker, runTimeoutMs);
   } finally {
@@ -695,15 +793,19 @@ async function main(): Promise<void> {
   }
 
   const qosList = args.qos;
+  const cases = casesOf(qosList, args.protocols);
   if (rows.length > 0) {
-    process.stdout.write(`\n${resultsTable(rows)}\n\nRatios (lower CPU is better):\n\n${ratiosTable(rows, qosList)}\n\nTargets:\n\n${targetsTable(rows, qosList)}\n`);
+    process.stdout.write(`\n${resultsTable(rows)}\n\nRatios (lower CPU is better):\n\n${ratiosTable(rows, cases)}\n\nTargets:\n\n${targetsTable(rows, cases)}\n`);
+    if (args.protocols.includes(4) && args.protocols.includes(5)) {
+      process.stdout.write(`\nMQTT 5 against 3.1.1 (same run; lower CPU is better; target for mqttwire: CPU within 10%, no loss):\n\n${levelsTable(rows, qosList)}\n`);
+    }
   }
   if (rttRows.length > 0) {
     process.stdout.write(`\nRound trips (one message in flight):\n\n${rttTable(rttRows)}\n\n${rttTargets(rttRows)}\n`);
   }
   const notes = [
-    ...rows.filter((r) => r.problems.length > 0).map((r) => `${LIB_LABEL[r.lib]} QoS ${r.qos}: ${r.problems.join('; ')}`),
-    ...rttRows.filter((r) => r.problems.length > 0).map((r) => `${LIB_LABEL[r.lib]} round trip QoS ${r.qos} ${rttPace(r.gapMs)}: ${[...new Set(r.problems)].join('; ')}`),
+    ...rows.filter((r) => r.problems.length > 0).map((r) => `${LIB_LABEL[r.lib]} MQTT ${LEVEL_LABEL[r.protocol]} QoS ${r.qos}: ${r.problems.join('; ')}`),
+    ...rttRows.filter((r) => r.problems.length > 0).map((r) => `${LIB_LABEL[r.lib]} MQTT ${LEVEL_LABEL[r.protocol]} round trip QoS ${r.qos} ${rttPace(r.gapMs)}: ${[...new Set(r.problems)].join('; ')}`),
   ];
   if (notes.length) process.stdout.write(`\nNotes:\n${notes.map((n) => `- ${n}\n`).join('')}`);
   process.stdout.write(`\nTotal ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
