@@ -513,6 +513,10 @@ export class Session {
       connack?.reject(new ConnectionRefusedError(code, details));
       return;
     }
+    if (this.v5 && this.options.clean && packet.sessionPresent) {
+      // We sent Clean Start 1 and so hold no session state: a server claiming one is broken (MQTT-3.2.2-2).
+      throw new MqttProtocolError('UNEXPECTED_PACKET', 'CONNACK with Session Present 1 after Clean Start 1', 'MQTT-3.2.2-4');
+    }
     if (this.authExchange) {
       // Nothing is handled until the mechanism is satisfied that the broker is who it says (verifyFinal).
       const held: Packet[] = (this.verifying = []);
