@@ -436,7 +436,7 @@ export class Session {
   disconnect(packet: DisconnectPacket = { type: 'disconnect' }): void {
     if (this.current !== 'connected') return;
     this.keepalive.stop();
-    this.send(packet);
+    this.send(this.v5 ? withinMaximum(packet, this.inForce.maxPacketSize) : packet);
     this.current = 'disconnected';
   }
 
@@ -940,6 +940,21 @@ export class Session {
 const MAX_PACKET = 268_435_460;
 
 /** A level-5 packet's size on the wire, fixed header included. */
+/**
+ * A DISCONNECT that fits the server's Maximum Packet Size: its Reason String or its User Properties, or
+ * both, are left out when they would make it too large (MQTT-3.14.2-3, MQTT-3.14.2-4), keeping as much as
+ * fits. The reason code and the Session Expiry Interval always go: they matter to the server.
+ */
+function withinMaximum(packet: DisconnectPacket, max: number): DisconnectPacket {
+  const without = (...names: ('reasonString' | 'userProperties')[]): DisconnectPacket => {
+    const properties = { ...packet.properties };
+    for (const name of names) delete properties[name];
+    return { ...packet, properties };
+  };
+  const candidates = [packet, without('reasonString'), without('userProperties')];
+  return candidates.find((p) => packetSize(p) <= max) ?? without('reasonString', 'userProperties');
+}
+
 function packetSize(packet: Packet): number {
   const remaining = measureFromClient(packet, true);
   return headerLength(remaining) + remaining;

@@ -102,6 +102,27 @@ describe('MQTT 5 end() options [v5]', () => {
     await within(ending, 3000, 'end');
   });
 
+  it('a Reason String or User Properties that would take DISCONNECT over the server\'s Maximum Packet Size are left out, as little as need be [MQTT-3.14.2-3] [MQTT-3.14.2-4]', async () => {
+    // 30 bytes: the fixed header (2), reason code (1), property length (1), Session Expiry Interval (5)
+    // make 9; a Reason String of n characters adds 3 + n, a User Property [k, v] 5 + k + v.
+    const cases: { reasonString: string; userProperties: [string, string][]; sent: object }[] = [
+      // Both fit (9 + 6 + 7 = 22): the control, everything goes.
+      { reasonString: 'bye', userProperties: [['k', 'v']], sent: { reasonString: 'bye', userProperties: [['k', 'v']] } },
+      // The Reason String does not (9 + 23 + 7): it alone is left out.
+      { reasonString: 'x'.repeat(20), userProperties: [['k', 'v']], sent: { userProperties: [['k', 'v']] } },
+      // The User Properties do not (9 + 6 + 25): they alone are left out.
+      { reasonString: 'bye', userProperties: [['k', 'v'.repeat(18)]], sent: { reasonString: 'bye' } },
+      // Together they do not, each alone would (9 + 13 + 15): the Reason String goes first.
+      { reasonString: 'x'.repeat(10), userProperties: [['k', 'v'.repeat(8)]], sent: { userProperties: [['k', 'v'.repeat(8)]] } },
+    ];
+    for (const each of cases) {
+      const { c, conn } = await connectToFake5(h, { clean: false }, { maximumPacketSize: 30 });
+      const ending = c.end({ reasonCode: 0x04, sessionExpiryInterval: 60, reasonString: each.reasonString, userProperties: each.userProperties });
+      expect(await next5(conn, 'disconnect')).toEqual({ type: 'disconnect', reasonCode: 0x04, properties: { sessionExpiryInterval: 60, ...each.sent } });
+      await within(ending, 3000, 'end');
+    }
+  });
+
   it('bad end() options are refused before anything is sent', async () => {
     const { c } = await connectToFake5(h);
     expect(await rejection(c.end({ reasonCode: 0x8e }))).toBeInstanceOf(InvalidArgumentError); // a server's code
