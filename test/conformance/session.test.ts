@@ -273,7 +273,7 @@ describe('MQTT 5 packet identifiers and the QoS flows [v5]', () => {
     expect(ids.filter((id) => [0, 2, 3, 4].includes(id))).toEqual([]);
   });
 
-  it("our PUBACK and PUBREC carry the id of the server's PUBLISH, our PUBREL the id of our PUBLISH, our PUBCOMP the id of the PUBREL; an ack completes only the flow with its id [MQTT-2.2.1-5] [MQTT-4.3.2-4] [MQTT-4.3.3-8] [MQTT-4.3.3-10] [MQTT-3.3.4-1]", async () => {
+  it("our PUBACK and PUBREC carry the id of the server's PUBLISH, our PUBREL the id of our PUBLISH, our PUBCOMP the id of the PUBREL; an ack completes only the flow with its id [MQTT-2.2.1-5] [MQTT-4.3.2-4] [MQTT-4.3.3-8] [MQTT-4.3.3-11] [MQTT-3.3.4-1]", async () => {
     const h = await connected(v5);
     h.session.receive(incoming('in0', 0));
     h.session.receive(incoming('in1', 1, 0x1111));
@@ -349,7 +349,7 @@ describe('MQTT 5 packet identifiers and the QoS flows [v5]', () => {
     expect(h.host.delivered.map((p) => p.topic)).toEqual(['first', 'second']);
   });
 
-  it('until its PUBREL a repeated QoS 2 PUBLISH gets PUBREC again and is not delivered again; after our PUBCOMP the same id is a new message [MQTT-4.3.3-9] [MQTT-4.3.3-11]', async () => {
+  it('until its PUBREL a repeated QoS 2 PUBLISH gets PUBREC again and is not delivered again; after our PUBCOMP the same id is a new message [MQTT-4.3.3-10] [MQTT-4.3.3-12]', async () => {
     const h = await connected(v5);
     h.session.receive(incoming('q2', 2, 5));
     h.session.receive(incoming('q2', 2, 5, { dup: true }));

@@ -80,7 +80,7 @@ describe('MQTT 5 CONNECT from the options [v5]', () => {
 });
 
 describe('MQTT 5 CONNACK properties and client.limits [v5]', () => {
-  it('connect() resolves the CONNACK properties; client.limits shows what is in force (MQTT-3.2.2-21)', async () => {
+  it('connect() resolves the CONNACK properties; client.limits shows what is in force; the Server Keep Alive replaces ours, a PINGREQ after that much silence (MQTT-3.2.2-21) [MQTT-3.1.2-21] [MQTT-3.1.2-20]', async () => {
     const properties = {
       receiveMaximum: 2,
       maximumQoS: 1 as const,

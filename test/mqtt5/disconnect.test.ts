@@ -4,6 +4,7 @@
  * followRedirects; busy codes back off; end() sends the reason code and properties it is given.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PacketDecoder } from '../../src/codec/index.js';
 import { InvalidArgumentError, ServerDisconnectError, type StatusEvent } from '../../src/index.js';
 import { FAST, rejection, take, until, useHarness, within } from '../client/helpers.js';
 import { client5, connectToFake5, next5, send5 } from '../helpers/fake-broker-v5.js';
@@ -121,6 +122,21 @@ describe('MQTT 5 end() options [v5]', () => {
       expect(await next5(conn, 'disconnect')).toEqual({ type: 'disconnect', reasonCode: 0x04, properties: { sessionExpiryInterval: 60, ...each.sent } });
       await within(ending, 3000, 'end');
     }
+  });
+
+  it('after its DISCONNECT the client sends nothing more and closes the connection itself [MQTT-3.14.4-1] [MQTT-3.14.4-2]', async () => {
+    const { c, conn, timers } = await connectToFake5(h, { keepalive: 10 });
+    await within(c.publish('t', 'm'), 2000, 'publish');
+    await next5(conn, 'publish');
+    const ending = c.end({ reasonCode: 0x04 });
+    expect((await next5(conn, 'disconnect')).reasonCode).toBe(0x04);
+    // The broker does not close: the client must.
+    await conn.expectClosed(2000);
+    await within(ending, 3000, 'end');
+    // A keepalive interval later still nothing: every byte the client ever sent ends with the DISCONNECT.
+    timers.advance(10_000);
+    const all = new PacketDecoder({ protocolLevel: 5 }).push(conn.received());
+    expect(all.map((p) => p.type)).toEqual(['connect', 'publish', 'disconnect']);
   });
 
   it('bad end() options are refused before anything is sent', async () => {

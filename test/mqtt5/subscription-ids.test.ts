@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Message } from '../../src/index.js';
 import { SubscriptionIds, MAX_SUBSCRIPTION_ID } from '../../src/client/subscription-ids.js';
 import { expectQuiet, FAST, rejection, take, useHarness, within } from '../client/helpers.js';
-import { connectToFake5, next5, send5 } from '../helpers/fake-broker-v5.js';
+import { connectToFake5, expectQuiet5, next5, send5 } from '../helpers/fake-broker-v5.js';
 import { dropAndReconnect } from '../helpers/reconnect-fake5.js';
 import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
 
@@ -42,6 +42,25 @@ describe('MQTT 5 subscription identifiers on the wire [v5]', () => {
     expect(shown(await take(wide, 3))).toEqual([['a/x', 'for 1', [1]], ['a/x', 'for both', [2, 1]], ['a/y', 'no ids', []]]);
     expect(shown(await take(narrow, 3))).toEqual([['a/x', 'for 2', [2]], ['a/x', 'for both', [2, 1]], ['a/y', 'no ids', []]]);
     expect(shown(await take(unrouted, 1))).toEqual([['a/z', 'stale', [99]]]);
+  });
+
+  it('a received message published again with its own properties goes without its Subscription Identifiers; giving one is refused at the call [MQTT-3.3.4-6]', async () => {
+    const { c, conn } = await connectToFake5(h);
+    const subscribing = c.subscribe('in');
+    const s = await next5(conn, 'subscribe');
+    send5(conn, { type: 'suback', packetId: s.packetId, returnCodes: [1] });
+    const sub = await within(subscribing, 2000, 'subscribe');
+    send5(conn, { type: 'publish', topic: 'in', payload: bytes('m'), qos: 0, retain: false, dup: false, properties: { subscriptionIdentifiers: [1], contentType: 'text/plain' } });
+    const [m] = await take(sub, 1);
+    expect(m!.subscriptionIdentifiers).toEqual([1]);
+    const forwarding = c.publish('out', m!.payload, { qos: 1, properties: m!.properties });
+    const forwarded = await next5(conn, 'publish');
+    expect([forwarded.topic, forwarded.properties]).toEqual(['out', { contentType: 'text/plain' }]);
+    send5(conn, { type: 'puback', packetId: forwarded.packetId as number });
+    await within(forwarding, 2000, 'publish');
+    const err = await rejection(c.publish('out', 'x', { properties: { subscriptionIdentifiers: [1] } as never }));
+    expect((err as Error).message).toMatch(/^unknown publish properties option "subscriptionIdentifiers": .*MQTT-3\.3\.4-6/);
+    await expectQuiet5(conn);
   });
 
   it('a filter subscribed again by a second subscription is held under the new identifier: the first still gets its messages', async () => {
