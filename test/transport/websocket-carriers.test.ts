@@ -163,6 +163,28 @@ for (const carrier of carriers) {
       }
     });
 
+    it('[v5] a level-5 client: a server choosing no subprotocol is refused [MQTT-6.0.0-4]; a text frame from one that chose mqtt closes the connection [MQTT-6.0.0-1]', async () => {
+      const http1 = http.createServer();
+      const refusing = new WebSocketServer({ server: http1, handleProtocols: () => false });
+      const server = await httpServer(http1);
+      const http2 = http.createServer();
+      const texting = new WebSocketServer({ server: http2, handleProtocols: (offered: Set<string>) => (offered.has('mqtt') ? 'mqtt' : false) });
+      texting.on('connection', (ws) => ws.on('message', () => ws.send('not binary')));
+      const textServer = await httpServer(http2);
+      try {
+        const refused = await connectError(`ws://127.0.0.1:${server.port}/`, { transport: carrier.transport(), protocolVersion: 5 });
+        expect(refused).toMatchObject({ code: 'TRANSPORT_ERROR', message: `WebSocket ws://127.0.0.1:${server.port}/: connect failed: ${carrier.says.noSubprotocol}` });
+        // The server got our CONNECT (a binary frame) and answered in text.
+        const closed = await connectError(`ws://127.0.0.1:${textServer.port}/`, { transport: carrier.transport(), protocolVersion: 5 });
+        expect([closed.code, closed.message]).toEqual(['CONNECTION_CLOSED', expect.stringMatching(/non-binary.*MQTT-6\.0\.0-1/)]);
+        await within(textServer.connections[0]!.closed, 2000, 'the connection closing after the text frame');
+      } finally {
+        refusing.close();
+        texting.close();
+        await Promise.all([server.close(), textServer.close()]);
+      }
+    });
+
     it('an HTTP error instead of the upgrade: TRANSPORT_ERROR with the status', async () => {
       const server = await httpServer(
         http.createServer((_req, res) => {
