@@ -61,7 +61,7 @@ function measure(p: Packet, v5: boolean): number {
       if (v5) checkReasonCode(rc, 2);
       else if (rc !== (rc & 0xff)) throw err('INVALID_RETURN_CODE', `CONNACK return code must be an integer 0..255, got ${String(rc)}`);
       if (p.sessionPresent && rc !== 0) {
-        throw err(v5 ? 'INVALID_REASON_CODE' : 'INVALID_RETURN_CODE', `CONNACK with Session Present must have return code 0, got ${rc}`, 'MQTT-3.2.2-4');
+        throw err(v5 ? 'INVALID_REASON_CODE' : 'INVALID_RETURN_CODE', `CONNACK with Session Present must have return code 0, got ${rc}`, v5 ? 'MQTT-3.2.2-6' : 'MQTT-3.2.2-4');
       }
       return v5 ? withProperties(2, p.properties, 2) : 2;
     }

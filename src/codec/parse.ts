@@ -160,7 +160,7 @@ function parseConnack(buf: Uint8Array, start: number, end: number, level: number
   if (v5) checkReasonCode(returnCode, 2);
   const sessionPresent = flags === 1;
   if (sessionPresent && returnCode !== 0) {
-    throw new MqttProtocolError(v5 ? 'INVALID_REASON_CODE' : 'INVALID_RETURN_CODE', `CONNACK return code ${returnCode} with Session Present set`, 'MQTT-3.2.2-4');
+    throw new MqttProtocolError(v5 ? 'INVALID_REASON_CODE' : 'INVALID_RETURN_CODE', `CONNACK return code ${returnCode} with Session Present set`, v5 ? 'MQTT-3.2.2-6' : 'MQTT-3.2.2-4');
   }
   // 3.1.1: return codes 6..255 are "reserved for future use" with no MUST attached: they reach the caller, who
   // treats any non-zero code as a refusal.

@@ -765,7 +765,7 @@ export class Session {
       throw new MqttProtocolError(
         'UNEXPECTED_PACKET',
         `SUBACK has ${returnCodes.length} return codes for a SUBSCRIBE of ${req.count} filters`,
-        'MQTT-3.8.4-5',
+        this.v5 ? 'MQTT-3.8.4-6' : 'MQTT-3.8.4-5',
       );
     }
     this.forget(packetId);

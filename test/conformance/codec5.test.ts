@@ -197,6 +197,15 @@ describe('MQTT 5 CONNACK (3.2)', () => {
     }
   });
 
+  it('a refusal (non-zero Reason Code) with Session Present 1 is a Protocol Error; Session Present 1 with 0x00 is read [MQTT-3.2.2-6]', () => {
+    expect(decode('20 03 01 00 00')).toEqual([{ type: 'connack', sessionPresent: true, returnCode: 0 }]);
+    expect(decode('20 03 00 80 00')).toEqual([{ type: 'connack', sessionPresent: false, returnCode: 0x80 }]);
+    for (const rc of ['80', '87', '9f']) {
+      const err = rejected(`20 03 01 ${rc} 00`);
+      expect([err.code, err.statement, err.reasonCode], rc).toEqual(['INVALID_REASON_CODE', 'MQTT-3.2.2-6', 0x82]);
+    }
+  });
+
   it('a reason code outside the Connect Reason Code table is a Protocol Error [MQTT-3.2.2-8]', () => {
     expect(decode('20 03 00 87 00')).toEqual([{ type: 'connack', sessionPresent: false, returnCode: 0x87 }]);
     for (const rc of ['01', '05', '10', '8b', 'a0', 'ff']) {
@@ -275,7 +284,7 @@ describe('MQTT 5 reason codes of the acks, DISCONNECT and AUTH', () => {
     }
   });
 
-  it('SUBACK and UNSUBACK codes outside their tables are a Protocol Error [MQTT-3.9.3-2] [MQTT-3.11.3-2]', () => {
+  it('SUBACK and UNSUBACK codes outside their tables are a Protocol Error: a SUBACK code is a granted QoS (0, 1, 2) or a failure (0x80 and above) [MQTT-3.9.3-2] [MQTT-3.11.3-2] [MQTT-3.8.4-7]', () => {
     expect(decode('90 06 00 01 00 00 02 a2 b0 05 00 01 00 11 8f')).toEqual([
       { type: 'suback', packetId: 1, returnCodes: [0, 2, 0xa2] },
       { type: 'unsuback', packetId: 1, reasonCodes: [0x11, 0x8f] },

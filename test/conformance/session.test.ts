@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ConnackProperties, Packet, PublishPacket } from '../../src/codec/packets.js';
-import { ConnectionClosedError, MqttProtocolError, TimeoutError } from '../../src/errors.js';
+import { ConnectionClosedError, MqttError, MqttProtocolError, TimeoutError } from '../../src/errors.js';
 import { Session, type SessionOptions } from '../../src/session/session.js';
 import { MemoryStore } from '../../src/store/store.js';
 import { ManualTimers } from '../helpers/manual-timers.js';
@@ -480,5 +480,56 @@ describe('MQTT 5 flow control within the server\'s Receive Maximum [v5]', () => 
     expect(h.host.take().map((p) => p.type)).toEqual(['subscribe', 'puback', 'pubrec', 'pubcomp']);
     h.session.receive({ type: 'puback', packetId: 1 });
     expect(h.host.take()).toStrictEqual([sent('c', 1, 4), sent('zero', 0)]);
+  });
+});
+
+describe('MQTT 5 Message Expiry and the QoS 2 flows [v5]', () => {
+  it('a QoS 2 PUBLISH once sent is never dropped for expiry: re-sent with at least a second left and completed, while a queued one that expired is not sent [MQTT-4.3.3-7]', async () => {
+    const h = await connected({ protocolLevel: 5, clean: false, ackTimeout: 600_000 });
+    const expiring = { properties: { messageExpiryInterval: 5 } };
+    const gone = publishTracked(h.session, pub('sent', 2, 'S', expiring));
+    expect(h.host.take()).toStrictEqual([{ ...sent('sent', 2, 1, 'S'), properties: { messageExpiryInterval: 5 } }]);
+    h.session.suspend(new ConnectionClosedError('cut'));
+    // The control: queued, never sent, and expired by the time the next connection comes.
+    const queued = publishTracked(h.session, pub('queued', 2, 'Q', expiring));
+    h.timers.advance(60_000);
+    expect(await reconnect(h, true)).toStrictEqual([CONNECT, { ...dup(sent('sent', 2, 1, 'S')), properties: { messageExpiryInterval: 1 } }]);
+    await settle();
+    expect([queued.status, (queued.error as MqttError).code]).toEqual(['rejected', 'MESSAGE_EXPIRED']);
+    h.session.receive({ type: 'pubrec', packetId: 1 });
+    expect(h.host.take()).toStrictEqual([{ type: 'pubrel', packetId: 1 }]);
+    h.timers.advance(60_000);
+    expect(await reconnect(h, true)).toStrictEqual([CONNECT, { type: 'pubrel', packetId: 1 }]);
+    h.session.receive({ type: 'pubcomp', packetId: 1 });
+    await settle();
+    expect(gone.status).toBe('resolved');
+  });
+
+  it('an incoming QoS 2 message past its expiry still gets its whole acknowledgement sequence [MQTT-4.3.3-13]', async () => {
+    const h = await connected({ protocolLevel: 5 });
+    h.session.receive(incoming('short', 2, 7, { properties: { messageExpiryInterval: 1 } }));
+    h.timers.advance(10_000);
+    h.session.receive(incoming('short', 2, 7, { dup: true, properties: { messageExpiryInterval: 1 } }));
+    h.timers.advance(10_000);
+    h.session.receive({ type: 'pubrel', packetId: 7 });
+    expect(h.host.take()).toStrictEqual([
+      { type: 'pubrec', packetId: 7 },
+      { type: 'pubrec', packetId: 7 },
+      { type: 'pubcomp', packetId: 7 },
+    ]);
+    expect(h.host.delivered).toHaveLength(1);
+  });
+});
+
+describe('MQTT 5 SUBACK [v5]', () => {
+  it('a SUBACK with another number of Reason Codes than the SUBSCRIBE had filters is a protocol error; one per filter completes it [MQTT-3.8.4-6]', async () => {
+    const h = await connected({ protocolLevel: 5 });
+    track(h.session.subscribe([{ topicFilter: 'a', qos: 0 }, { topicFilter: 'b', qos: 1 }]));
+    const err = thrownBy(() => h.session.receive({ type: 'suback', packetId: 1, returnCodes: [0] }));
+    expect([err instanceof MqttProtocolError, (err as MqttProtocolError).statement]).toEqual([true, 'MQTT-3.8.4-6']);
+    const ok = track(h.session.subscribe([{ topicFilter: 'a', qos: 0 }, { topicFilter: 'b', qos: 1 }]));
+    h.session.receive({ type: 'suback', packetId: 2, returnCodes: [0, 0x87] });
+    await settle();
+    expect([ok.status, ok.value]).toEqual(['resolved', [0, 0x87]]);
   });
 });

@@ -67,6 +67,18 @@ describe('MQTT 5 PUBACK and PUBREC reason codes [v5]', () => {
   });
 });
 
+describe('MQTT 5 acknowledging what the application does not take [v5]', () => {
+  it('a QoS 1 and a QoS 2 PUBLISH no subscription matches and nobody reads are acknowledged all the same [MQTT-4.5.0-2]', async () => {
+    const { conn } = await connectToFake5(h);
+    send5(conn, { type: 'publish', topic: 'nobody/1', payload: new Uint8Array(0), qos: 1, retain: false, dup: false, packetId: 11 });
+    send5(conn, { type: 'publish', topic: 'nobody/2', payload: new Uint8Array(0), qos: 2, retain: false, dup: false, packetId: 12 });
+    expect(await next5(conn, 'puback')).toMatchObject({ packetId: 11 });
+    expect(await next5(conn, 'pubrec')).toMatchObject({ packetId: 12 });
+    send5(conn, { type: 'pubrel', packetId: 12 });
+    expect(await next5(conn, 'pubcomp')).toMatchObject({ packetId: 12 });
+  });
+});
+
 describe('MQTT 5 SUBACK and UNSUBACK reason codes [v5]', () => {
   it('a SUBACK refusal names each refused filter with its reason; the granted one is unsubscribed again (MQTT-3.9.3-1)', async () => {
     const { c, conn } = await connectToFake5(h);
