@@ -54,7 +54,7 @@ export interface EndOptions extends CallOptions {
   timeout?: number;
   /** MQTT 5: the DISCONNECT's reason code (default 0x00 Normal disconnection; 0x04 asks the broker to publish the will). */
   reasonCode?: number;
-  /** MQTT 5: a new Session Expiry Interval, in seconds (not above 0 when CONNECT said 0: MQTT-3.14.2-2). */
+  /** MQTT 5: a new Session Expiry Interval, in seconds (not above 0 when CONNECT said 0: section 3.14.2.2.2). */
   sessionExpiryInterval?: number;
   /** MQTT 5: a Reason String for the broker's logs. */
   reasonString?: string;

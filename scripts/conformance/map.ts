@@ -13,11 +13,11 @@ import path from 'node:path';
 import { scanTests, type Citation, type Spec } from './scan.js';
 
 /**
- * Off until the MQTT 5 client lands (issue 14): while false, an MQTT 5 statement that binds the
- * client and has no `[v5]` test is listed as a gap in docs/conformance.md but does not fail CI.
- * Turn it on in the change that makes the client speak MQTT 5.
+ * On since every MQTT 5 statement that binds the client has a `[v5]` test (issue 14): a new gap, or a
+ * `[v5]` title citing an id that is not an MQTT 5.0 statement, fails CI as for MQTT 3.1.1. While it was
+ * off, gaps were only listed in docs/conformance.md.
  */
-export const MQTT5_GAPS_FAIL_CI = false;
+export const MQTT5_GAPS_FAIL_CI = true;
 
 export type Decision = 'client' | 'server-only' | 'not-applicable';
 const DECISIONS: readonly Decision[] = ['client', 'server-only', 'not-applicable'];
@@ -161,6 +161,7 @@ export function problems(map: ConformanceMap): string[] {
   for (const e of map.v311.entries.filter(isGap)) out.push(`MQTT 3.1.1 ${e.statement.id} binds the client but no test title cites it`);
   if (MQTT5_GAPS_FAIL_CI) {
     for (const e of map.v5.entries.filter(isGap)) out.push(`MQTT 5 ${e.statement.id} binds the client but no [v5] test title cites it`);
+    for (const u of map.v5.unknown) out.push(`${where(u.citation)} cites ${u.id} under the MQTT 5 mark, which is not an MQTT 5.0 statement`);
   }
   // The 3.1.1 list is complete, so an id outside it is a typo (or a v5 test without its mark).
   for (const u of map.v311.unknown) out.push(`${where(u.citation)} cites ${u.id}, which is not an MQTT 3.1.1 statement (an MQTT 5 test needs [v5] in its title or a suite's)`);

@@ -199,7 +199,7 @@ const DISCONNECT = 14;
 /**
  * The DISCONNECT `end()` sends: a bare one at 3.1.1 (the v5 fields refused), at MQTT 5 with the
  * reason code and properties given, each checked by the codec's rules. `connectExpiry` is the Session
- * Expiry Interval CONNECT sent: from 0 it may not be raised (MQTT-3.14.2-2).
+ * Expiry Interval CONNECT sent: from 0 it may not be raised (section 3.14.2.2.2: a Protocol Error, with no statement number).
  */
 export function disconnectPacket(
   o: { reasonCode?: number; sessionExpiryInterval?: number; reasonString?: string; userProperties?: UserProperties },
@@ -219,7 +219,7 @@ export function disconnectPacket(
   const properties: DisconnectProperties = {};
   if (o.sessionExpiryInterval !== undefined) {
     if (connectExpiry === 0 && o.sessionExpiryInterval !== 0) {
-      throw new InvalidArgumentError('sessionExpiryInterval cannot be raised from 0 at DISCONNECT (MQTT-3.14.2-2): connect with a sessionExpiryInterval (or clean: false) instead');
+      throw new InvalidArgumentError('sessionExpiryInterval cannot be raised from 0 at DISCONNECT (MQTT 5.0 section 3.14.2.2.2): connect with a sessionExpiryInterval (or clean: false) instead');
     }
     properties.sessionExpiryInterval = o.sessionExpiryInterval;
   }

@@ -144,7 +144,7 @@ describe('MQTT 5 end() options [v5]', () => {
     expect(await rejection(c.end({ reasonCode: 0x8e }))).toBeInstanceOf(InvalidArgumentError); // a server's code
     expect(await rejection(c.end({ reasonCode: 0x05 }))).toBeInstanceOf(InvalidArgumentError);
     // CONNECT said 0 (clean: true): it cannot be raised at DISCONNECT.
-    expect((await rejection(c.end({ sessionExpiryInterval: 10 })) as Error).message).toMatch(/cannot be raised from 0 at DISCONNECT \(MQTT-3\.14\.2-2\)/);
+    expect((await rejection(c.end({ sessionExpiryInterval: 10 })) as Error).message).toMatch(/cannot be raised from 0 at DISCONNECT \(MQTT 5\.0 section 3\.14\.2\.2\.2\)/);
     expect(c.state).toBe('connected');
     const plain = h.client('mqtt://127.0.0.1:1', { reconnect: false });
     expect((await rejection(plain.end({ reasonCode: 0 })) as Error).message).toMatch(/at MQTT 5 only: set protocolVersion: 5$/);

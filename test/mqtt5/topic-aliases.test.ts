@@ -133,7 +133,7 @@ describe('MQTT 5 outgoing topic aliases on the wire [v5]', () => {
   });
 
   it('a publish re-sent after a reconnect carries its full topic (MQTT-3.3.2-7)', async () => {
-    const { c, conn, timers, fake } = await connectToFake5(h, { reconnect: { initialDelay: 10, maxDelay: 10 } }, { topicAliasMaximum: 2 });
+    const { c, conn, timers, fake } = await connectToFake5(h, { clean: false, reconnect: { initialDelay: 10, maxDelay: 10 } }, { topicAliasMaximum: 2 });
     void c.publish('fleet/truck/1', 'a', { qos: 1 });
     const first = await next5(conn, 'publish');
     send5(conn, { type: 'puback', packetId: first.packetId! });

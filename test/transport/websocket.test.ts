@@ -124,7 +124,7 @@ describeMosquitto('ws:// to Mosquitto through a re-framing bridge', () => {
 describeMosquitto('MQTT 5 over ws:// to Mosquitto through a re-framing bridge [v5]', () => {
   let m: MosquittoHandle;
   let bridge: WsBridge;
-  const clients: MqttClientBase[] = [];
+  const clients: MqttClient<5>[] = [];
 
   beforeAll(async () => {
     m = await startMosquitto();
