@@ -56,6 +56,82 @@ function midFlow(h: Harness): ReturnType<typeof publishTracked>[] {
   return flows;
 }
 
+/**
+ * Both levels: our PUBACK and PUBREC carry the id of the server's PUBLISH, our PUBREL the id of our
+ * PUBLISH, our PUBCOMP the id of the PUBREL; an ack completes only the flow with its id.
+ */
+async function checkAckIds(protocolLevel: 4 | 5): Promise<void> {
+  const h = await connected({ protocolLevel });
+  h.session.receive(incoming('in0', 0));
+  h.session.receive(incoming('in1', 1, 0x1111));
+  h.session.receive(incoming('in2', 2, 0x2222));
+  h.session.receive({ type: 'pubrel', packetId: 0x2222 });
+  expect(h.host.take()).toStrictEqual([
+    { type: 'puback', packetId: 0x1111 },
+    { type: 'pubrec', packetId: 0x2222 },
+    { type: 'pubcomp', packetId: 0x2222 },
+  ]);
+  expect(h.host.delivered.map((p) => p.topic)).toEqual(['in0', 'in1', 'in2']);
+  const q2 = publishTracked(h.session, pub('out2', 2));
+  const q1 = publishTracked(h.session, pub('out1', 1));
+  h.host.take();
+  h.session.receive({ type: 'pubrec', packetId: 1 });
+  expect(h.host.take()).toStrictEqual([{ type: 'pubrel', packetId: 1 }]);
+  h.session.receive({ type: 'puback', packetId: 3 });
+  h.session.receive({ type: 'pubcomp', packetId: 2 });
+  await settle();
+  expect([q2.status, q1.status]).toEqual(['pending', 'pending']);
+  h.session.receive({ type: 'puback', packetId: 2 });
+  h.session.receive({ type: 'pubcomp', packetId: 1 });
+  await settle();
+  expect([q2.status, q1.status]).toEqual(['resolved', 'resolved']);
+}
+
+/** Both levels: a SUBACK or UNSUBACK completes only the request with its packet id. */
+async function checkSubackIds(protocolLevel: 4 | 5): Promise<void> {
+  const h = await connected({ protocolLevel });
+  // At 3.1.1 an UNSUBACK has no reason codes, and unsubscribe() resolves with none.
+  const codes = (c: number[]): number[] | undefined => (protocolLevel === 5 ? c : undefined);
+  const a = track(h.session.subscribe([{ topicFilter: 'a', qos: 0 }]));
+  const b = track(h.session.subscribe([{ topicFilter: 'b', qos: 1 }]));
+  const u = track(h.session.unsubscribe(['a']));
+  expect(h.host.take().map((p) => ('packetId' in p ? p.packetId : -1))).toEqual([1, 2, 3]);
+  h.session.receive({ type: 'suback', packetId: 7, returnCodes: [0] });
+  h.session.receive({ type: 'unsuback', packetId: 9, reasonCodes: codes([0]) });
+  h.session.receive({ type: 'suback', packetId: 2, returnCodes: [1] });
+  await settle();
+  expect([a.status, b.status, b.value, u.status]).toEqual(['pending', 'resolved', [1], 'pending']);
+  h.session.receive({ type: 'unsuback', packetId: 3, reasonCodes: codes([0x11]) });
+  h.session.receive({ type: 'suback', packetId: 1, returnCodes: [0] });
+  await settle();
+  expect([a.status, a.value, u.status, u.value]).toEqual(['resolved', [0], 'resolved', codes([0x11]) ?? []]);
+}
+
+/**
+ * Both levels: nothing is dropped while connected. An ack timeout rejects the caller but the flow keeps
+ * its id until the late PUBACK; an incoming QoS 2 id is kept however long PUBREL takes.
+ */
+async function checkNothingDropped(protocolLevel: 4 | 5): Promise<void> {
+  const h = await connected({ protocolLevel, ackTimeout: 1000 });
+  const late = publishTracked(h.session, pub('late', 1));
+  h.session.receive(incoming('in', 2, 9));
+  h.host.take();
+  h.timers.advance(1000);
+  await settle();
+  expect(late.error).toBeInstanceOf(TimeoutError);
+  expect(h.session.stats).toEqual({ inflight: 1, queued: 0 });
+  // Id 1 is still taken: the next message gets 2.
+  publishTracked(h.session, pub('next', 1));
+  expect(h.host.take()).toStrictEqual([sent('next', 1, 2)]);
+  h.session.receive({ type: 'puback', packetId: 1 });
+  expect(h.session.stats).toEqual({ inflight: 1, queued: 0 });
+  h.timers.advance(3_600_000);
+  h.session.receive(incoming('in', 2, 9, { dup: true }));
+  expect(h.host.delivered.map((p) => p.topic)).toEqual(['in']);
+  h.session.receive({ type: 'pubrel', packetId: 9 });
+  expect(h.host.take()).toStrictEqual([{ type: 'pubrec', packetId: 9 }, { type: 'pubcomp', packetId: 9 }]);
+}
+
 describe('MQTT 3.1.1 session state across connections', () => {
   it('on reconnecting, unacknowledged PUBLISHes and PUBRELs are re-sent with their original ids, in their original order, right after CONNECT [MQTT-4.4.0-1] [MQTT-2.3.1-3] [MQTT-4.6.0-1]', async () => {
     const h = await connected({ clean: false });
@@ -173,24 +249,7 @@ describe('MQTT 3.1.1 session state across connections', () => {
 
 describe('MQTT 3.1.1 session state while connected', () => {
   it('nothing is dropped while connected: an ack timeout rejects the caller but the flow keeps its id until the late PUBACK; an incoming QoS 2 id is kept however long PUBREL takes [MQTT-4.1.0-2]', async () => {
-    const h = await connected({ ackTimeout: 1000 });
-    const late = publishTracked(h.session, pub('late', 1));
-    h.session.receive(incoming('in', 2, 9));
-    h.host.take();
-    h.timers.advance(1000);
-    await settle();
-    expect(late.error).toBeInstanceOf(TimeoutError);
-    expect(h.session.stats).toEqual({ inflight: 1, queued: 0 });
-    // Id 1 is still taken: the next message gets 2.
-    publishTracked(h.session, pub('next', 1));
-    expect(h.host.take()).toStrictEqual([sent('next', 1, 2)]);
-    h.session.receive({ type: 'puback', packetId: 1 });
-    expect(h.session.stats).toEqual({ inflight: 1, queued: 0 });
-    h.timers.advance(3_600_000);
-    h.session.receive(incoming('in', 2, 9, { dup: true }));
-    expect(h.host.delivered.map((p) => p.topic)).toEqual(['in']);
-    h.session.receive({ type: 'pubrel', packetId: 9 });
-    expect(h.host.take()).toStrictEqual([{ type: 'pubrec', packetId: 9 }, { type: 'pubcomp', packetId: 9 }]);
+    await checkNothingDropped(4);
   });
 });
 
@@ -202,36 +261,11 @@ describe('MQTT 3.1.1 acknowledgements', () => {
   });
 
   it("our PUBREC carries the id of the server's PUBLISH and our PUBREL the id of our PUBLISH; an ack completes only the flow with its id [MQTT-2.3.1-6]", async () => {
-    const h = await connected();
-    h.session.receive(incoming('in', 2, 0x1234));
-    expect(h.host.take()).toStrictEqual([{ type: 'pubrec', packetId: 0x1234 }]);
-    const q2 = publishTracked(h.session, pub('out2', 2));
-    const q1 = publishTracked(h.session, pub('out1', 1));
-    h.host.take();
-    h.session.receive({ type: 'pubrec', packetId: 1 });
-    expect(h.host.take()).toStrictEqual([{ type: 'pubrel', packetId: 1 }]);
-    // A PUBACK with another id leaves the QoS 1 flow (id 2) open.
-    h.session.receive({ type: 'puback', packetId: 3 });
-    await settle();
-    expect([q2.status, q1.status]).toEqual(['pending', 'pending']);
-    h.session.receive({ type: 'puback', packetId: 2 });
-    h.session.receive({ type: 'pubcomp', packetId: 1 });
-    await settle();
-    expect([q2.status, q1.status]).toEqual(['resolved', 'resolved']);
+    await checkAckIds(4);
   });
 
   it('a SUBACK completes only the SUBSCRIBE with its packet id [MQTT-3.8.4-2]', async () => {
-    const h = await connected();
-    const a = track(h.session.subscribe([{ topicFilter: 'a', qos: 0 }]));
-    const b = track(h.session.subscribe([{ topicFilter: 'b', qos: 1 }]));
-    expect(h.host.take().map((p) => (p.type === 'subscribe' ? p.packetId : -1))).toEqual([1, 2]);
-    h.session.receive({ type: 'suback', packetId: 7, returnCodes: [0] });
-    h.session.receive({ type: 'suback', packetId: 2, returnCodes: [1] });
-    await settle();
-    expect([a.status, b.status, b.value]).toEqual(['pending', 'resolved', [1]]);
-    h.session.receive({ type: 'suback', packetId: 1, returnCodes: [0] });
-    await settle();
-    expect([a.status, a.value]).toEqual(['resolved', [0]]);
+    await checkSubackIds(4);
   });
 });
 
@@ -274,47 +308,11 @@ describe('MQTT 5 packet identifiers and the QoS flows [v5]', () => {
   });
 
   it("our PUBACK and PUBREC carry the id of the server's PUBLISH, our PUBREL the id of our PUBLISH, our PUBCOMP the id of the PUBREL; an ack completes only the flow with its id [MQTT-2.2.1-5] [MQTT-4.3.2-4] [MQTT-4.3.3-8] [MQTT-4.3.3-11] [MQTT-3.3.4-1]", async () => {
-    const h = await connected(v5);
-    h.session.receive(incoming('in0', 0));
-    h.session.receive(incoming('in1', 1, 0x1111));
-    h.session.receive(incoming('in2', 2, 0x2222));
-    h.session.receive({ type: 'pubrel', packetId: 0x2222 });
-    expect(h.host.take()).toStrictEqual([
-      { type: 'puback', packetId: 0x1111 },
-      { type: 'pubrec', packetId: 0x2222 },
-      { type: 'pubcomp', packetId: 0x2222 },
-    ]);
-    expect(h.host.delivered.map((p) => p.topic)).toEqual(['in0', 'in1', 'in2']);
-    const q2 = publishTracked(h.session, pub('out2', 2));
-    const q1 = publishTracked(h.session, pub('out1', 1));
-    h.host.take();
-    h.session.receive({ type: 'pubrec', packetId: 1 });
-    expect(h.host.take()).toStrictEqual([{ type: 'pubrel', packetId: 1 }]);
-    h.session.receive({ type: 'puback', packetId: 3 });
-    h.session.receive({ type: 'pubcomp', packetId: 2 });
-    await settle();
-    expect([q2.status, q1.status]).toEqual(['pending', 'pending']);
-    h.session.receive({ type: 'puback', packetId: 2 });
-    h.session.receive({ type: 'pubcomp', packetId: 1 });
-    await settle();
-    expect([q2.status, q1.status]).toEqual(['resolved', 'resolved']);
+    await checkAckIds(5);
   });
 
   it('a SUBACK or UNSUBACK completes only the request with its packet id [MQTT-2.2.1-6] [MQTT-3.8.4-2]', async () => {
-    const h = await connected(v5);
-    const a = track(h.session.subscribe([{ topicFilter: 'a', qos: 0 }]));
-    const b = track(h.session.subscribe([{ topicFilter: 'b', qos: 1 }]));
-    const u = track(h.session.unsubscribe(['a']));
-    expect(h.host.take().map((p) => ('packetId' in p ? p.packetId : -1))).toEqual([1, 2, 3]);
-    h.session.receive({ type: 'suback', packetId: 7, returnCodes: [0] });
-    h.session.receive({ type: 'unsuback', packetId: 9, reasonCodes: [0] });
-    h.session.receive({ type: 'suback', packetId: 2, returnCodes: [1] });
-    await settle();
-    expect([a.status, b.status, b.value, u.status]).toEqual(['pending', 'resolved', [1], 'pending']);
-    h.session.receive({ type: 'unsuback', packetId: 3, reasonCodes: [0x11] });
-    h.session.receive({ type: 'suback', packetId: 1, returnCodes: [0] });
-    await settle();
-    expect([a.status, a.value, u.status, u.value]).toEqual(['resolved', [0], 'resolved', [0x11]]);
+    await checkSubackIds(5);
   });
 
   it('a QoS 1 PUBLISH stays unacknowledged until its PUBACK, a QoS 2 PUBLISH until its PUBREC and then its PUBREL until PUBCOMP: each goes again on a resumed session until then, and the PUBLISH never again after its PUBREL [MQTT-4.3.2-3] [MQTT-4.3.3-3] [MQTT-4.3.3-5] [MQTT-4.3.3-6] [MQTT-3.3.1-1]', async () => {
@@ -393,20 +391,7 @@ describe('MQTT 5 packet identifiers and the QoS flows [v5]', () => {
   });
 
   it('nothing is dropped while connected: an ack timeout rejects the caller but the flow keeps its id until the late PUBACK; an incoming QoS 2 id is kept however long PUBREL takes [MQTT-4.1.0-1]', async () => {
-    const h = await connected({ ...v5, ackTimeout: 1000 });
-    const late = publishTracked(h.session, pub('late', 1));
-    h.session.receive(incoming('in', 2, 9));
-    h.host.take();
-    h.timers.advance(1000);
-    await settle();
-    expect(late.error).toBeInstanceOf(TimeoutError);
-    publishTracked(h.session, pub('next', 1));
-    expect(h.host.take()).toStrictEqual([sent('next', 1, 2)]);
-    h.timers.advance(3_600_000);
-    h.session.receive(incoming('in', 2, 9, { dup: true }));
-    expect(h.host.delivered.map((p) => p.topic)).toEqual(['in']);
-    h.session.receive({ type: 'pubrel', packetId: 9 });
-    expect(h.host.take()).toStrictEqual([{ type: 'pubrec', packetId: 9 }, { type: 'pubcomp', packetId: 9 }]);
+    await checkNothingDropped(5);
   });
 
   it('the state is kept under the ClientID: a new Session opening the Store under the same id resumes it, under another id finds none [MQTT-3.1.3-2]', async () => {
