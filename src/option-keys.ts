@@ -9,6 +9,8 @@ export interface KnownKeys {
   /** Names the error: "unknown publish option ...". */
   what: string;
   keys: readonly string[];
+  /** Accepted but never listed or suggested: internal names (`@internal` options such as the tests' clock). */
+  hidden?: readonly string[];
   /** Names the application may bring from elsewhere (MQTT.js, MQTT 5), with what to do instead. */
   foreign?: Readonly<Record<string, string>>;
 }
@@ -25,7 +27,7 @@ export function checkKeys(options: unknown, known: KnownKeys): void {
   // for...in rather than Object.keys: publish() runs this for every message, and this allocates nothing.
   let unknown: string[] | undefined;
   for (const key in options) {
-    if (known.keys.includes(key) || !Object.hasOwn(options, key)) continue;
+    if (known.keys.includes(key) || known.hidden?.includes(key) || !Object.hasOwn(options, key)) continue;
     (unknown ??= []).push(`${quote(key)}${advice(key, known)}`);
   }
   // All of them at once: options brought from MQTT.js rarely come alone.

@@ -143,7 +143,8 @@ const MQTT5_PROPERTIES = 'give each MQTT 5 property as an option of its own (ses
 /** The options people bring from MQTT.js (and a few common slips), with what mqttwire takes instead. */
 const CLIENT_OPTIONS: KnownKeys = {
   what: 'client',
-  keys: Object.keys(CLIENT_KEYS),
+  keys: Object.keys(CLIENT_KEYS).filter((k) => k !== 'timers'),
+  hidden: ['timers'],
   foreign: {
     keepAlive: 'mqttwire calls it "keepalive" (seconds)',
     reconnectPeriod: 'use reconnect: { initialDelay } (ms, the first delay of an exponential backoff), or reconnect: false',

@@ -278,6 +278,15 @@ describe('bad input is refused at once and nothing is sent', () => {
     }
   });
 
+  it('options: the internal timers option is never listed or suggested (it is not part of the API)', () => {
+    const listed = constructorError({ frobnicate: true } as ClientOptions) as Error;
+    expect(listed.message).toMatch(/^unknown client option "frobnicate" \(known: clientId, /);
+    expect(listed.message).not.toContain('timers');
+    expect((constructorError({ timer: 1 } as ClientOptions) as Error).message).not.toContain('timers');
+    // The positive control: every test's hand-driven clock goes through it, so it is still accepted.
+    expect(() => new MqttClient('mqtt://127.0.0.1:1', { timers: new ManualTimers() }).destroy()).not.toThrow();
+  });
+
   it('options: every documented option (and the internal timers) is accepted', () => {
     const every: Required<ClientOptions> = {
       clientId: 'all', clean: true, keepalive: 30, username: 'u', password: 'p', will: { topic: 'w', payload: '' },
