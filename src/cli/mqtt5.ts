@@ -46,8 +46,7 @@ const PROPERTIES: Record<PropertyCommand, Record<string, Supported | Refused>> =
     'request-problem-information': { kind: 'zero-one', key: 'requestProblemInformation' },
     'request-response-information': { kind: 'zero-one', key: 'requestResponseInformation' },
     'user-property': { kind: 'pair', key: 'userProperties' },
-    // The client does not resolve topic aliases from the broker yet: announcing a maximum would break delivery.
-    'topic-alias-maximum': { refused: 'the client does not take topic aliases from the broker yet' },
+    'topic-alias-maximum': { kind: 'u16', key: 'topicAliasMaximum' },
     'authentication-method': { refused: 'enhanced authentication is not in the CLI (the library has the auth option)' },
     'authentication-data': { refused: 'enhanced authentication is not in the CLI (the library has the auth option)' },
   },
