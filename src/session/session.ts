@@ -140,9 +140,10 @@ interface OutgoingFlow {
   done: Deadline<PublishResult | undefined>;
   /** MQTT 5, QoS 2: the PUBREC's result, kept until PUBCOMP completes the flow. */
   result?: PublishResult;
-  /** MQTT 5: the Message Expiry Interval the application gave (seconds), and when the publish was accepted (ms). */
+  /** MQTT 5: the Message Expiry Interval the application gave (seconds). */
   expiry?: number;
-  acceptedAt?: number;
+  /** MQTT 5: when that interval runs out (`timers.now()` time, ms since the epoch; kept in the store). */
+  expiresAt?: number;
   /** MQTT 5: waiting to be re-sent on this connection (see retransmit()). */
   resend?: boolean;
 }
@@ -343,8 +344,14 @@ export class Session {
     for (const record of snapshot.outgoing) {
       this.seq = Math.max(this.seq, record.seq);
       const packet: PublishPacket = { type: 'publish', topic: record.topic, payload: record.payload, qos: record.qos, retain: record.retain, dup: false };
-      if (record.properties) packet.properties = record.properties;
+      if (record.properties) packet.properties = { ...record.properties };
       const flow = this.newFlow(packet, record.seq);
+      // The time it waited before this process counts: expired by now, it is not sent again (queued)
+      // or goes with at least a second (already sent), like any other.
+      if (record.expiresAt !== undefined && packet.properties) {
+        flow.expiry = packet.properties.messageExpiryInterval;
+        flow.expiresAt = record.expiresAt;
+      }
       flow.done.promise.catch(() => {});
       if (record.packetId === undefined || this.ids.has(record.packetId)) {
         this.queue.push(flow);
@@ -381,7 +388,7 @@ export class Session {
     const expiry = packet.properties?.messageExpiryInterval;
     if (expiry !== undefined) {
       flow.expiry = expiry;
-      flow.acceptedAt = this.timers.now();
+      flow.expiresAt = this.timers.now() + expiry * 1000;
     }
     if (packet.qos > 0 && this.storeOpen) this.store.putOutgoing(this.record(flow));
     this.queue.push(flow);
@@ -866,7 +873,7 @@ export class Session {
 
   /** Whole seconds left of a publish's Message Expiry Interval (0 or less: expired). */
   private remaining(flow: OutgoingFlow): number {
-    return (flow.expiry as number) - Math.floor((this.timers.now() - (flow.acceptedAt as number)) / 1000);
+    return Math.ceil(((flow.expiresAt as number) - this.timers.now()) / 1000);
   }
 
   private setRemaining(flow: OutgoingFlow, seconds: number): void {
@@ -907,6 +914,7 @@ export class Session {
     if (p.packetId !== undefined) record.packetId = p.packetId;
     if (flow.awaiting === 'pubcomp') record.released = true;
     if (p.properties) record.properties = p.properties;
+    if (flow.expiresAt !== undefined) record.expiresAt = flow.expiresAt;
     return record;
   }
 

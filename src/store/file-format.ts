@@ -19,6 +19,8 @@
  *       8 PUT_OUT_5    as PUT_OUT, with propsLen u32 and the PUBLISH's MQTT 5 properties (encoded as in
  *                      the packet: Property Length, then the properties) between topic and payload;
  *                      written only for a message that has properties, so a 3.1.1 log never holds one
+ *       9 EXPIRES_AT   seq f64, expiresAt f64 (ms since the epoch): when the Message Expiry Interval of
+ *                      the outgoing record `seq` runs out; follows that record's PUT_OUT_5
  *   flags: bits 0-1 qos, bit 2 retain, bit 3 packetId present, bit 4 released.
  *
  * Replay applies records in order and stops at the first frame that is incomplete, fails its CRC,
@@ -42,12 +44,14 @@ export const RecordType = {
   DelIn: 6,
   ClearIn: 7,
   PutOut5: 8,
+  ExpiresAt: 9,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
 const PUT_FIXED = 16; // type + seq + flags + packetId + topicLen
 const UPDATE_SIZE = 12; // type + seq + flags + packetId
 const DEL_OUT_SIZE = 9;
+const EXPIRES_AT_SIZE = 17; // type + seq + expiresAt
 const IN_SIZE = 3;
 
 const FLAG_RETAIN = 0x04;
@@ -105,6 +109,7 @@ export function validateOutgoing(r: OutgoingRecord): void {
   }
   if (typeof r.topic !== 'string') throw new TypeError('FileStore: topic must be a string');
   if (!(r.payload instanceof Uint8Array)) throw new TypeError('FileStore: payload must be a Uint8Array');
+  if (r.expiresAt !== undefined && !Number.isFinite(r.expiresAt)) throw new RangeError(`FileStore: invalid expiresAt ${String(r.expiresAt)}`);
 }
 
 /**
@@ -162,6 +167,16 @@ export class LogEncoder {
     }
     b.set(r.payload, at);
     this.end(len);
+    if (r.expiresAt !== undefined) this.expiresAt(r.seq, r.expiresAt);
+  }
+
+  private expiresAt(seq: number, expiresAt: number): void {
+    const body = this.begin(EXPIRES_AT_SIZE);
+    this.buf[body] = RecordType.ExpiresAt;
+    this.buf.writeDoubleLE(seq, body + 1);
+    this.buf.writeDoubleLE(expiresAt, body + 9);
+    // Part of its PUT_OUT_5, not a record of its own in compaction's count (log records vs live ones).
+    this.end(EXPIRES_AT_SIZE, false);
   }
 
   updateOut(seq: number, flags: number, packetId: number): void {
@@ -208,13 +223,13 @@ export class LogEncoder {
     return this.length + FRAME_OVERHEAD;
   }
 
-  private end(len: number): void {
+  private end(len: number, counts = true): void {
     const at = this.length;
     const b = this.buf;
     b.writeUInt32LE(len, at);
     b.writeUInt32LE(crc32(b, at + FRAME_OVERHEAD, at + FRAME_OVERHEAD + len, crc32(b, at, at + 4)), at + 4);
     this.length = at + FRAME_OVERHEAD + len;
-    this.records++;
+    if (counts) this.records++;
   }
 
   private reserve(n: number): void {
@@ -381,6 +396,14 @@ export function replay(data: Buffer): ReplayResult {
         if (len !== DEL_OUT_SIZE) ok = false;
         else outgoing.delete(data.readDoubleLE(body + 1));
         break;
+      case RecordType.ExpiresAt: {
+        const r = len === EXPIRES_AT_SIZE ? outgoing.get(data.readDoubleLE(body + 1)) : undefined;
+        const expiresAt = len === EXPIRES_AT_SIZE ? data.readDoubleLE(body + 9) : NaN;
+        // It follows its own PUT_OUT_5: one for a record not there, or not a time, is not ours.
+        if (r === undefined || !Number.isFinite(expiresAt)) ok = false;
+        else r.expiresAt = expiresAt;
+        break;
+      }
       case RecordType.PutIn:
       case RecordType.DelIn:
         if (len !== IN_SIZE) ok = false;
@@ -398,7 +421,7 @@ export function replay(data: Buffer): ReplayResult {
       tornReason = `malformed record (type ${type})`;
       break;
     }
-    records++;
+    if (type !== RecordType.ExpiresAt) records++; // counted with its PUT_OUT_5, as the encoder counts it
     at = end;
   }
   return { clientId, outgoing, incoming, records, goodEnd: at, tornReason };

@@ -144,6 +144,7 @@ function copyRecord(r: OutgoingRecord): OutgoingRecord {
   if (r.packetId !== undefined) out.packetId = r.packetId;
   if (r.released) out.released = true;
   if (r.properties) out.properties = r.properties;
+  if (r.expiresAt !== undefined) out.expiresAt = r.expiresAt;
   return out;
 }
 

@@ -18,6 +18,13 @@ export interface OutgoingRecord {
   released?: boolean;
   /** MQTT 5: the PUBLISH's properties (absent at 3.1.1). */
   properties?: PublishProperties;
+  /**
+   * MQTT 5, a message with a Message Expiry Interval: when that interval runs out, in milliseconds
+   * since the epoch. The properties' interval is what the PUBLISH carried when it was stored or last
+   * sent; this is what decides, so a message restored after a process restart is dropped when it has
+   * expired meanwhile and otherwise goes with what is left of its interval.
+   */
+  expiresAt?: number;
 }
 
 /** What `Store.open()` hands back: the state an earlier session of the same client id left. */

@@ -10,6 +10,7 @@ import type { Message } from '../../src/index.js';
 import { FileStore } from '../../src/store/file-store.js';
 import { FAST, take, useHarness, within } from '../client/helpers.js';
 import { client5, next5, send5 } from '../helpers/fake-broker-v5.js';
+import { ManualTimers } from '../helpers/manual-timers.js';
 import { describeMosquitto, startMosquitto, type MosquittoHandle } from '../helpers/mosquitto.js';
 
 const h = useHarness();
@@ -83,5 +84,41 @@ describe('MQTT 5 FileStore and re-sends [v5]', () => {
     const resentB = await next5(conn2, 'publish');
     expect(resentB).toMatchObject({ topic: 'stored/b', dup: true, packetId: sentB.packetId });
     expect(resentB.properties).toBeUndefined();
+  });
+
+  it('a message left in a FileStore keeps its expiry across a restart: the time the process was gone counts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mqttwire-v5-expiry-'));
+    h.defer(() => rmSync(dir, { recursive: true, force: true }));
+    const fake = await h.fake();
+    const options = { clientId: 'v5-expiry', clean: false, keepalive: 0, reconnect: false } as const;
+    const before = new ManualTimers(1_700_000_000_000);
+    const first = client5(h, fake.url, { ...options, timers: before, store: new FileStore(dir) });
+    const connecting = first.connect();
+    const conn = await fake.nextConnection();
+    await next5(conn, 'connect');
+    // A window of one: the first publish is sent, the others wait in the queue (never sent).
+    send5(conn, { type: 'connack', sessionPresent: false, returnCode: 0, properties: { receiveMaximum: 1 } });
+    await within(connecting, 2000, 'connect');
+    for (const [topic, seconds] of [['exp/sent', 10], ['exp/short', 3], ['exp/long', 100]] as const) {
+      void first.publish(topic, 'x', { qos: 1, properties: { messageExpiryInterval: seconds } }).catch(() => {});
+    }
+    const sent = await next5(conn, 'publish');
+    expect(sent).toMatchObject({ topic: 'exp/sent', properties: { messageExpiryInterval: 10 } });
+    first.destroy();
+    await first.closed.catch(() => {});
+
+    // The next process starts 4.5 s later by the wall clock.
+    const after = new ManualTimers(1_700_000_004_500);
+    const second = client5(h, fake.url, { ...options, timers: after, store: new FileStore(dir) });
+    const reconnecting = second.connect();
+    const conn2 = await fake.nextConnection();
+    await next5(conn2, 'connect');
+    send5(conn2, { type: 'connack', sessionPresent: true, returnCode: 0 });
+    await within(reconnecting, 2000, 'connect');
+    // Re-sent with what is left of its interval (10 s less 4.5, in whole seconds: 6).
+    expect(await next5(conn2, 'publish')).toMatchObject({ topic: 'exp/sent', dup: true, packetId: sent.packetId, properties: { messageExpiryInterval: 6 } });
+    // exp/short expired while no process held it: never sent, counted. exp/long goes with 96 s left.
+    expect(await next5(conn2, 'publish')).toMatchObject({ topic: 'exp/long', dup: false, properties: { messageExpiryInterval: 96 } });
+    expect(second.stats().expired).toBe(1);
   });
 });

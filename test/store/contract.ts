@@ -85,6 +85,26 @@ export function storeContract(name: string, factory: HarnessFactory): void {
       });
     });
 
+    it('MQTT 5 records keep their properties and expiry time through updates and a restart; a 3.1.1 record gets neither', async () => {
+      await withHarness(factory, async (h) => {
+        const properties = { messageExpiryInterval: 60, contentType: 'text/plain', userProperties: [['k', '1'], ['k', '2']] as [string, string][] };
+        h.store.putOutgoing(rec(1, { qos: 1, properties, expiresAt: 1_700_000_060_000 }));
+        h.store.putOutgoing(rec(2, { qos: 2, properties: { contentType: 'a' } }));
+        h.store.putOutgoing(rec(3, { qos: 1 }));
+        h.store.flush();
+        h.store.putOutgoing(rec(1, { qos: 1, packetId: 4, properties, expiresAt: 1_700_000_060_000 }));
+        h.store.flush();
+        const { snapshot } = await h.reopen();
+        expect(snapshot.outgoing).toEqual([
+          rec(1, { qos: 1, packetId: 4, properties, expiresAt: 1_700_000_060_000 }),
+          rec(2, { qos: 2, properties: { contentType: 'a' } }),
+          rec(3, { qos: 1 }),
+        ]);
+        expect('expiresAt' in snapshot.outgoing[1]!).toBe(false);
+        expect('properties' in snapshot.outgoing[2]!).toBe(false);
+      });
+    });
+
     it('updates a record in place: packetId assigned, then released; a new payload replaces the old one', async () => {
       await withHarness(factory, async (h) => {
         h.store.putOutgoing(rec(1, { qos: 2 }));

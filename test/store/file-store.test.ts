@@ -102,6 +102,21 @@ describe('CRC-32 and the record format', () => {
     expect([...r.outgoing.values()]).toEqual([rec(1, { topic: UNICODE_TOPIC, payload: ALL_BYTES, qos: 2, packetId: 77, released: true })]);
     expect([...r.incoming]).toEqual([6]);
   });
+
+  it('an expiry time follows its message; one for a message the log does not hold is a torn tail', () => {
+    const enc = new LogEncoder(8);
+    enc.header();
+    enc.meta('id');
+    const header = enc.length;
+    enc.putOut(rec(1, { properties: { messageExpiryInterval: 5 }, expiresAt: 1_700_000_005_000 }));
+    const withTime = replay(enc.buf.subarray(0, enc.length));
+    expect(withTime).toMatchObject({ tornReason: undefined, records: 2 });
+    expect(withTime.outgoing.get(1)).toEqual(rec(1, { properties: { messageExpiryInterval: 5 }, expiresAt: 1_700_000_005_000 }));
+    // The expiry frame alone (its PUT_OUT_5 cut out): not ours to apply.
+    const putLength = 8 + enc.buf.readUInt32LE(header);
+    const orphan = Buffer.concat([enc.buf.subarray(0, header), enc.buf.subarray(header + putLength, enc.length)]);
+    expect(replay(orphan)).toMatchObject({ tornReason: 'malformed record (type 9)', goodEnd: header, records: 1 });
+  });
 });
 
 describe('FileStore files', () => {
@@ -405,6 +420,28 @@ describe('FileStore compaction', () => {
     );
     expect(snapshot.outgoing).toEqual([...live, rec(500)]);
     expect([...snapshot.incoming].sort((a, b) => a - b)).toEqual([5, 10, 15, 20]);
+  });
+
+  it('an expiry time is part of its message in the record count: a log of MQTT 5 messages is not compacted over and over', async () => {
+    const dir = tempDir();
+    const { store } = await openStore(dir, 'c1', { fsync: false, compactAfter: 100 });
+    const expiring = (s: number) => rec(s, { properties: { messageExpiryInterval: 30 }, expiresAt: 1_700_000_000_000 + s });
+    for (let s = 1; s <= 150; s++) store.putOutgoing(expiring(s));
+    store.flush();
+    // 151 records (META and 150 messages with their expiry times), all live: nothing to gain.
+    expect(store.stats).toMatchObject({ logRecords: 151, liveRecords: 150, compactions: 0 });
+    // The control: once most are gone, the log is compacted once, and stays so while nothing changes.
+    for (let s = 1; s <= 100; s++) store.deleteOutgoing(s);
+    store.flush();
+    expect(store.stats).toMatchObject({ logRecords: 51, compactions: 1 });
+    for (let s = 101; s <= 150; s++) store.putOutgoing({ ...expiring(s), packetId: s });
+    store.flush();
+    expect(store.stats.compactions).toBe(1);
+    await store.close();
+    const { snapshot } = await openStore(dir);
+    expect(snapshot.outgoing.map((r) => [r.seq, r.packetId, r.expiresAt])).toEqual(
+      Array.from({ length: 50 }, (_, i) => [101 + i, 101 + i, 1_700_000_000_101 + i]),
+    );
   });
 
   it('compacts repeatedly under steady QoS 1 traffic, keeping the file bounded', async () => {
