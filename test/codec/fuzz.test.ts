@@ -16,9 +16,10 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encode, MqttProtocolError, PacketDecoder, type Packet } from '../../src/codec/index.js';
-import { concatBytes, fromHex, hex, normalize, packetArb } from './arbitraries.js';
-import { Mutator, Problems } from './mutator.js';
+import { encode, MqttProtocolError, PacketDecoder } from '../../src/codec/index.js';
+import { concatBytes, fromHex, normalize, packetArb } from './arbitraries.js';
+import { codesSummary, fuzzDecoder } from './fuzz-run.js';
+import { Mutator } from './mutator.js';
 import { mqtt5StatementIds } from './statements.js';
 
 const FIXTURES = new URL('../fixtures/conformance/', import.meta.url);
@@ -62,87 +63,32 @@ describe('decoder fuzzing', () => {
     const statements5 = mqtt5StatementIds();
     const seeds = buildSeeds(SEED);
     const m = new Mutator(SEED, seeds);
-    const stats = { inputs: 0, packets: 0, errors: 0, bytes: 0 };
-    const codes = new Map<string, number>();
     const cited = new Set<string>();
-    // Problems grouped by kind (digits masked), with the first few examples each, so one run shows them all.
-    const problems = new Problems();
-    const problem = (kind: string, example: string): void => problems.add(kind, example);
-
-    // Tens of thousands of errors are thrown; capturing their stacks would be most of the run time.
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      for (let i = 0; i < ITERATIONS; i++) {
+    const tally = fuzzDecoder(
+      SEED,
+      ITERATIONS,
+      () => {
         const input = m.input();
-        const chunks = m.chunks(input);
-        const maxPacketSize = m.next() < 0.1 ? 2 + m.int(300) : 1 << 20;
-        const protocolLevel = m.next() < 0.1 ? 3 : 4;
-        const where = (): string =>
-          `seed ${SEED} input #${i} (maxPacketSize ${maxPacketSize}, level ${protocolLevel}, ` +
-          `chunks ${chunks.map((c) => c.length).join(',')}): ${hex(input)}`;
-        const decoder = new PacketDecoder({ maxPacketSize, protocolLevel });
-        const got: Packet[] = [];
-        let failed: MqttProtocolError | undefined;
-        try {
-          for (const c of chunks) for (const p of decoder.push(c)) got.push(p);
-        } catch (err) {
-          if (!(err instanceof MqttProtocolError)) {
-            problem(`decoder threw a non-MqttProtocolError: ${String(err)}`, where());
-            continue;
-          }
-          failed = err;
-        }
-        stats.inputs++;
-        stats.bytes += input.length;
-        stats.packets += got.length;
-        if (failed) {
-          stats.errors++;
-          codes.set(failed.code, (codes.get(failed.code) ?? 0) + 1);
-          if (failed.statement !== undefined) {
-            cited.add(failed.statement);
-            const known = statements.has(failed.statement) || (hasLevel5Connect(input) && statements5.has(failed.statement));
-            if (!known) problem(`unknown statement ${failed.statement}`, where());
-          }
-          let again: unknown;
-          try {
-            decoder.push(Uint8Array.of(0xc0, 0x00));
-          } catch (err) {
-            again = err;
-          }
-          if (!(again instanceof MqttProtocolError)) problem('decoder did not stay failed', where());
-        }
-        for (const p of got) {
-          let bytes: Uint8Array;
-          try {
-            bytes = encode(p);
-          } catch (err) {
-            problem(`decode accepted a ${p.type} that encode refuses: ${String(err)}`, `${JSON.stringify(normalize(p))} from ${where()}`);
-            continue;
-          }
-          try {
-            const again = new PacketDecoder({ maxPacketSize: 1 << 28, protocolLevel }).push(bytes);
-            if (JSON.stringify(normalize(again)) !== JSON.stringify(normalize([p]))) {
-              problem(`re-encoded ${p.type} decodes differently`, `${JSON.stringify(normalize(p))} vs ${JSON.stringify(normalize(again))} from ${where()}`);
-            }
-          } catch (err) {
-            problem(`re-encoded ${p.type} does not decode: ${String(err)}`, `${JSON.stringify(normalize(p))} from ${where()}`);
-          }
-        }
-      }
-    } finally {
-      Error.stackTraceLimit = stackTraceLimit;
-    }
-
-    console.log(
-      `fuzz: ${stats.inputs} inputs, ${stats.bytes} bytes, ${stats.packets} packets decoded, ${stats.errors} protocol errors; ` +
-        `codes ${JSON.stringify(Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])))}; statements cited ${cited.size}`,
+        return { input, chunks: m.chunks(input), maxPacketSize: m.next() < 0.1 ? 2 + m.int(300) : 1 << 20, protocolLevel: m.next() < 0.1 ? 3 : 4 };
+      },
+      {
+        onError(err, { input }, problem) {
+          if (err.statement === undefined) return;
+          cited.add(err.statement);
+          const known = statements.has(err.statement) || (hasLevel5Connect(input) && statements5.has(err.statement));
+          if (!known) problem(`unknown statement ${err.statement}`);
+        },
+      },
     );
-    const report = problems.report();
-    expect(report, `seed ${SEED}: problems found`).toBe('');
-    expect(stats.inputs).toBeGreaterThanOrEqual(100_000);
+    const { codes } = tally;
+    console.log(
+      `fuzz: ${tally.inputs} inputs, ${tally.bytes} bytes, ${tally.packets} packets decoded, ${tally.errors} protocol errors; ` +
+        `codes ${codesSummary(codes)}; statements cited ${cited.size}`,
+    );
+    expect(tally.problems.report(), `seed ${SEED}: problems found`).toBe('');
+    expect(tally.inputs).toBeGreaterThanOrEqual(100_000);
     // The mutations must reach both sides: plenty of accepted packets and plenty of distinct errors.
-    expect(stats.packets).toBeGreaterThan(10_000);
+    expect(tally.packets).toBeGreaterThan(10_000);
     expect(codes.size).toBeGreaterThanOrEqual(10);
   }, 60_000);
 

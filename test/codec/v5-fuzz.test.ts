@@ -20,10 +20,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encode, MqttProtocolError, PacketDecoder, reasonCodeAllowed, type Packet, type ProtocolLevel } from '../../src/codec/index.js';
-import { concatBytes, hex, normalize } from './arbitraries.js';
+import { encode, reasonCodeAllowed } from '../../src/codec/index.js';
+import { concatBytes } from './arbitraries.js';
 import { packet5Arb } from './arbitraries-v5.js';
-import { Mutator, Problems } from './mutator.js';
+import { codesSummary, fuzzDecoder } from './fuzz-run.js';
+import { Mutator } from './mutator.js';
 import { mqtt5StatementIds } from './statements.js';
 import { remainingLength } from '../helpers/mqtt-bytes.js';
 
@@ -225,16 +226,6 @@ class Builder {
   }
 }
 
-/** The level each returned packet was decoded at: the decoder's, switched by CONNECTs as PacketDecoder does. */
-function levelsOf(packets: Packet[], start: ProtocolLevel): ProtocolLevel[] {
-  let level = start;
-  return packets.map((p) => {
-    const at = level;
-    if (p.type === 'connect' && (p.protocolLevel === 5) !== (level === 5)) level = p.protocolLevel as ProtocolLevel;
-    return at;
-  });
-}
-
 describe('MQTT 5 decoder fuzzing', () => {
   it(`${ITERATIONS} inputs aimed at properties and reason codes: only MqttProtocolError, accepted packets re-encode`, () => {
     console.log(`v5 fuzz seed ${SEED}, ${ITERATIONS} inputs (replay: FUZZ_SEED=${SEED} npx vitest run test/codec/v5-fuzz.test.ts)`);
@@ -242,81 +233,34 @@ describe('MQTT 5 decoder fuzzing', () => {
     const seeds = fc.sample(packet5Arb, { numRuns: 400, seed: SEED | 0 }).map((p) => encode(p, 5)).filter((b) => b.length <= 2048);
     const m = new Mutator(SEED, seeds);
     const builder = new Builder(m);
-    const stats = { inputs: 0, packets: 0, withProperties: 0, errors: 0 };
-    const codes = new Map<string, number>();
-    const problems = new Problems();
-    const problem = (kind: string, example: string): void => problems.add(kind, example);
-
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      for (let i = 0; i < ITERATIONS; i++) {
+    let withProperties = 0;
+    const tally = fuzzDecoder(
+      SEED,
+      ITERATIONS,
+      () => {
         const input = builder.input();
-        const chunks = m.chunks(input);
-        const maxPacketSize = m.next() < 0.05 ? 2 + m.int(100) : 1 << 20;
-        const where = (): string => `seed ${SEED} input #${i} (maxPacketSize ${maxPacketSize}, chunks ${chunks.map((c) => c.length).join(',')}): ${hex(input)}`;
-        const decoder = new PacketDecoder({ maxPacketSize, protocolLevel: 5 });
-        const got: Packet[] = [];
-        let failed: MqttProtocolError | undefined;
-        try {
-          for (const c of chunks) for (const p of decoder.push(c)) got.push(p);
-        } catch (err) {
-          if (!(err instanceof MqttProtocolError)) {
-            problem(`decoder threw a non-MqttProtocolError: ${String(err)}`, where());
-            continue;
-          }
-          failed = err;
-        }
-        stats.inputs++;
-        stats.packets += got.length;
-        if (failed) {
-          stats.errors++;
-          codes.set(failed.code, (codes.get(failed.code) ?? 0) + 1);
-          if (![0x81, 0x82, 0x84, 0x94, 0x95].includes(failed.reasonCode)) problem(`reason code ${failed.reasonCode}`, where());
-          if (failed.statement !== undefined && !statements.has(failed.statement)) problem(`not an MQTT 5 statement: ${failed.statement}`, where());
-          let again: unknown;
-          try {
-            decoder.push(Uint8Array.of(0xd0, 0x00));
-          } catch (err) {
-            again = err;
-          }
-          if (!(again instanceof MqttProtocolError) || again.code !== 'DECODER_FAILED') problem('decoder did not stay failed', where());
-        }
-        const levels = levelsOf(got, 5);
-        got.forEach((p, k) => {
-          if ('properties' in p && p.properties !== undefined) stats.withProperties++;
-          const level = levels[k]!;
-          let bytes: Uint8Array;
-          try {
-            bytes = encode(p, level);
-          } catch (err) {
-            problem(`decode accepted a ${p.type} that encode refuses: ${String(err)}`, `${JSON.stringify(normalize(p))} from ${where()}`);
-            return;
-          }
-          try {
-            const again = new PacketDecoder({ maxPacketSize: 1 << 28, protocolLevel: level }).push(bytes);
-            if (JSON.stringify(normalize(again)) !== JSON.stringify(normalize([p]))) {
-              problem(`re-encoded ${p.type} decodes differently`, `${JSON.stringify(normalize(p))} vs ${JSON.stringify(normalize(again))} from ${where()}`);
-            }
-          } catch (err) {
-            problem(`re-encoded ${p.type} does not decode: ${String(err)}`, `${JSON.stringify(normalize(p))} from ${where()}`);
-          }
-        });
-      }
-    } finally {
-      Error.stackTraceLimit = stackTraceLimit;
-    }
-
-    console.log(
-      `v5 fuzz: ${stats.inputs} inputs, ${stats.packets} packets decoded (${stats.withProperties} with properties), ${stats.errors} protocol errors; ` +
-        `codes ${JSON.stringify(Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])))}`,
+        return { input, chunks: m.chunks(input), maxPacketSize: m.next() < 0.05 ? 2 + m.int(100) : 1 << 20, protocolLevel: 5 };
+      },
+      {
+        onError(err, _input, problem) {
+          if (![0x81, 0x82, 0x84, 0x94, 0x95].includes(err.reasonCode)) problem(`reason code ${err.reasonCode}`);
+          if (err.statement !== undefined && !statements.has(err.statement)) problem(`not an MQTT 5 statement: ${err.statement}`);
+        },
+        onPacket(p) {
+          if ('properties' in p && p.properties !== undefined) withProperties++;
+        },
+      },
     );
-    const report = problems.report();
-    expect(report, `seed ${SEED}: problems found`).toBe('');
-    expect(stats.inputs).toBeGreaterThanOrEqual(100_000);
+    const { codes } = tally;
+    console.log(
+      `v5 fuzz: ${tally.inputs} inputs, ${tally.packets} packets decoded (${withProperties} with properties), ${tally.errors} protocol errors; ` +
+        `codes ${codesSummary(codes)}`,
+    );
+    expect(tally.problems.report(), `seed ${SEED}: problems found`).toBe('');
+    expect(tally.inputs).toBeGreaterThanOrEqual(100_000);
     // The inputs must reach both sides: many valid packets (with properties), and every kind of MQTT 5 fault.
-    expect(stats.packets).toBeGreaterThan(20_000);
-    expect(stats.withProperties).toBeGreaterThan(5_000);
+    expect(tally.packets).toBeGreaterThan(20_000);
+    expect(withProperties).toBeGreaterThan(5_000);
     for (const code of [
       'INVALID_PROPERTY',
       'DUPLICATE_PROPERTY',
