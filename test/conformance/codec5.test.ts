@@ -6,68 +6,13 @@
  * conformance map counts its ids as MQTT 5.0's.
  */
 import { describe, expect, it } from 'vitest';
-import { encode, MqttProtocolError, type ConnectPacket, type Packet, type PublishPacket } from '../../src/codec/index.js';
-import { FrameDecoder } from '../../src/codec/decoder.js';
-import { parseFromServer } from '../../src/codec/parse.js';
-import { hex, toHex, utf8 } from '../helpers/mqtt-bytes.js';
+import { encode, type Packet } from '../../src/codec/index.js';
+import { utf8 } from '../helpers/mqtt-bytes.js';
+import { codecAt } from './codec-at.js';
 
 const MQTT5 = '00 04 4d 51 54 54 05';
 
-function decode(bytes: string): Packet[] {
-  return new FrameDecoder({ protocolLevel: 5 }, parseFromServer).push(hex(bytes));
-}
-
-/** The MqttProtocolError the client's level-5 decoder throws for `bytes`; fails if it accepts them. */
-function rejected(bytes: string): MqttProtocolError {
-  let packets: Packet[] | undefined;
-  try {
-    packets = decode(bytes);
-  } catch (err) {
-    expect(err).toBeInstanceOf(MqttProtocolError);
-    return err as MqttProtocolError;
-  }
-  throw new Error(`decoded ${JSON.stringify(packets)} from ${bytes}, expected a protocol error`);
-}
-
-/** The MqttProtocolError encode(packet, 5) throws; fails if it writes the packet. */
-function refused(packet: unknown): MqttProtocolError {
-  let bytes: Uint8Array | undefined;
-  try {
-    bytes = encode(packet as Packet, 5);
-  } catch (err) {
-    expect(err).toBeInstanceOf(MqttProtocolError);
-    return err as MqttProtocolError;
-  }
-  throw new Error(`encoded ${JSON.stringify(packet)} as ${toHex(bytes)}, expected a refusal`);
-}
-
-const bytesOf = (p: Packet): string => toHex(encode(p, 5));
-const publish = (topic: string, extra: Partial<PublishPacket> = {}): PublishPacket => ({
-  type: 'publish', topic, payload: utf8('x'), qos: 0, retain: false, dup: false, ...extra,
-});
-const connect = (extra: Partial<ConnectPacket> = {}): ConnectPacket => ({
-  type: 'connect', protocolName: 'MQTT', protocolLevel: 5, clientId: 'c', clean: true, keepalive: 0, ...extra,
-});
-const subscribe = (topicFilter: string, options: Record<string, unknown> = {}): Packet =>
-  ({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter, qos: 0, ...options }] }) as Packet;
-const unsubscribe = (...topicFilters: string[]): Packet => ({ type: 'unsubscribe', packetId: 1, topicFilters });
-
-/** Every string field a client sends at level 5, holding `s`. */
-function everyClientString(s: string): [string, Packet][] {
-  return [
-    ['PUBLISH topic', publish(`a${s}`)],
-    ['SUBSCRIBE filter', subscribe(`a${s}`)],
-    ['UNSUBSCRIBE filter', unsubscribe(`a${s}`)],
-    ['CONNECT client id', connect({ clientId: `a${s}` })],
-    ['CONNECT user name', connect({ username: `a${s}` })],
-    ['CONNECT will topic', connect({ will: { topic: `a${s}`, payload: utf8('w'), qos: 0, retain: false } })],
-    ['Content Type', publish('a', { properties: { contentType: `a${s}` } })],
-    ['Response Topic', publish('a', { properties: { responseTopic: `a${s}` } })],
-    ['User Property', publish('a', { properties: { userProperties: [['k', `a${s}`]] } })],
-    ['PUBACK Reason String', { type: 'puback', packetId: 1, reasonCode: 0x80, properties: { reasonString: `a${s}` } }],
-    ['AUTH Authentication Method', { type: 'auth', reasonCode: 0x18, properties: { authenticationMethod: `a${s}` } }],
-  ];
-}
+const { decode, rejected, refused, bytesOf, publish, connect, subscribe, unsubscribe, everyClientString } = codecAt(5);
 
 describe('MQTT 5 strings and integers (1.5)', () => {
   it('an unpaired surrogate in any string the client sends is refused; ill-formed UTF-8 from the server is a Malformed Packet [MQTT-1.5.4-1]', () => {
