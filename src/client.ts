@@ -125,7 +125,7 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
     const status = this.#status;
     const router = new Router(o, { pause: () => supervisor.pause(), resume: () => supervisor.resume() }, this.#counters, timers, (e) => status.emit(e), log);
     const session = new Session(o.session, {
-      write: (p) => supervisor.connection?.writer?.write(p),
+      write: (p, topicAlias) => supervisor.connection?.writer?.write(p, topicAlias),
       whenWritten: () => supervisor.connection?.writer?.whenWritten() ?? Promise.reject(new ConnectionClosedError('not connected')),
       deliver: (p) => router.route(p),
       fail: (err) => supervisor.lost(err),

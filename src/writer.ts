@@ -1,4 +1,4 @@
-import { encodeFromClient } from './codec/encode-client.js';
+import { encodeFromClient, withTopicAlias } from './codec/encode-client.js';
 import { parseFromServer } from './codec/parse.js';
 import type { Packet, ProtocolLevel, PublishPacket } from './codec/packets.js';
 import { ConnectionClosedError } from './errors.js';
@@ -40,10 +40,14 @@ export class PacketWriter {
     private readonly requeue?: (packets: PublishPacket[]) => Promise<void>,
   ) {}
 
-  write(packet: Packet): void {
+  /**
+   * Encodes `packet` into the batch. `topicAlias` (MQTT 5 PUBLISH only; see encodeFromClient): the
+   * alias it goes with, 0 for none; the packet itself never carries it.
+   */
+  write(packet: Packet, topicAlias = 0): void {
     if (this.failed) return;
-    const bytes = encodeFromClient(packet, this.level);
-    this.onPacket?.(packet);
+    const bytes = encodeFromClient(packet, this.level, topicAlias);
+    if (this.onPacket) this.onPacket(topicAlias === 0 ? packet : withTopicAlias(packet as PublishPacket, topicAlias));
     this.chunks.push(bytes);
     this.size += bytes.length;
     if (!this.scheduled) {

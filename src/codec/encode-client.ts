@@ -36,24 +36,31 @@ import {
   writeU16,
 } from './write-fields.js';
 
-/** Validates a packet and returns its Remaining Length (`v5`: at level 5). */
-export type Measure = (p: Packet, v5: boolean) => number;
+/** Validates a packet and returns its Remaining Length (`v5`: at level 5; `topicAlias`: see encodeFromClient). */
+export type Measure = (p: Packet, v5: boolean, topicAlias?: number) => number;
 /** Writes the packet just measured at `pos`; returns the offset past it. */
-export type Write = (p: Packet, buf: Uint8Array, pos: number, remaining: number, v5: boolean) => number;
+export type Write = (p: Packet, buf: Uint8Array, pos: number, remaining: number, v5: boolean, topicAlias?: number) => number;
 
 /**
  * Encodes one packet a client sends, at `protocolLevel` (as `encode` does; any other packet type is
  * MqttProtocolError UNKNOWN_TYPE).
+ *
+ * `topicAlias` (level 5, a PUBLISH only; 0: none): a Topic Alias 1..65535 given beside the packet, with
+ * WITH_TOPIC set when the topic goes too. The bytes are those of `withTopicAlias(packet, topicAlias)`,
+ * without building that copy: a client with aliases sends most publishes this way, and copying the
+ * packet cost more than encoding it. The packet must carry no topicAlias of its own (the property would
+ * go twice); a client's never do (publish() refuses one, and a requeued packet goes back without it).
  */
-export function encodeFromClient(packet: Packet, protocolLevel: ProtocolLevel = 4): Uint8Array {
-  return encodeWith(packet, protocolLevel, measureFromClient, writeFromClient as Write);
+export function encodeFromClient(packet: Packet, protocolLevel: ProtocolLevel = 4, topicAlias = 0): Uint8Array {
+  return encodeWith(packet, protocolLevel, measureFromClient, writeFromClient as Write, topicAlias);
 }
 
 /** Measure, allocate, write: `encode` with the packet types `measure` and `write` know. */
-export function encodeWith(packet: Packet, protocolLevel: ProtocolLevel, measure: Measure, write: Write): Uint8Array {
-  const remaining = measureAt(packet, protocolLevel, measure);
+export function encodeWith(packet: Packet, protocolLevel: ProtocolLevel, measure: Measure, write: Write, topicAlias = 0): Uint8Array {
+  const remaining = measureAt(packet, protocolLevel, measure, topicAlias);
   const buf = allocate(headerLength(remaining) + remaining);
-  write(packet, buf, 0, remaining, protocolLevel === 5);
+  const v5 = protocolLevel === 5;
+  write(packet, buf, 0, remaining, v5, v5 ? topicAlias : 0);
   return buf;
 }
 
@@ -69,15 +76,26 @@ export function publishSize(topic: string, qos: QoS, payloadLength: number): num
 }
 
 /**
+ * Flag on a topic alias given to the encoder beside a PUBLISH: the topic goes with the alias (the alias
+ * takes this topic now). Without it the topic is left out: the broker already knows what the alias stands for.
+ */
+export const WITH_TOPIC = 0x1_0000;
+
+/** The PUBLISH the encoder writes for `packet` with `topicAlias` beside it, as a packet (for the debug log and tests). */
+export function withTopicAlias(packet: PublishPacket, topicAlias: number): PublishPacket {
+  return { ...packet, topic: topicAlias & WITH_TOPIC ? packet.topic : '', properties: { ...packet.properties, topicAlias: topicAlias & 0xffff } };
+}
+
+/**
  * The Remaining Length at `level`, checked by `measure`. Errors about a level-5 packet cite MQTT 5's
  * statements (v5-errors.ts); a CONNECT's follow its own level.
  */
-export function measureAt(packet: Packet, level: ProtocolLevel, measure: Measure): number {
+export function measureAt(packet: Packet, level: ProtocolLevel, measure: Measure, topicAlias = 0): number {
   if (level === 4 || level === 3) return measure(packet, false);
   if (level !== 5) throw new RangeError(`protocol level must be 3, 4 or 5, got ${String(level)}`);
   if (packet.type === 'connect') return measureConnect(packet);
   try {
-    return measure(packet, true);
+    return measure(packet, true, topicAlias);
   } catch (e) {
     throw asV5(e);
   }
@@ -89,17 +107,17 @@ export function measureAt(packet: Packet, level: ProtocolLevel, measure: Measure
 /** Property Length of the level-5 packet measured last, for write right after. */
 export let propsLength = 0;
 
-/** `n` bytes of variable header and payload plus the Property Length and the properties (level 5). */
-export function withProperties(n: number, props: object | undefined, type: number): number {
-  propsLength = measureProperties(props, type);
+/** `n` bytes of variable header and payload plus the Property Length and the properties, and `extra` property bytes (level 5). */
+export function withProperties(n: number, props: object | undefined, type: number, extra = 0): number {
+  propsLength = measureProperties(props, type) + extra;
   return checkRemaining(n + varintLength(propsLength) + propsLength, TYPE_NAMES[type]!);
 }
 
 /** The packets a client sends (and DISCONNECT and AUTH, which a server sends too); UNKNOWN_TYPE for any other. */
-export function measureFromClient(p: Packet, v5: boolean): number {
+export function measureFromClient(p: Packet, v5: boolean, topicAlias = 0): number {
   switch (p.type) {
     case 'publish':
-      return measurePublish(p, v5);
+      return measurePublish(p, v5, topicAlias);
     case 'puback':
     case 'pubrec':
     case 'pubrel':
@@ -142,14 +160,15 @@ export function measureFromClient(p: Packet, v5: boolean): number {
   throw err('UNKNOWN_TYPE', `cannot encode packet type ${JSON.stringify((p as { type?: unknown }).type)}${v5 ? '' : ' at level 3 or 4'}`);
 }
 
-function measurePublish(p: PublishPacket, v5: boolean): number {
+function measurePublish(p: PublishPacket, v5: boolean, topicAlias: number): number {
   checkPublish(p);
   const n = 2 + (p.qos === 0 ? 0 : 2) + p.payload.length;
   if (!v5) return checkRemaining(n + publishTopicBytes(p.topic).length, 'PUBLISH');
-  // With a Topic Alias the topic may be empty: the alias stands for it (section 3.3.2.3.4).
   const props = p.properties;
-  const topicLength = p.topic === '' && props?.topicAlias !== undefined ? 0 : publishTopicBytes(p.topic).length;
-  return withProperties(n + topicLength, props, 3);
+  // With a Topic Alias the topic may be empty: the alias stands for it (section 3.3.2.3.4). An alias
+  // given beside the packet leaves it out unless the alias takes it now, and adds its 3 property bytes.
+  const topicLength = (topicAlias === 0 ? p.topic === '' && props?.topicAlias !== undefined : !(topicAlias & WITH_TOPIC)) ? 0 : publishTopicBytes(p.topic).length;
+  return withProperties(n + topicLength, props, 3, topicAlias === 0 ? 0 : 3);
 }
 
 /**
@@ -188,10 +207,10 @@ function subscriptionOptions(s: Subscription): number {
 /** The packets measureFromClient measured. */
 type FromClient = Extract<Packet, { type: 'connect' | 'publish' | 'puback' | 'pubrec' | 'pubrel' | 'pubcomp' | 'subscribe' | 'unsubscribe' | 'pingreq' | 'disconnect' | 'auth' }>;
 
-export function writeFromClient(p: FromClient, buf: Uint8Array, pos: number, remaining: number, v5: boolean): number {
+export function writeFromClient(p: FromClient, buf: Uint8Array, pos: number, remaining: number, v5: boolean, topicAlias = 0): number {
   switch (p.type) {
     case 'publish':
-      return writePublish(p, buf, pos, remaining, v5);
+      return writePublish(p, buf, pos, remaining, v5, topicAlias);
     case 'puback':
     case 'pubrec':
     case 'pubrel':
@@ -230,16 +249,23 @@ export function writeFromClient(p: FromClient, buf: Uint8Array, pos: number, rem
   }
 }
 
-function writePublish(p: PublishPacket, buf: Uint8Array, pos: number, remaining: number, v5: boolean): number {
+function writePublish(p: PublishPacket, buf: Uint8Array, pos: number, remaining: number, v5: boolean, topicAlias: number): number {
   pos = writeHeader(buf, pos, publishFirstByte(p), remaining);
-  if (p.topic === '') {
+  if (p.topic === '' || (topicAlias !== 0 && !(topicAlias & WITH_TOPIC))) {
     pos = writeU16(buf, pos, 0); // level 5 with a Topic Alias (measure refused it otherwise)
   } else {
     const topic = publishTopicBytes(p.topic);
     pos = writeBytes(buf, writeU16(buf, pos, topic.length), topic);
   }
   if (p.qos !== 0) pos = writeU16(buf, pos, p.packetId!);
-  if (v5) pos = writeProperties(buf, pos, p.properties, propsLength);
+  if (v5) {
+    // The Property Length counts an alias given beside the packet: it goes after the packet's own properties.
+    pos = writeProperties(buf, pos, p.properties, propsLength);
+    if (topicAlias !== 0) {
+      buf[pos] = 0x23; // Topic Alias
+      pos = writeU16(buf, pos + 1, topicAlias);
+    }
+  }
   return writeBytes(buf, pos, p.payload);
 }
 

@@ -114,8 +114,11 @@ export interface PublishResult {
 
 /** What the session needs from whoever owns the connection. */
 export interface SessionHost {
-  /** Queue one packet for writing on the current connection. */
-  write(packet: Packet): void;
+  /**
+   * Queue one packet for writing on the current connection. `topicAlias` (MQTT 5, a PUBLISH only): the
+   * alias it goes with on the wire, as encodeFromClient takes it (0 or absent: none).
+   */
+  write(packet: Packet, topicAlias?: number): void;
   /** Resolves once everything written so far has been handed to the transport. */
   whenWritten(): Promise<void>;
   /** An application message arrived (after the QoS handshake rules said it is new). */
@@ -554,7 +557,7 @@ export class Session {
     this.inForce = limitsFrom(this.options, this.v5 ? (packet.properties ?? {}) : undefined);
     const aliases = this.inForce.topicAliasMaximum;
     // Only within what the broker announced; absent or 0, no alias at all (MQTT-3.2.2-17, MQTT-3.2.2-18).
-    if (this.options.topicAliases && aliases > 0) this.outAliases = new OutgoingAliases(aliases, (p) => packetSize(p) <= this.inForce.maxPacketSize);
+    if (this.options.topicAliases && aliases > 0) this.outAliases = new OutgoingAliases(aliases, (p, alias) => packetSize(p, alias) <= this.inForce.maxPacketSize);
     const assigned = this.inForce.assignedClientIdentifier;
     // Kept for every later CONNECT, so that a reconnect resumes the session the server made for it.
     if (assigned !== undefined) this.clientId = assigned;
@@ -927,9 +930,10 @@ export class Session {
 
   private send(packet: Packet): void {
     if (this.current === 'disconnected') return;
-    // The flow keeps its own packet with the full topic; only what goes on the wire carries the alias.
-    if (this.outAliases !== undefined && packet.type === 'publish') packet = this.outAliases.apply(packet);
-    this.host.write(packet);
+    // The packet keeps its full topic and no alias (a re-send on the next connection needs them); the
+    // alias goes beside it, and only the encoder applies it.
+    if (this.outAliases !== undefined && packet.type === 'publish') this.host.write(packet, this.outAliases.apply(packet));
+    else this.host.write(packet);
     this.keepalive.packetSent();
   }
 
@@ -947,7 +951,6 @@ export class Session {
 
 const MAX_PACKET = 268_435_460;
 
-/** A level-5 packet's size on the wire, fixed header included. */
 /**
  * A DISCONNECT that fits the server's Maximum Packet Size: its Reason String or its User Properties, or
  * both, are left out when they would make it too large (MQTT-3.14.2-3, MQTT-3.14.2-4), keeping as much as
@@ -963,8 +966,9 @@ function withinMaximum(packet: DisconnectPacket, max: number): DisconnectPacket 
   return candidates.find((p) => packetSize(p) <= max) ?? without('reasonString', 'userProperties');
 }
 
-function packetSize(packet: Packet): number {
-  const remaining = measureFromClient(packet, true);
+/** A level-5 packet's size on the wire, fixed header included (`topicAlias`: see encodeFromClient). */
+function packetSize(packet: Packet, topicAlias = 0): number {
+  const remaining = measureFromClient(packet, true, topicAlias);
   return headerLength(remaining) + remaining;
 }
 

@@ -7,6 +7,7 @@
  *   the reason code the DISCONNECT sends, never a crash.
  * - OutgoingAliases chooses which of our topics get one of the broker's aliases (`topicAliases: 'auto'`).
  */
+import { WITH_TOPIC } from '../codec/encode-client.js';
 import type { PublishPacket } from '../codec/packets.js';
 import { MqttProtocolError } from '../errors.js';
 
@@ -39,10 +40,13 @@ export class IncomingAliases {
 
 /** One topic the outgoing policy has seen recently. */
 interface Candidate {
-  /** Uses, decayed with age: the score at logical time `at`. */
-  score: number;
-  /** The publish count when `score` was last brought up to date. */
-  at: number;
+  /**
+   * Its uses, each weighted by when it came: a use at publish count t adds 2^(t / halfLife) (forward
+   * decay). Dividing by 2^(now / halfLife) gives the decayed score (uses halved every halfLife
+   * publishes); every candidate has the same divisor, so comparing weights compares scores, and a use
+   * costs one addition: no exponent is computed per publish.
+   */
+  weight: number;
   /** The alias it holds (0: none). */
   alias: number;
 }
@@ -56,27 +60,33 @@ interface Candidate {
  * and over (each change costs a full topic on the wire), while a topic that has really become hotter
  * still wins one. The table of topics seen is bounded: when it fills, the topics without an alias are
  * forgotten (amortised O(1) per publish).
+ *
+ * A topic that holds its alias costs one Map lookup and one addition per publish, and nothing is
+ * allocated: apply() returns the alias as a number for the encoder (encodeFromClient), never a packet.
  */
 export class OutgoingAliases {
   private readonly seen = new Map<string, Candidate>();
   /** alias - 1 -> topic holding it. */
   private readonly holders: string[] = [];
-  private now = 0;
-  private readonly halfLife: number;
+  /** The weight a use adds now: 2^(publishes / halfLife), since the last rescale. */
+  private unit = 1;
+  /** What `unit` is multiplied by at each publish: 2^(1 / halfLife). */
+  private readonly step: number;
   private readonly capacity: number;
   /** How many times an alias changed hands (for tests and the debug log). */
   replacements = 0;
 
   /**
    * `maximum`: the broker's Topic Alias Maximum from CONNACK (0: it takes none, and nothing is aliased).
-   * `fits`: whether a PUBLISH is within the broker's Maximum Packet Size; asked only when a topic would
-   * take a new alias (the property adds 3 bytes to that one packet), which it then does not.
+   * `fits`: whether `packet` sent with its topic and alias `topicAlias` is within the broker's Maximum
+   * Packet Size; asked only when a topic would take a new alias (the property adds 3 bytes to that one
+   * packet), which it then does not.
    */
   constructor(
     readonly maximum: number,
-    private readonly fits: (packet: PublishPacket) => boolean = () => true,
+    private readonly fits: (packet: PublishPacket, topicAlias: number) => boolean = () => true,
   ) {
-    this.halfLife = Math.max(64, 8 * maximum);
+    this.step = Math.pow(2, 1 / Math.max(64, 8 * maximum));
     this.capacity = Math.max(256, 4 * maximum);
   }
 
@@ -86,55 +96,57 @@ export class OutgoingAliases {
   }
 
   /**
-   * The packet to write for `packet`: the same object when it goes out without an alias, otherwise a
-   * copy with the Topic Alias property, and with an empty topic when the broker already knows the alias.
-   * The caller's packet is never changed: a re-send after a reconnect must carry its full topic.
+   * How `packet` goes on the wire, as encodeFromClient() takes it: 0 without an alias; the alias alone
+   * when the broker already knows it (the topic is left out); the alias with WITH_TOPIC set when the
+   * topic takes it now (the topic and the alias both go). The packet itself is never changed: a
+   * re-send after a reconnect must carry its full topic.
    */
-  apply(packet: PublishPacket): PublishPacket {
+  apply(packet: PublishPacket): number {
     const topic = packet.topic;
-    if (this.maximum === 0 || topic.length < MIN_TOPIC_LENGTH) return packet;
-    const now = ++this.now;
-    let c = this.seen.get(topic);
+    if (this.maximum === 0 || topic.length < MIN_TOPIC_LENGTH) return 0;
+    const unit = (this.unit *= this.step);
+    const c = this.seen.get(topic);
     if (c === undefined) {
       if (this.seen.size >= this.capacity) this.forgetUnaliased();
-      c = { score: 1, at: now, alias: 0 };
-      this.seen.set(topic, c);
-      return packet;
+      this.seen.set(topic, { weight: unit, alias: 0 });
+      if (unit > RESCALE_ABOVE) this.rescale();
+      return 0;
     }
-    c.score = this.decayed(c) + 1;
-    c.at = now;
-    if (c.alias !== 0) return withAlias(packet, '', c.alias);
-    // Any alias number measures the same (two bytes): check before an alias changes hands.
-    if (!this.fits(withAlias(packet, topic, 1))) return packet;
-    const alias = this.claim(c);
-    if (alias === 0) return packet;
+    c.weight += unit;
+    if (unit > RESCALE_ABOVE) this.rescale();
+    if (c.alias !== 0) return c.alias;
+    const alias = this.candidateAlias(c);
+    // Any alias number measures the same (two bytes): checked before an alias changes hands.
+    if (alias === 0 || !this.fits(packet, alias | WITH_TOPIC)) return 0;
+    const loser = this.holders[alias - 1];
+    if (loser !== undefined) {
+      (this.seen.get(loser) as Candidate).alias = 0;
+      this.replacements++;
+    }
     c.alias = alias;
     this.holders[alias - 1] = topic;
-    return withAlias(packet, topic, alias);
+    return alias | WITH_TOPIC;
   }
 
-  /** An alias for `c`: a free one, or the weakest holder's when `c` has proven clearly hotter; 0 for none. */
-  private claim(c: Candidate): number {
+  /** An alias `c` may take: a free one, or the weakest holder's when `c` has proven clearly hotter; 0 for none. */
+  private candidateAlias(c: Candidate): number {
     if (this.holders.length < this.maximum) return this.holders.length + 1;
     let weakest = 0;
-    let weakestScore = Infinity;
+    let weakestWeight = Infinity;
     for (let i = 0; i < this.holders.length; i++) {
-      const holder = this.seen.get(this.holders[i] as string) as Candidate;
-      const s = this.decayed(holder);
-      if (s < weakestScore) {
-        weakestScore = s;
+      const w = (this.seen.get(this.holders[i] as string) as Candidate).weight;
+      if (w < weakestWeight) {
+        weakestWeight = w;
         weakest = i + 1;
       }
     }
-    if (!(c.score > REPLACE_RATIO * weakestScore)) return 0;
-    const loser = this.seen.get(this.holders[weakest - 1] as string) as Candidate;
-    loser.alias = 0;
-    this.replacements++;
-    return weakest;
+    return c.weight > REPLACE_RATIO * weakestWeight ? weakest : 0;
   }
 
-  private decayed(c: Candidate): number {
-    return c.score * Math.pow(0.5, (this.now - c.at) / this.halfLife);
+  /** Brings every weight back near 1 before the numbers overflow (every 256 half-lives; O(topics seen)). */
+  private rescale(): void {
+    for (const c of this.seen.values()) c.weight /= this.unit;
+    this.unit = 1;
   }
 
   private forgetUnaliased(): void {
@@ -146,7 +158,5 @@ export class OutgoingAliases {
 const MIN_TOPIC_LENGTH = 3;
 /** How much hotter a topic must be than an alias's holder to take it over. */
 const REPLACE_RATIO = 2;
-
-function withAlias(packet: PublishPacket, topic: string, topicAlias: number): PublishPacket {
-  return { ...packet, topic, properties: { ...packet.properties, topicAlias } };
-}
+/** 2^256: weights stay far below the largest double (about 2^1024) between rescales. */
+const RESCALE_ABOVE = 2 ** 256;

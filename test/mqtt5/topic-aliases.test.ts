@@ -104,6 +104,22 @@ describe('MQTT 5 outgoing topic aliases on the wire [v5]', () => {
     ]);
   });
 
+  it('a publish with properties of its own: they go beside the alias, as given', async () => {
+    const { c, conn } = await connectToFake5(h, {}, { topicAliasMaximum: 1 });
+    const properties = { contentType: 'text/plain', userProperties: [['k', 'v']] as [string, string][] };
+    const wire = [];
+    for (let i = 0; i < 3; i++) {
+      void c.publish('props/topic', 'v', { properties });
+      const p = await next5(conn, 'publish');
+      wire.push([p.topic, p.properties]);
+    }
+    expect(wire).toEqual([
+      ['props/topic', properties],
+      ['props/topic', { ...properties, topicAlias: 1 }],
+      ['', { ...properties, topicAlias: 1 }],
+    ]);
+  });
+
   it('no Topic Alias Maximum in CONNACK, or topicAliases: "off": never an alias (MQTT-3.2.2-18)', async () => {
     for (const [options, props] of [[{}, undefined], [{ topicAliases: 'off' as const }, { topicAliasMaximum: 5 }]] as const) {
       const { c, conn } = await connectToFake5(h, options, props);

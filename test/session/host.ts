@@ -5,6 +5,7 @@
  * when the test says so (`host.holdWrites = true`, then `host.flushWrites()` / `host.failWrites()`).
  */
 import { beforeEach } from 'vitest';
+import { withTopicAlias } from '../../src/codec/encode-client.js';
 import type { Packet, PublishPacket, QoS } from '../../src/codec/packets.js';
 import type { MqttError } from '../../src/errors.js';
 import { Session, type PublishResult, type SessionHost, type SessionOptions } from '../../src/session/session.js';
@@ -53,8 +54,9 @@ export class ScriptedHost implements SessionHost {
   private held: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   whenWrittenCalls = 0;
 
-  write(packet: Packet): void {
-    const copy = { ...packet } as Packet;
+  /** Records the packet as it goes on the wire: with its topic alias (MQTT 5) applied as the encoder applies it. */
+  write(packet: Packet, topicAlias = 0): void {
+    const copy = topicAlias === 0 ? ({ ...packet } as Packet) : withTopicAlias(packet as PublishPacket, topicAlias);
     this.written.push(copy);
     this.allWritten.push(copy);
   }

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PublishPacket } from '../../src/codec/packets.js';
+import { withTopicAlias } from '../../src/codec/encode-client.js';
 import { MqttProtocolError } from '../../src/errors.js';
 import { IncomingAliases, OutgoingAliases } from '../../src/session/topic-aliases.js';
 
@@ -13,6 +14,12 @@ function pub(topic: string, topicAlias?: number): PublishPacket {
   const p: PublishPacket = { type: 'publish', topic, payload: new Uint8Array(0), qos: 0, retain: false, dup: false };
   if (topicAlias !== undefined) p.properties = { topicAlias };
   return p;
+}
+
+/** What goes on the wire for `packet`: the policy's decision applied as the encoder applies it. */
+function send(out: OutgoingAliases, packet: PublishPacket): PublishPacket {
+  const alias = out.apply(packet);
+  return alias === 0 ? packet : withTopicAlias(packet, alias);
 }
 
 function thrown(fn: () => void): unknown {
@@ -77,7 +84,7 @@ describe('MQTT 5 outgoing topic aliases [v5]', () => {
         const broker = receiver(max);
         for (const i of picks) {
           const packet = pub(`topic/${i}`);
-          const wire = out.apply(packet);
+          const wire = send(out, packet);
           const alias = wire.properties?.topicAlias;
           if (alias !== undefined && (alias < 1 || alias > max)) return false;
           if (broker(wire) !== `topic/${i}`) return false;
@@ -92,20 +99,20 @@ describe('MQTT 5 outgoing topic aliases [v5]', () => {
   it('a topic\'s first use goes out as it is; from the second, topic + alias once, then the alias and an empty topic', () => {
     const out = new OutgoingAliases(3);
     const once = pub('one/off');
-    expect(out.apply(once)).toBe(once);
-    const first = out.apply(pub('one/off'));
+    expect(out.apply(once)).toBe(0);
+    const first = send(out, pub('one/off'));
     expect(first).toMatchObject({ topic: 'one/off', properties: { topicAlias: 1 } });
-    expect(out.apply(pub('one/off'))).toMatchObject({ topic: '', properties: { topicAlias: 1 } });
+    expect(send(out, pub('one/off'))).toMatchObject({ topic: '', properties: { topicAlias: 1 } });
   });
 
   it('a broker maximum of 0 aliases nothing; topics under 3 characters are never aliased', () => {
     const none = new OutgoingAliases(0);
-    for (let i = 0; i < 5; i++) expect(none.apply(pub('some/topic')).properties).toBeUndefined();
+    for (let i = 0; i < 5; i++) expect(send(none, pub('some/topic')).properties).toBeUndefined();
     const out = new OutgoingAliases(5);
-    for (let i = 0; i < 5; i++) expect(out.apply(pub('ab')).properties).toBeUndefined();
+    for (let i = 0; i < 5; i++) expect(send(out, pub('ab')).properties).toBeUndefined();
     // The positive control: a longer topic on the same table does get one.
     out.apply(pub('abc'));
-    expect(out.apply(pub('abc')).properties).toEqual({ topicAlias: 1 });
+    expect(send(out, pub('abc')).properties).toEqual({ topicAlias: 1 });
   });
 
   it('more hot topics than aliases, used evenly: no alias changes hands after they are handed out (no thrashing)', () => {
@@ -114,7 +121,7 @@ describe('MQTT 5 outgoing topic aliases [v5]', () => {
     let aliased = 0;
     for (let round = 0; round < 500; round++) {
       for (let i = 0; i < 10; i++) {
-        const wire = out.apply(pub(`hot/${i}`));
+        const wire = send(out, pub(`hot/${i}`));
         if (wire.properties?.topicAlias !== undefined) aliased++;
         expect(broker(wire)).toBe(`hot/${i}`);
       }
@@ -133,13 +140,30 @@ describe('MQTT 5 outgoing topic aliases [v5]', () => {
     expect(out.replacements).toBe(0);
     let got: PublishPacket | undefined;
     for (let i = 0; i < 400 && got === undefined; i++) {
-      const wire = out.apply(pub('new/hot'));
+      const wire = send(out, pub('new/hot'));
       if (wire.properties?.topicAlias !== undefined) got = wire;
       out.apply(pub('old/a'));
     }
     expect(got).toMatchObject({ topic: 'new/hot', properties: { topicAlias: 2 } }); // old/b, unused since, lost alias 2
     expect(out.replacements).toBe(1);
-    expect(out.apply(pub('old/a'))).toMatchObject({ topic: '', properties: { topicAlias: 1 } });
+    expect(send(out, pub('old/a'))).toMatchObject({ topic: '', properties: { topicAlias: 1 } });
+  });
+
+  it('long after the start (100,000 publishes, past where the weights would overflow a double without rescaling) the policy still holds: no thrashing, and a clearly hotter topic takes an alias', () => {
+    const out = new OutgoingAliases(2);
+    for (let i = 0; i < 50_000; i++) {
+      out.apply(pub('old/a'));
+      out.apply(pub('old/b'));
+    }
+    expect(out.replacements).toBe(0);
+    let got: PublishPacket | undefined;
+    for (let i = 0; i < 400 && got === undefined; i++) {
+      const wire = send(out, pub('new/hot'));
+      if (wire.properties?.topicAlias !== undefined) got = wire;
+      out.apply(pub('old/a'));
+    }
+    expect(got).toMatchObject({ topic: 'new/hot', properties: { topicAlias: 2 } });
+    expect(out.replacements).toBe(1);
   });
 
   it('the table of topics seen stays bounded: a stream of one-off topics does not grow it without end', () => {
@@ -148,6 +172,6 @@ describe('MQTT 5 outgoing topic aliases [v5]', () => {
     expect((out as unknown as { seen: Map<string, unknown> }).seen.size).toBeLessThanOrEqual(256);
     // Aliases are still handed out afterwards.
     out.apply(pub('again/x'));
-    expect(out.apply(pub('again/x')).properties).toEqual({ topicAlias: 1 });
+    expect(send(out, pub('again/x')).properties).toEqual({ topicAlias: 1 });
   });
 });
