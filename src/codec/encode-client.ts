@@ -122,8 +122,9 @@ export function measureFromClient(p: Packet, v5: boolean, topicAlias = 0): numbe
     case 'pubrec':
     case 'pubrel':
     case 'pubcomp':
-      checkPacketId(p.packetId, p.type.toUpperCase());
-      return v5 ? measureReasonCode(p, 2) : 2;
+      checkPacketId(p.packetId, p.type);
+      // At level 5 an ack with reason code 0 and no properties is the 3.1.1 ack (3.4.2.1): no more work.
+      return v5 && (p.properties !== undefined || (p.reasonCode !== undefined && p.reasonCode !== 0)) ? measureReasonCode(p, 2) : 2;
     case 'disconnect':
       return v5 ? measureReasonCode(p, 0) : 0;
     case 'auth':
@@ -215,7 +216,8 @@ export function writeFromClient(p: FromClient, buf: Uint8Array, pos: number, rem
     case 'pubrec':
     case 'pubrel':
     case 'pubcomp':
-      if (!v5) {
+      if (remaining === 2) {
+        // 3.1.1, or MQTT 5 with the reason code and properties left out: the same four bytes.
         buf[pos] = FIRST_BYTE[p.type];
         buf[pos + 1] = 2;
         buf[pos + 2] = p.packetId >> 8;

@@ -16,9 +16,10 @@ export function checkQos(qos: unknown, what: string, statement?: string): assert
   if (qos !== 0 && qos !== 1 && qos !== 2) throw err('INVALID_QOS', `${what} QoS must be 0, 1 or 2, got ${String(qos)}`, statement);
 }
 
+/** `type`: the packet's name, in any case (upper-cased in the message, so a hot caller need not). */
 export function checkPacketId(id: unknown, type: string): asserts id is number {
   if (typeof id !== 'number' || !(id >= 1 && id <= 0xffff) || id % 1 !== 0) {
-    throw err('INVALID_PACKET_ID', `${type} packet identifier must be an integer 1..65535, got ${String(id)}`, 'MQTT-2.3.1-1');
+    throw err('INVALID_PACKET_ID', `${type.toUpperCase()} packet identifier must be an integer 1..65535, got ${String(id)}`, 'MQTT-2.3.1-1');
   }
 }
 
