@@ -47,7 +47,7 @@ export class PacketWriter {
   write(packet: Packet, topicAlias = 0): void {
     if (this.failed) return;
     const bytes = encodeFromClient(packet, this.level, topicAlias);
-    if (this.onPacket) this.onPacket(topicAlias === 0 ? packet : withTopicAlias(packet as PublishPacket, topicAlias));
+    this.onPacket?.(topicAlias ? withTopicAlias(packet as PublishPacket, topicAlias) : packet);
     this.chunks.push(bytes);
     this.size += bytes.length;
     if (!this.scheduled) {

@@ -124,7 +124,7 @@ export function measureFromClient(p: Packet, v5: boolean, topicAlias = 0): numbe
     case 'pubcomp':
       checkPacketId(p.packetId, p.type);
       // At level 5 an ack with reason code 0 and no properties is the 3.1.1 ack (3.4.2.1): no more work.
-      return v5 && (p.properties !== undefined || (p.reasonCode !== undefined && p.reasonCode !== 0)) ? measureReasonCode(p, 2) : 2;
+      return v5 && (p.properties || (p.reasonCode ?? 0) !== 0) ? measureReasonCode(p, 2) : 2;
     case 'disconnect':
       return v5 ? measureReasonCode(p, 0) : 0;
     case 'auth':
@@ -169,7 +169,7 @@ function measurePublish(p: PublishPacket, v5: boolean, topicAlias: number): numb
   // With a Topic Alias the topic may be empty: the alias stands for it (section 3.3.2.3.4). An alias
   // given beside the packet leaves it out unless the alias takes it now, and adds its 3 property bytes.
   const topicLength = (topicAlias === 0 ? p.topic === '' && props?.topicAlias !== undefined : !(topicAlias & WITH_TOPIC)) ? 0 : publishTopicBytes(p.topic).length;
-  return withProperties(n + topicLength, props, 3, topicAlias === 0 ? 0 : 3);
+  return withProperties(n + topicLength, props, 3, topicAlias ? 3 : 0);
 }
 
 /**

@@ -934,8 +934,7 @@ export class Session {
     if (this.current === 'disconnected') return;
     // The packet keeps its full topic and no alias (a re-send on the next connection needs them); the
     // alias goes beside it, and only the encoder applies it.
-    if (this.outAliases !== undefined && packet.type === 'publish') this.host.write(packet, this.outAliases.apply(packet));
-    else this.host.write(packet);
+    this.host.write(packet, this.outAliases !== undefined && packet.type === 'publish' ? this.outAliases.apply(packet) : 0);
     this.keepalive.packetSent();
   }
 

@@ -104,16 +104,14 @@ export class OutgoingAliases {
   apply(packet: PublishPacket): number {
     const topic = packet.topic;
     if (this.maximum === 0 || topic.length < MIN_TOPIC_LENGTH) return 0;
-    const unit = (this.unit *= this.step);
+    if ((this.unit *= this.step) > RESCALE_ABOVE) this.rescale();
     const c = this.seen.get(topic);
     if (c === undefined) {
       if (this.seen.size >= this.capacity) this.forgetUnaliased();
-      this.seen.set(topic, { weight: unit, alias: 0 });
-      if (unit > RESCALE_ABOVE) this.rescale();
+      this.seen.set(topic, { weight: this.unit, alias: 0 });
       return 0;
     }
-    c.weight += unit;
-    if (unit > RESCALE_ABOVE) this.rescale();
+    c.weight += this.unit;
     if (c.alias !== 0) return c.alias;
     const alias = this.candidateAlias(c);
     // Any alias number measures the same (two bytes): checked before an alias changes hands.
