@@ -265,7 +265,7 @@ function writePublish(p: PublishPacket, buf: Uint8Array, pos: number, remaining:
     pos = writeProperties(buf, pos, p.properties, propsLength);
     if (topicAlias !== 0) {
       buf[pos] = 0x23; // Topic Alias
-      pos = writeU16(buf, pos + 1, topicAlias);
+      pos = writeU16(buf, pos + 1, topicAlias); // a byte array keeps the low 16 bits: WITH_TOPIC falls off
     }
   }
   return writeBytes(buf, pos, p.payload);

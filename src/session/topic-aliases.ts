@@ -114,7 +114,8 @@ export class OutgoingAliases {
     c.weight += this.unit;
     if (c.alias !== 0) return c.alias;
     const alias = this.candidateAlias(c);
-    // Any alias number measures the same (two bytes): checked before an alias changes hands.
+    // The property's 3 bytes must keep this PUBLISH within the broker's Maximum Packet Size: checked
+    // before an alias changes hands.
     if (alias === 0 || !this.fits(packet, alias | WITH_TOPIC)) return 0;
     const loser = this.holders[alias - 1];
     if (loser !== undefined) {
