@@ -1,6 +1,8 @@
 import { AbortError, TimeoutError, type MqttError } from '../errors.js';
 import type { Timers } from './timers.js';
 
+const timedOut = (): MqttError => new TimeoutError('timed out');
+
 /**
  * The one way mqttwire waits: an operation that settles exactly once, whichever of resolve, reject,
  * its timer or an AbortSignal comes first. Acknowledgements, CONNACK, opening a transport, end()'s
@@ -24,7 +26,7 @@ export class Deadline<T> {
   /** `onTimeout` makes the error of an expired timer (only needed for a deadline that is armed). */
   constructor(
     private readonly timers: Timers,
-    private readonly onTimeout: () => MqttError = () => new TimeoutError('timed out'),
+    private readonly onTimeout: () => MqttError = timedOut,
   ) {
     this.promise = new Promise<T>((resolve, reject) => {
       this.resolveFn = resolve;

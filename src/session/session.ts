@@ -29,6 +29,7 @@ import {
 } from '../errors.js';
 import { AuthExchange, type Authenticator } from './auth-exchange.js';
 import { Deadline } from './deadline.js';
+import { DeadlineQueue, type Timed } from './deadline-queue.js';
 import { Fifo } from './fifo.js';
 import { Keepalive } from './keepalive.js';
 import { PacketIdAllocator } from './packet-ids.js';
@@ -132,8 +133,11 @@ export interface SessionHost {
   connected?(connack: ConnackPacket): void;
 }
 
-/** One outgoing PUBLISH from the moment the application hands it over until its flow completes. */
-interface OutgoingFlow {
+/**
+ * One outgoing PUBLISH from the moment the application hands it over until its flow completes. While
+ * it waits for an acknowledgement its deadline is in the session's DeadlineQueue (the Timed fields).
+ */
+interface OutgoingFlow extends Timed {
   /** Acceptance order, the key in the store. */
   seq: number;
   packet: PublishPacket;
@@ -182,6 +186,8 @@ export class Session {
   private readonly requests = new Map<number, PendingRequest>();
   private connack: Deadline<ConnackPacket> | undefined;
   private readonly keepalive: Keepalive;
+  /** The ackTimeout of every publish awaiting PUBACK/PUBREC/PUBCOMP: one timer for the whole window. */
+  private readonly ackDeadlines: DeadlineQueue<OutgoingFlow>;
   /** The client stopped reading (a full subscription): deadlines for what the broker sends are on hold. */
   private readingHeld = false;
   private drainWaiters: (() => void)[] = [];
@@ -218,6 +224,9 @@ export class Session {
     this.v5 = options.protocolLevel === 5;
     this.clientId = options.clientId;
     this.inForce = limitsFrom(options, undefined);
+    // The flow stays in flight (its id and window slot stay taken) so a late ack still completes it
+    // and a reconnect can re-send it; only the caller stops waiting.
+    this.ackDeadlines = new DeadlineQueue(timers, options.ackTimeout, (flow) => flow.done.reject(this.ackTimeoutError(flow)));
     if (this.v5 && options.auth) this.authExchange = new AuthExchange(options.auth, { send: (p) => this.send(p), fail: (err) => this.host.fail(err) });
     this.keepalive = new Keepalive(
       timers,
@@ -461,11 +470,9 @@ export class Session {
     this.readingHeld = held;
     if (held) this.keepalive.hold();
     else this.keepalive.release();
+    if (held) this.ackDeadlines.clear();
+    else for (const flow of this.inflight.values()) this.armAck(flow);
     const ackTimeout = this.options.ackTimeout;
-    for (const flow of this.inflight.values()) {
-      if (held) flow.done.disarm();
-      else flow.done.arm(ackTimeout);
-    }
     for (const req of this.requests.values()) {
       if (held) req.done.disarm();
       else req.done.arm(ackTimeout);
@@ -491,7 +498,7 @@ export class Session {
       req.done.reject(err);
     }
     this.requests.clear();
-    for (const flow of this.inflight.values()) flow.done.disarm();
+    this.ackDeadlines.clear();
   }
 
   /** The connection is gone for good: settle everything still waiting, exactly once, with `err`. */
@@ -504,6 +511,7 @@ export class Session {
     for (const flow of this.queue.drain()) flow.done.reject(err);
     for (const flow of this.inflight.values()) flow.done.reject(err);
     this.inflight.clear();
+    this.ackDeadlines.clear();
     for (const req of this.requests.values()) req.done.reject(err);
     this.requests.clear();
     this.incomingQos2.clear();
@@ -591,6 +599,7 @@ export class Session {
     const again: OutgoingFlow[] = [];
     for (const [packetId, flow] of this.inflight) {
       this.ids.release(packetId);
+      this.ackDeadlines.disarm(flow);
       const p = flow.packet;
       delete p.packetId;
       p.dup = false;
@@ -626,7 +635,7 @@ export class Session {
         continue;
       } else this.resend(flow);
       sent++;
-      if (!this.readingHeld) flow.done.arm(this.options.ackTimeout);
+      this.armAck(flow);
     }
   }
 
@@ -654,7 +663,7 @@ export class Session {
       flow.resend = false;
       this.heldResends--;
       this.resend(flow);
-      if (!this.readingHeld) flow.done.arm(this.options.ackTimeout);
+      this.armAck(flow);
     }
   }
 
@@ -709,7 +718,7 @@ export class Session {
         if (this.v5) flow.result = this.result(flow, reasonCode, properties);
         this.store.putOutgoing(this.record(flow));
       }
-      if (!this.readingHeld) flow.done.arm(this.options.ackTimeout);
+      this.armAck(flow);
     }
     // Unknown id: still release it, so the broker can forget a flow we no longer hold.
     this.send({ type: 'pubrel', packetId });
@@ -801,6 +810,7 @@ export class Session {
   /** The flow is over (acknowledged, or refused at MQTT 5 with `outcome` a PublishError): never re-sent. */
   private finish(packetId: number, flow: OutgoingFlow, outcome?: PublishResult | PublishError): void {
     this.unhold(flow);
+    this.ackDeadlines.disarm(flow);
     this.inflight.delete(packetId);
     this.store.deleteOutgoing(flow.seq);
     this.ids.release(packetId);
@@ -845,7 +855,7 @@ export class Session {
       flow.awaiting = flow.packet.qos === 1 ? 'puback' : 'pubrec';
       this.inflight.set(packetId, flow);
       this.store.putOutgoing(this.record(flow));
-      if (!this.readingHeld) flow.done.arm(this.options.ackTimeout);
+      this.armAck(flow);
       this.send(flow.packet);
     }
     this.notifyIdle();
@@ -904,13 +914,13 @@ export class Session {
   }
 
   private newFlow(packet: PublishPacket, seq: number): OutgoingFlow {
-    const flow: OutgoingFlow = {
-      seq,
-      packet,
-      awaiting: 'queued',
-      done: new Deadline<PublishResult | undefined>(this.timers, () => this.ackTimeoutError(flow)),
-    };
-    return flow;
+    // Its timeout is the DeadlineQueue's, so the Deadline itself is never armed.
+    return { seq, packet, awaiting: 'queued', done: new Deadline<PublishResult | undefined>(this.timers), due: undefined, prevDue: undefined, nextDue: undefined };
+  }
+
+  /** Starts a full ackTimeout for the acknowledgement `flow` awaits next (none while reading is held: see holdReading()). */
+  private armAck(flow: OutgoingFlow): void {
+    if (!this.readingHeld && !flow.done.settled) this.ackDeadlines.arm(flow);
   }
 
   private record(flow: OutgoingFlow): OutgoingRecord {
@@ -924,8 +934,6 @@ export class Session {
   }
 
   private ackTimeoutError(flow: OutgoingFlow): MqttError {
-    // The flow stays in flight (its id and window slot stay taken) so a late ack still completes
-    // it and a reconnect can re-send it; only the caller stops waiting.
     const next = flow.awaiting === 'queued' ? 'a slot' : flow.awaiting.toUpperCase();
     return new TimeoutError(`no ${next} for QoS ${flow.packet.qos} publish to ${quote(flow.packet.topic)} within ${this.options.ackTimeout} ms`);
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TimeoutError } from '../../src/errors.js';
 import { Deadline } from '../../src/session/deadline.js';
+import { DeadlineQueue, type Timed } from '../../src/session/deadline-queue.js';
 import { Fifo } from '../../src/session/fifo.js';
 import { settle, track } from './host.js';
 import { ManualTimers } from '../helpers/manual-timers.js';
@@ -76,5 +77,55 @@ describe('Deadline', () => {
     d.resolve();
     d.arm(50);
     expect(clock.count).toBe(0);
+  });
+});
+
+describe('DeadlineQueue', () => {
+  const item = (name: string): Timed & { name: string } => ({ name, due: undefined, prevDue: undefined, nextDue: undefined });
+
+  it('expires each item its timeout after its own arm, in order, with one timer; disarm takes an item out wherever it is', () => {
+    const clock = new ManualTimers(0);
+    const expired: string[] = [];
+    const q = new DeadlineQueue<ReturnType<typeof item>>(clock, 100, (i) => expired.push(`${i.name}@${clock.now()}`));
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(item) as [ReturnType<typeof item>, ReturnType<typeof item>, ReturnType<typeof item>, ReturnType<typeof item>];
+    q.arm(a);
+    clock.advance(10);
+    q.arm(b);
+    q.arm(c);
+    clock.advance(10);
+    q.arm(d);
+    q.disarm(c); // from the middle
+    q.arm(a); // re-armed: now last, due at 120
+    expect(clock.count).toBe(1);
+    clock.advance(1000);
+    expect(expired).toEqual(['b@110', 'd@120', 'a@120']);
+    expect(c.due).toBeUndefined();
+    expect(clock.count).toBe(0);
+  });
+
+  it('drops its timer when the last item is disarmed or on clear(); a zero or infinite timeout arms nothing', () => {
+    const clock = new ManualTimers(0);
+    const expired: string[] = [];
+    const q = new DeadlineQueue<ReturnType<typeof item>>(clock, 100, (i) => expired.push(i.name));
+    const a = item('a');
+    const b = item('b');
+    q.arm(a);
+    q.arm(b);
+    q.disarm(a);
+    expect(clock.count).toBe(1);
+    q.disarm(b);
+    expect(clock.count).toBe(0);
+    q.arm(a);
+    q.arm(b);
+    q.clear();
+    expect(clock.count).toBe(0);
+    expect([a.due, b.due, a.nextDue, b.prevDue]).toEqual([undefined, undefined, undefined, undefined]);
+    for (const timeout of [0, Infinity]) {
+      const never = new DeadlineQueue<ReturnType<typeof item>>(clock, timeout, (i) => expired.push(i.name));
+      never.arm(a);
+      expect(clock.count).toBe(0);
+    }
+    clock.advance(1000);
+    expect(expired).toEqual([]);
   });
 });

@@ -345,14 +345,72 @@ describe('ackTimeout', () => {
     expect(a.status).toBe('pending');
   });
 
-  it('acknowledged publishes leave no timer behind', async () => {
+  it('one timer for the whole window, none once every publish is acknowledged', async () => {
     const { session } = await connectedSession({ ackTimeout: 1000 });
     publishTracked(session, pub('a', 1));
     publishTracked(session, pub('b', 2));
-    expect(clock.count).toBe(2);
+    publishTracked(session, pub('c', 1));
+    expect(clock.count).toBe(1);
     session.receive({ type: 'puback', packetId: 1 });
     session.receive({ type: 'pubrec', packetId: 2 });
+    expect(clock.count).toBe(1);
     session.receive({ type: 'pubcomp', packetId: 2 });
+    session.receive({ type: 'puback', packetId: 3 });
     expect(clock.count).toBe(0);
+  });
+
+  it('publishes sent at different times each time out exactly ackTimeout after their own send, under the one timer', async () => {
+    const { session } = await connectedSession({ ackTimeout: 1000 });
+    const a = publishTracked(session, pub('a', 1));
+    clock.advance(300);
+    const b = publishTracked(session, pub('b', 1));
+    clock.advance(200);
+    const c = publishTracked(session, pub('c', 2));
+    clock.advance(499); // t = 999
+    await settle();
+    expect([a.status, b.status, c.status]).toEqual(['pending', 'pending', 'pending']);
+    clock.advance(1); // t = 1000: a's deadline
+    await settle();
+    expect([a.status, b.status, c.status]).toEqual(['rejected', 'pending', 'pending']);
+    clock.advance(299); // t = 1299
+    await settle();
+    expect(b.status).toBe('pending');
+    clock.advance(1); // t = 1300: b's
+    await settle();
+    expect([b.status, c.status]).toEqual(['rejected', 'pending']);
+    clock.advance(199); // t = 1499
+    await settle();
+    expect(c.status).toBe('pending');
+    clock.advance(1); // t = 1500: c's
+    await settle();
+    expect(c.status).toBe('rejected');
+    expect((c.error as Error).message).toContain('PUBREC');
+    expect(session.stats.inflight).toBe(3);
+    expect(clock.count).toBe(0);
+  });
+
+  it('a PUBREC restarts its flow\'s deadline behind publishes sent later; acknowledging the oldest moves the timer to the next', async () => {
+    const { session } = await connectedSession({ ackTimeout: 1000 });
+    const a = publishTracked(session, pub('a', 2));
+    clock.advance(100);
+    const b = publishTracked(session, pub('b', 1));
+    const c = publishTracked(session, pub('c', 1));
+    clock.advance(100); // t = 200
+    session.receive({ type: 'pubrec', packetId: 1 }); // a now awaits PUBCOMP until t = 1200
+    session.receive({ type: 'puback', packetId: 3 }); // c done: b (due t = 1100) is the oldest left
+    expect(clock.count).toBe(1); // still set for t = 1000, a's first deadline, which now passes without effect
+    clock.advance(899); // t = 1099
+    await settle();
+    expect([a.status, b.status, c.status]).toEqual(['pending', 'pending', 'resolved']);
+    clock.advance(1); // t = 1100
+    await settle();
+    expect([a.status, b.status]).toEqual(['pending', 'rejected']);
+    clock.advance(99); // t = 1199
+    await settle();
+    expect(a.status).toBe('pending');
+    clock.advance(1); // t = 1200
+    await settle();
+    expect(a.status).toBe('rejected');
+    expect((a.error as Error).message).toContain('PUBCOMP');
   });
 });
