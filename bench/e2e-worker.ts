@@ -1,11 +1,12 @@
 /**
  * One side of an end-to-end benchmark run, in its own process (started by bench/e2e.ts):
  *
- *   node --import tsx bench/e2e-worker.ts <pub|sub|rtt> <mqttwire|mqttwire-direct|mqttjs|mqttjs-await> <qos> <count> <url> [topic] [gap ms] [protocol 4|5] [topic aliases auto|off]
+ *   node --import tsx bench/e2e-worker.ts <pub|sub|rtt> <mqttwire|mqttwire-direct|mqttjs|mqttjs-await> <qos> <count> <url> [topic] [gap ms] [protocol 4|5] [topic aliases auto|off] [inflight window N|default]
  *
  * Both libraries connect at the given protocol level (`protocolVersion`, 4 by default; 5 is MQTT 5)
  * and publish the same messages: no properties, so a v5 row measures the v5 code paths, not extra bytes.
  * At MQTT 5 mqttwire gives its topic a broker alias (`topicAliases: 'auto'`, the default) unless told `off`.
+ * mqttwire's `inflightWindow` is its default (20) unless a number is given.
  *
  * Payloads are 64 bytes: the message's sequence number as 10 ASCII digits, then filler. The
  * subscriber prints `ready` once its SUBACK is in, then counts messages until it has `count` or
@@ -57,10 +58,13 @@ interface LoadedMqttwire {
 
 /** Set from the command line: `off` runs mqttwire at MQTT 5 with topicAliases 'off'. */
 let topicAliases: 'auto' | 'off' = 'auto';
+/** Set from the command line: mqttwire's inflightWindow (undefined: its default). */
+let inflightWindow: number | undefined;
 
 async function loadVariant(lib: WorkerLib, protocol: Protocol): Promise<LoadedMqttwire> {
   const { connect } = await loadMqttwire();
   const level: ClientOptions = protocol === 5 && topicAliases === 'off' ? { protocolVersion: 5, topicAliases } : { protocolVersion: protocol };
+  if (inflightWindow !== undefined) level.inflightWindow = inflightWindow;
   if (lib !== 'mqttwire-direct') return { connect, options: level };
   const tcp = await loadNodeTcp();
   return { connect, options: { ...level, transport: tcp.tcpTransport({ coalesceReads: false }) } };
@@ -361,12 +365,12 @@ async function rttMqttjs(protocol: Protocol, url: string, topic: string, qos: Qo
 // ---------------------------------------------------------------------------------------------
 
 async function main(argv: string[]): Promise<void> {
-  const [role, lib, qosText, countText, url, topicArg, gapText, protocolText, aliasesText] = argv;
+  const [role, lib, qosText, countText, url, topicArg, gapText, protocolText, aliasesText, windowText] = argv;
   const qos = Number(qosText);
   const count = Number(countText);
   const gapMs = Number(gapText ?? 0);
   const protocol = Number(protocolText ?? 4);
-  const usage = 'usage: e2e-worker.ts <pub|sub|rtt> <mqttwire|mqttwire-direct|mqttjs|mqttjs-await> <0|1|2> <count> <url> [topic] [gap ms] [protocol 4|5] [topic aliases auto|off]';
+  const usage = 'usage: e2e-worker.ts <pub|sub|rtt> <mqttwire|mqttwire-direct|mqttjs|mqttjs-await> <0|1|2> <count> <url> [topic] [gap ms] [protocol 4|5] [topic aliases auto|off] [inflight window N|default]';
   const libs: WorkerLib[] = ['mqttwire', 'mqttwire-direct', 'mqttjs', 'mqttjs-await'];
   if (
     (role !== 'pub' && role !== 'sub' && role !== 'rtt') ||
@@ -377,11 +381,13 @@ async function main(argv: string[]): Promise<void> {
     !Number.isSafeInteger(count) ||
     count < 1 ||
     !url ||
-    !(gapMs >= 0)
+    !(gapMs >= 0) ||
+    (windowText !== undefined && windowText !== 'default' && !(Number(windowText) >= 1))
   ) {
     throw new Error(usage);
   }
   if (aliasesText === 'off') topicAliases = 'off';
+  if (windowText !== undefined && windowText !== 'default') inflightWindow = Number(windowText);
   const topic = topicArg ?? 'mqttwire/bench/e2e';
   const which = lib as WorkerLib;
   if (which === 'mqttwire' || which === 'mqttwire-direct') {

@@ -3,7 +3,7 @@
  * for mqttwire, MQTT.js and (as the reference) mosquitto_pub/mosquitto_sub, at QoS 0, 1 and 2.
  *
  *   npx tsx bench/e2e.ts [--quick] [--runs=N (default 3, --quick 1)] [--libs=mqttwire,mqttjs,...] [--qos=0,1]
- *                        [--protocol=4,5] [--topic-aliases=off] [--parts=throughput,rtt] [--unlimited] [--src] [--cpu-prof[=DIR]]
+ *                        [--protocol=4,5] [--topic-aliases=off] [--window=N] [--parts=throughput,rtt] [--unlimited] [--src] [--cpu-prof[=DIR]]
  *
  * `--protocol` lists the protocol levels to run every row at (4: MQTT 3.1.1, the default; 5: MQTT 5,
  * `protocolVersion: 5` for mqttwire and MQTT.js, `-V mqttv5` for mosquitto_pub/sub), interleaved
@@ -11,7 +11,8 @@
  * within 10%). The broker's log says which level each client connected with ("(p5, c1, k60)"); a
  * run whose subscriber did not connect at the level asked for is reported as a problem. At MQTT 5
  * mqttwire uses its default `topicAliases: 'auto'`; `--topic-aliases=off` turns that off, to see
- * what the alias policy costs.
+ * what the alias policy costs. `--window=N` gives mqttwire that `inflightWindow` instead of its
+ * default of 20 (to measure what a larger window buys, and what Mosquitto's limits do with it).
  *
  * mqttwire runs as the package ships it: src is first compiled to JavaScript (TypeScript's own
  * emit, tsconfig.build.json's target) in a temp dir. `--src` runs src through tsx instead, whose
@@ -105,12 +106,14 @@ interface Args {
   parts: ('throughput' | 'rtt')[];
   /** mqttwire's topicAliases at MQTT 5 ('auto' is its default). */
   topicAliases: 'auto' | 'off';
+  /** mqttwire's inflightWindow (undefined: its default, 20). */
+  window: number | undefined;
   /** Mosquitto without its queue and in-flight bounds (max_queued_messages 0, max_inflight_messages 0). */
   unlimited: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, runs: 0, libs: ALL_LIBS, qos: [0, 1, 2], protocols: [4], topicAliases: 'auto', cpuProfDir: undefined, src: false, parts: ['throughput', 'rtt'], unlimited: false };
+  const args: Args = { quick: false, runs: 0, libs: ALL_LIBS, qos: [0, 1, 2], protocols: [4], topicAliases: 'auto', window: undefined, cpuProfDir: undefined, src: false, parts: ['throughput', 'rtt'], unlimited: false };
   for (const a of argv) {
     const [key, value] = a.split('=', 2) as [string, string | undefined];
     if (key === '--quick') args.quick = true;
@@ -134,6 +137,10 @@ function parseArgs(argv: string[]): Args {
         if (n !== 4 && n !== 5) throw new Error(`bad protocol level ${v} (4: MQTT 3.1.1, 5: MQTT 5)`);
         return n;
       });
+    } else if (key === '--window' && value) {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`bad --window ${value} (1 to 65535)`);
+      args.window = n;
     } else if (key === '--topic-aliases' && value) {
       if (value !== 'auto' && value !== 'off') throw new Error(`bad --topic-aliases ${value} (auto, off)`);
       args.topicAliases = value;
@@ -143,7 +150,7 @@ function parseArgs(argv: string[]): Args {
         return p;
       });
     } else if (key === '--cpu-prof') args.cpuProfDir = path.resolve(value ?? path.join(os.tmpdir(), `mqttwire-e2e-prof-${Date.now()}`));
-    else throw new Error(`unknown argument ${a}\nusage: tsx bench/e2e.ts [--quick] [--runs=N] [--libs=${ALL_LIBS.join(',')}] [--qos=0,1,2] [--protocol=4,5] [--topic-aliases=off] [--parts=throughput,rtt] [--unlimited] [--src] [--cpu-prof[=DIR]]`);
+    else throw new Error(`unknown argument ${a}\nusage: tsx bench/e2e.ts [--quick] [--runs=N] [--libs=${ALL_LIBS.join(',')}] [--qos=0,1,2] [--protocol=4,5] [--topic-aliases=off] [--window=N] [--parts=throughput,rtt] [--unlimited] [--src] [--cpu-prof[=DIR]]`);
   }
   // Single runs on a small machine vary by 20-50%: the full run takes the median of three.
   if (args.runs === 0) args.runs = args.quick ? 1 : 3;
@@ -154,6 +161,8 @@ function parseArgs(argv: string[]): Args {
 let workers: Workers;
 /** mqttwire's topicAliases at MQTT 5, for every worker (set up in main). */
 let topicAliases: Args['topicAliases'] = 'auto';
+/** mqttwire's inflightWindow for every worker ('default': its own). */
+let windowArg = 'default';
 
 const startChild = (cmd: string, args: string[]): ChildProcess => spawnChild(cmd, args, ROOT, workers.env);
 
@@ -188,7 +197,7 @@ function nodeWorkerArgs(
   // One directory per process: tsx's loader thread writes a profile too (CPU.<date>.<time>.<pid>.<thread>.*;
   // the main thread's is the one with thread id 0).
   const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, `${lib}-${role}-qos${qos}-v${protocol}-${runSeq}`)}`] : [];
-  return [...workers.args('e2e-worker.ts', prof), role, lib, String(qos), String(count), url, topic, String(gapMs), String(protocol), topicAliases];
+  return [...workers.args('e2e-worker.ts', prof), role, lib, String(qos), String(count), url, topic, String(gapMs), String(protocol), topicAliases, windowArg];
 }
 
 async function runNode(lib: WorkerLib, qos: QoS, protocol: Protocol, count: number, broker: MosquittoHandle, runTimeoutMs: number, profDir: string | undefined): Promise<RunResult> {
@@ -766,7 +775,8 @@ async function main(): Promise<void> {
   process.on('exit', () => fs.rmSync(workDir, { recursive: true, force: true }));
   workers = prepareWorkers(ROOT, workDir, args.src);
   topicAliases = args.topicAliases;
-  process.stdout.write(`mqttwire: ${workers.describe}${args.protocols.includes(5) ? `; topicAliases '${args.topicAliases}' at MQTT 5` : ''}\n`);
+  if (args.window !== undefined) windowArg = String(args.window);
+  process.stdout.write(`mqttwire: ${workers.describe}${args.protocols.includes(5) ? `; topicAliases '${args.topicAliases}' at MQTT 5` : ''}${args.window !== undefined ? `; inflightWindow ${args.window}` : ''}\n`);
 
   // --unlimited: what MQTT.js needs to lose nothing when it fires everything at once.
   const unlimited = args.unlimited ? 'max_queued_messages 0\nmax_inflight_messages 0' : undefined;
