@@ -253,20 +253,26 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
    * `end()` it rejects with ClientClosedError; offline beyond `offlineQueueLimit` with QueueFullError.
    * A missing acknowledgement rejects with TimeoutError after `ackTimeout`.
    */
-  async publish(topic: string, payload: Payload, options: PublishOptions = {}): Promise<PublishOutcome<V>> {
-    const state = this.#lifecycle.state;
-    if (this.#lifecycle.ending) throw new ClientClosedError(`cannot publish: the client is ${state === 'closing' || state === 'closed' ? state : 'ending'}`);
-    // eslint-disable-next-line prefer-rest-params -- extra arguments are a JavaScript caller's mistake; the typed signature stays
-    checkArity(arguments, 3, 'publish');
-    checkKeys(options, PUBLISH_OPTIONS);
-    const session = this.#session;
-    const packet = publishPacket(topic, payload, options, session.limits, this.#v5);
-    const signal = options.signal;
-    if (signal?.aborted) throw new AbortError(signal.reason);
-    if (state !== 'connected' && !admitOffline(packet.qos, session.stats.queued, this.#offline, this.#counters)) return undefined as PublishOutcome<V>;
-    const done = session.publish(packet, signal);
-    this.#counters.messagesOut++;
-    return done as Promise<PublishOutcome<V>>;
+  publish(topic: string, payload: Payload, options: PublishOptions = {}): Promise<PublishOutcome<V>> {
+    // Not an async function: that would wrap the session's promise in one more per message, which a
+    // burst of QoS 1/2 publishes keeps alive until each is acknowledged. Every throw still rejects.
+    try {
+      const state = this.#lifecycle.state;
+      if (this.#lifecycle.ending) throw new ClientClosedError(`cannot publish: the client is ${state === 'closing' || state === 'closed' ? state : 'ending'}`);
+      // eslint-disable-next-line prefer-rest-params -- extra arguments are a JavaScript caller's mistake; the typed signature stays
+      checkArity(arguments, 3, 'publish');
+      checkKeys(options, PUBLISH_OPTIONS);
+      const session = this.#session;
+      const packet = publishPacket(topic, payload, options, session.limits, this.#v5);
+      const signal = options.signal;
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      if (state !== 'connected' && !admitOffline(packet.qos, session.stats.queued, this.#offline, this.#counters)) return Promise.resolve(undefined as PublishOutcome<V>);
+      const done = session.publish(packet, signal);
+      this.#counters.messagesOut++;
+      return done as Promise<PublishOutcome<V>>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
