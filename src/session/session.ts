@@ -405,7 +405,11 @@ export class Session {
     if (packet.qos > 0 && this.storeOpen) this.store.putOutgoing(this.record(flow));
     this.queue.push(flow);
     this.pump();
-    flow.done.abortOn(signal, () => this.withdraw(flow));
+    flow.done.abortOn(signal, () => {
+      this.withdraw(flow);
+      // Sent already: it stays in flight, but nobody waits for its deadline any more.
+      this.ackDeadlines.disarm(flow);
+    });
     return flow.done.promise;
   }
 

@@ -228,6 +228,19 @@ describe('aborting a publish (its AbortSignal)', () => {
     expect(b.status).toBe('pending');
   });
 
+  it('of a sent publish drops its deadline: no timer is left for a promise nobody waits on', async () => {
+    const { session } = await connectedSession({ ackTimeout: 1000 });
+    const a = publishCancellable(session, pub('a', 1));
+    expect(clock.count).toBe(1); // a's deadline: the same check below would see one left
+    a.cancel(new Error('gave up'));
+    expect(clock.count).toBe(0);
+    expect(session.stats.inflight).toBe(1);
+    clock.advance(5000);
+    await settle();
+    expect(a.error).toMatchObject({ code: 'ABORTED' });
+    expect(a.settlements).toBe(1);
+  });
+
   it('after completion does nothing', async () => {
     const { session } = await connectedSession();
     const a = publishCancellable(session, pub('a', 1));
