@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
 /** The worker scripts and the bench files they import at run time. */
-const WORKER_FILES = ['e2e-worker.ts', 'e2e-shared.ts', 'clients-worker.ts', 'soak-worker.ts', 'process-stats.ts', 'worker-imports.ts'];
+const WORKER_FILES = ['e2e-worker.ts', 'e2e-shared.ts', 'clients-worker.ts', 'soak-worker.ts', 'process-stats.ts', 'worker-imports.ts', 'inprocess-worker.ts'];
 
 const compilerOptions: ts.CompilerOptions = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022, verbatimModuleSyntax: true };
 
