@@ -22,9 +22,8 @@ export interface Timed {
 export class DeadlineQueue<T extends Timed> {
   private head: Timed | undefined;
   private tail: Timed | undefined;
+  /** Set exactly while the list is not empty (for the head's deadline). */
   private timer: unknown;
-  /** When the timer fires (undefined: no timer). */
-  private timerAt: number | undefined;
 
   /** `expire` runs for each item whose deadline passed, in deadline order, after it left the list. */
   constructor(
@@ -33,39 +32,29 @@ export class DeadlineQueue<T extends Timed> {
     private readonly expire: (item: T) => void,
   ) {}
 
-  /** Whether a timeout is set at all (0 or Infinity means no deadline, as for Deadline.arm). */
-  get enabled(): boolean {
-    return this.timeoutMs > 0 && Number.isFinite(this.timeoutMs);
-  }
-
-  /** Starts (or restarts) `item`'s deadline: the timeout from now. */
+  /** Starts (or restarts) `item`'s deadline: the timeout from now. A timeout of 0 or Infinity arms nothing (as Deadline.arm). */
   arm(item: T): void {
-    if (!this.enabled) return;
+    if (!(this.timeoutMs > 0 && this.timeoutMs < Infinity)) return;
     if (item.due !== undefined) this.unlink(item);
     item.due = this.timers.now() + this.timeoutMs;
     item.prevDue = this.tail;
     if (this.tail) this.tail.nextDue = item;
     else this.head = item;
     this.tail = item;
-    if (this.timerAt === undefined) this.schedule(item.due);
+    if (this.timer === undefined) this.schedule();
   }
 
   /** Stops `item`'s deadline (settled, or paused); nothing if it had none. */
   disarm(item: T): void {
     if (item.due === undefined) return;
     this.unlink(item);
-    if (this.head === undefined) this.stopTimer();
+    if (!this.head) this.stop();
   }
 
   /** Stops every deadline. */
   clear(): void {
-    for (let item = this.head; item; ) {
-      const next = item.nextDue;
-      item.due = item.prevDue = item.nextDue = undefined;
-      item = next;
-    }
-    this.head = this.tail = undefined;
-    this.stopTimer();
+    while (this.head) this.unlink(this.head);
+    this.stop();
   }
 
   private unlink(item: Timed): void {
@@ -77,28 +66,26 @@ export class DeadlineQueue<T extends Timed> {
     item.due = item.prevDue = item.nextDue = undefined;
   }
 
-  private schedule(at: number): void {
-    this.timerAt = at;
-    // At least 1 ms: a clock read a little behind the timer's own must not spin.
-    this.timer = this.timers.setTimeout(() => this.sweep(), Math.max(1, at - this.timers.now()));
+  /** The timer for the head's deadline; at least 1 ms, so a clock read a little behind the timer's own cannot spin. */
+  private schedule(): void {
+    this.timer = this.timers.setTimeout(() => this.sweep(), Math.max(1, (this.head?.due as number) - this.timers.now()));
   }
 
-  private stopTimer(): void {
-    if (this.timerAt === undefined) return;
+  private stop(): void {
     this.timers.clearTimeout(this.timer);
-    this.timer = this.timerAt = undefined;
+    this.timer = undefined;
   }
 
   /** The timer fired: every item due by now expires, oldest first; then the timer follows the new head. */
   private sweep(): void {
-    this.timer = this.timerAt = undefined;
+    this.timer = undefined;
     const now = this.timers.now();
-    for (let item = this.head; item !== undefined && (item.due as number) <= now; item = this.head) {
+    for (let item = this.head; item && (item.due as number) <= now; item = this.head) {
       this.unlink(item);
       this.expire(item as T);
     }
     // An expire() that armed an item scheduled for it; the head may be due sooner.
-    this.stopTimer();
-    if (this.head !== undefined) this.schedule(this.head.due as number);
+    this.stop();
+    if (this.head) this.schedule();
   }
 }
