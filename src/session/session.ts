@@ -32,6 +32,7 @@ import { Deadline } from './deadline.js';
 import { DeadlineQueue, type Timed } from './deadline-queue.js';
 import { Fifo } from './fifo.js';
 import { Keepalive } from './keepalive.js';
+import { emptyMap, emptySet, ownMap, ownSet } from './lazy-collections.js';
 import { PacketIdAllocator } from './packet-ids.js';
 import { IncomingAliases, OutgoingAliases } from './topic-aliases.js';
 import { globalTimers, type Timers } from './timers.js';
@@ -180,10 +181,10 @@ export class Session {
   private readonly ids = new PacketIdAllocator();
   private readonly queue = new Fifo<OutgoingFlow>();
   /** Sent, unacknowledged publishes in send order (Map keeps insertion order for retransmission). */
-  private readonly inflight = new Map<number, OutgoingFlow>();
+  private inflight = emptyMap<number, OutgoingFlow>();
   /** Incoming QoS 2 ids between PUBREC and PUBREL: a re-sent PUBLISH with one of them is not delivered again. */
-  private readonly incomingQos2 = new Set<number>();
-  private readonly requests = new Map<number, PendingRequest>();
+  private incomingQos2 = emptySet<number>();
+  private requests = emptyMap<number, PendingRequest>();
   private connack: Deadline<ConnackPacket> | undefined;
   private readonly keepalive: Keepalive;
   /** The ackTimeout of every publish awaiting PUBACK/PUBREC/PUBCOMP: one timer for the whole window. */
@@ -372,9 +373,9 @@ export class Session {
       packet.packetId = record.packetId;
       this.ids.reserve(record.packetId);
       flow.awaiting = record.released ? 'pubcomp' : record.qos === 1 ? 'puback' : 'pubrec';
-      this.inflight.set(record.packetId, flow);
+      (this.inflight = ownMap(this.inflight)).set(record.packetId, flow);
     }
-    for (const id of snapshot.incoming) this.incomingQos2.add(id);
+    for (const id of snapshot.incoming) (this.incomingQos2 = ownSet(this.incomingQos2)).add(id);
     this.storeOpen = true;
     for (const flow of early) {
       flow.seq = ++this.seq;
@@ -691,7 +692,7 @@ export class Session {
       if (this.v5 && this.incomingQos2.size >= (this.options.receiveMaximum ?? 65535)) {
         throw new MqttProtocolError('RECEIVE_MAXIMUM_EXCEEDED', `the broker sent more than our Receive Maximum of ${this.options.receiveMaximum ?? 65535} unacknowledged QoS 2 messages`, 'MQTT-3.3.4-9');
       }
-      this.incomingQos2.add(packetId);
+      (this.incomingQos2 = ownSet(this.incomingQos2)).add(packetId);
       // Durable before delivery: a crash after this point must not deliver the message twice.
       this.store.putIncoming(packetId);
       this.store.flush();
@@ -857,7 +858,7 @@ export class Session {
       this.queue.shift();
       flow.packet.packetId = packetId;
       flow.awaiting = flow.packet.qos === 1 ? 'puback' : 'pubrec';
-      this.inflight.set(packetId, flow);
+      (this.inflight = ownMap(this.inflight)).set(packetId, flow);
       this.store.putOutgoing(this.record(flow));
       this.armAck(flow);
       this.send(flow.packet);
@@ -912,7 +913,7 @@ export class Session {
     const done = new Deadline<number[]>(this.timers, () => {
       return new TimeoutError(`no ${upper === 'SUBSCRIBE' ? 'SUBACK' : 'UNSUBACK'} for packet ${packetId} within ${this.options.ackTimeout} ms`);
     }).arm(this.readingHeld ? 0 : this.options.ackTimeout);
-    this.requests.set(packetId, { kind, count, done });
+    (this.requests = ownMap(this.requests)).set(packetId, { kind, count, done });
     this.send(build(packetId));
     return done.promise;
   }

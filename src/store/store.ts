@@ -1,4 +1,5 @@
 import type { PublishProperties, QoS } from '../codec/packets.js';
+import { emptyMap, emptySet, ownMap, ownSet } from '../session/lazy-collections.js';
 
 /** One outgoing QoS 1/2 (or queued QoS 0) publish as a store keeps it. */
 export interface OutgoingRecord {
@@ -70,10 +71,9 @@ export interface Store {
  * time: a second open() before close() is refused, since both clients would write the same records.
  */
 export class MemoryStore implements Store {
-  private readonly sessions = new Map<string, { outgoing: Map<number, OutgoingRecord>; incoming: Set<number> }>();
+  private readonly sessions = new Map<string, Records>();
   /** The records of the client id that has the store open. */
-  private outgoing = new Map<number, OutgoingRecord>();
-  private incoming = new Set<number>();
+  private current: Records = noRecords();
   private openBy: string | undefined;
 
   async open(clientId: string): Promise<StoreSnapshot> {
@@ -81,37 +81,38 @@ export class MemoryStore implements Store {
       throw new Error(`MemoryStore: already open for client id ${JSON.stringify(this.openBy)} (one client at a time; close it first)`);
     }
     this.openBy = clientId;
-    let session = this.sessions.get(clientId);
-    if (!session) {
-      session = { outgoing: new Map(), incoming: new Set() };
-      this.sessions.set(clientId, session);
+    let records = this.sessions.get(clientId);
+    if (!records) {
+      records = noRecords();
+      this.sessions.set(clientId, records);
     }
-    this.outgoing = session.outgoing;
-    this.incoming = session.incoming;
+    this.current = records;
     return {
-      outgoing: [...this.outgoing.values()].sort((a, b) => a.seq - b.seq).map((r) => ({ ...r })),
-      incoming: [...this.incoming],
+      outgoing: [...records.outgoing.values()].sort((a, b) => a.seq - b.seq).map((r) => ({ ...r })),
+      incoming: [...records.incoming],
     };
   }
 
   putOutgoing(record: OutgoingRecord): void {
-    this.outgoing.set(record.seq, { ...record });
+    const records = this.current;
+    (records.outgoing = ownMap(records.outgoing)).set(record.seq, { ...record });
   }
 
   deleteOutgoing(seq: number): void {
-    this.outgoing.delete(seq);
+    this.current.outgoing.delete(seq);
   }
 
   putIncoming(packetId: number): void {
-    this.incoming.add(packetId);
+    const records = this.current;
+    (records.incoming = ownSet(records.incoming)).add(packetId);
   }
 
   deleteIncoming(packetId: number): void {
-    this.incoming.delete(packetId);
+    this.current.incoming.delete(packetId);
   }
 
   clearIncoming(): void {
-    this.incoming.clear();
+    this.current.incoming.clear();
   }
 
   flush(): void {}
@@ -119,4 +120,15 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {
     this.openBy = undefined;
   }
+}
+
+/** One client id's records in a MemoryStore. */
+interface Records {
+  outgoing: Map<number, OutgoingRecord>;
+  incoming: Set<number>;
+}
+
+/** Empty records; their collections are made on first write (most clients never store anything). */
+function noRecords(): Records {
+  return { outgoing: emptyMap(), incoming: emptySet() };
 }
