@@ -86,8 +86,6 @@ export type UnsubscribeOutcome<V extends ProtocolVersion> = [V] extends [5] ? nu
 export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements AsyncDisposable {
   /** The broker's address, without any user info the URL carried (that became the credentials). */
   readonly url: URL;
-  /** Settles when the client is finished: resolves after `end()`, rejects with the error that ended it otherwise. */
-  readonly closed: Promise<void>;
   readonly #options: ResolvedOptions;
   readonly #lifecycle: Lifecycle;
   readonly #session: Session;
@@ -177,7 +175,6 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
     this.#supervisor = supervisor;
     this.#router = router;
     this.#subscriptions = subscriptions;
-    this.closed = supervisor.closed;
     // Aborting the client's own signal destroys it; the listener goes when the client closes, so a
     // long-lived signal keeps no closed client reachable.
     const signal = options.signal;
@@ -187,6 +184,15 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
       signal.addEventListener('abort', abort, { once: true });
       void this.closed.catch(() => {}).then(() => signal.removeEventListener('abort', abort));
     }
+  }
+
+  /**
+   * Settles when the client is finished: resolves after `end()`, rejects with the error that ended it
+   * otherwise. The same promise on every read; nobody has to await it (a rejection nobody reads is
+   * not an unhandled rejection).
+   */
+  get closed(): Promise<void> {
+    return this.#supervisor.closed;
   }
 
   /** Where the client stands: new, connecting, connected, reconnecting, closing or closed. */

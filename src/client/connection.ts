@@ -5,6 +5,7 @@ import { AuthenticationError, ConnectionClosedError, MqttError, MqttProtocolErro
 import { describePacket, type Logger } from '../logger.js';
 import type { Transport, TransportHandlers } from '../transport/transport.js';
 import { PacketWriter } from '../writer.js';
+import { LazyOutcome } from './lazy-outcome.js';
 
 export interface ConnectionSettings {
   /** The largest packet we accept from the broker (checked from the fixed header). */
@@ -36,8 +37,8 @@ export type OnLost = (err: MqttError, connection: Connection) => void;
 export class Connection {
   /** The callbacks to give the transport when opening it. */
   readonly handlers: TransportHandlers;
-  /** Resolves when the transport is closed (or was never opened). */
-  readonly closed: Promise<void>;
+  /** Resolves when the transport is closed (or was never opened); made when someone asks (end() does). */
+  private readonly closing = new LazyOutcome();
   bytesIn = 0;
   /** The packet writer, once the transport is open. */
   writer: PacketWriter | undefined;
@@ -49,7 +50,6 @@ export class Connection {
   private answered = false;
   /** The server's first bytes, kept until its first packet is understood, to say what it sent instead. */
   private firstBytes: Uint8Array | undefined;
-  private markClosed!: () => void;
 
   /** `server` names the other end in errors (host:port, never credentials). */
   constructor(
@@ -59,12 +59,16 @@ export class Connection {
     private readonly server: string,
   ) {
     this.decoder = new FrameDecoder({ maxPacketSize: settings.maxPacketSize, protocolLevel: settings.protocolLevel }, parseFromServer);
-    this.closed = new Promise<void>((resolve) => (this.markClosed = resolve));
     this.handlers = {
       onData: (chunk) => this.onData(chunk),
       onDrain: () => this.writer?.onDrain(),
       onClose: (err) => this.onClose(err),
     };
+  }
+
+  /** Resolves when the transport is closed (or was never opened). */
+  get closed(): Promise<void> {
+    return this.closing.promise;
   }
 
   /** Bytes handed to the transport so far. */
@@ -114,7 +118,7 @@ export class Connection {
     }
     this.writer?.fail(err);
     this.transport?.destroy();
-    this.markClosed();
+    this.closing.resolve();
   }
 
   /**
@@ -177,7 +181,7 @@ export class Connection {
   }
 
   private onClose(err: Error | undefined): void {
-    this.markClosed();
+    this.closing.resolve();
     if (this.dropped) return;
     // A TLS failure before CONNACK keeps its TLS_ERROR (permanent: no retrying): with TLS 1.3 the
     // broker refuses a missing or bad client certificate only after the client's handshake is done.

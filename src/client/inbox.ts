@@ -1,6 +1,7 @@
 import { topicMatches } from '../codec/topics.js';
 import type { Subscription } from '../codec/packets.js';
 import { AsyncQueue } from '../async-queue.js';
+import { LazyOutcome } from './lazy-outcome.js';
 import type { Message } from '../message.js';
 import type { OverflowPolicy } from '../subscription.js';
 
@@ -41,9 +42,8 @@ export class Inbox extends AsyncQueue<Message> {
   fullSince = 0;
   /** When the router next reports it stalled, while it stays full. */
   stallDue = 0;
-  /** Settles when it stops receiving: resolves when left or ended normally, rejects with the error that ended it. */
-  readonly closed: Promise<void>;
-  private settleClosed!: { resolve(): void; reject(err: unknown): void };
+  /** How it stopped receiving; its promise is made when someone reads `closed`. */
+  private readonly outcome = new LazyOutcome();
   /** Filters with any `$share/group/` prefix removed: what incoming topics are matched against. */
   private matchFilters: string[];
   /** QoS 1/2 messages in the buffer: the ones no policy may drop. */
@@ -59,9 +59,11 @@ export class Inbox extends AsyncQueue<Message> {
   ) {
     super();
     this.matchFilters = matchable(filters);
-    this.closed = new Promise<void>((resolve, reject) => (this.settleClosed = { resolve, reject }));
-    // Nobody has to await `closed`: an error that ends a subscription must not become an unhandled rejection.
-    this.closed.catch(() => {});
+  }
+
+  /** Settles when it stops receiving: resolves when left or ended normally, rejects with the error that ended it. */
+  get closed(): Promise<void> {
+    return this.outcome.promise;
   }
 
   get topicFilters(): string[] {
@@ -130,8 +132,8 @@ export class Inbox extends AsyncQueue<Message> {
     if (this.ended) return;
     super.end(err);
     if (this.isBlocked) this.setBlocked(false);
-    if (err === undefined) this.settleClosed.resolve();
-    else this.settleClosed.reject(err);
+    if (err === undefined) this.outcome.resolve();
+    else this.outcome.reject(err);
   }
 
   /** Ends it and forgets its buffer (the client dropped it before anyone could read it). */

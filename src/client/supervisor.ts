@@ -13,6 +13,7 @@ import type { Failure, ReconnectPolicy } from './reconnect-policy.js';
 import type { ReadControl, Router } from './router.js';
 import { countClosed, type Counters } from './stats.js';
 import { refusal, type Lifecycle } from './states.js';
+import { LazyOutcome } from './lazy-outcome.js';
 
 /** What connect() resolves with: whether the broker kept a session, and (MQTT 5) the CONNACK's properties. */
 export interface ConnectResult {
@@ -51,9 +52,8 @@ export interface SupervisorParts {
 export class Supervisor implements ReadControl {
   /** The live connection (set as soon as its transport is open, so CONNECT can be written). */
   connection: Connection | undefined;
-  /** Settles when the client is finished: resolves after end(), rejects with the error that ended it otherwise. */
-  readonly closed: Promise<void>;
-  private settleClosed!: { resolve(): void; reject(err: unknown): void };
+  /** How the client finished; its promise is made when someone reads `closed`. */
+  private readonly outcome = new LazyOutcome();
   /** The first connect(): settles on the first CONNACK 0, or with the error that closed the client. */
   private first: Deadline<ConnectResult> | undefined;
   private connectedOnce = false;
@@ -73,9 +73,11 @@ export class Supervisor implements ReadControl {
 
   constructor(private readonly p: SupervisorParts) {
     this.ready = new ReadyWaiters(p.timers, p.readyTimeout);
-    this.closed = new Promise<void>((resolve, reject) => (this.settleClosed = { resolve, reject }));
-    // Nobody has to await `closed`: an error that ends the client must not become an unhandled rejection.
-    this.closed.catch(() => {});
+  }
+
+  /** Settles when the client is finished: resolves after end(), rejects with the error that ended it otherwise. */
+  get closed(): Promise<void> {
+    return this.outcome.promise;
   }
 
   /** Resolves on the first CONNACK 0 with whether the broker kept a session. */
@@ -319,8 +321,8 @@ export class Supervisor implements ReadControl {
     p.status.emit(err instanceof Error ? { type: 'closed', error: err } : { type: 'closed' });
     p.status.end();
     void p.store.close().catch((e: unknown) => p.log?.(`closing the store failed: ${String(e)}`));
-    if (err !== undefined) this.settleClosed.reject(err);
-    else this.settleClosed.resolve();
+    if (err !== undefined) this.outcome.reject(err);
+    else this.outcome.resolve();
   }
 
   /** Closes the current connection (if any) without touching the session. */

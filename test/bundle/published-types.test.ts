@@ -58,9 +58,9 @@ describe('the published types (dist/*.d.ts)', () => {
       expect(members(`${format}/client.d.ts`, 'MqttClientBase')).toEqual([
         '#private',
         'readonly url',
-        'readonly closed',
         'protected selectTransport',
         'constructor',
+        'get closed',
         'get state',
         'get connected',
         'get clientId',

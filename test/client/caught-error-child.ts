@@ -6,9 +6,9 @@
  *   node --import tsx test/client/caught-error-child.ts <scenario>
  */
 import net from 'node:net';
-import { connect, type ClientOptions } from '../../src/index.js';
+import { connect, MqttClient, type ClientOptions } from '../../src/index.js';
 
-const scenarios: Record<string, ClientOptions | 'unhandled'> = {
+const scenarios: Record<string, ClientOptions | 'unhandled' | 'closed-read-before' | 'closed-read-after'> = {
   'will-wildcard': { will: { topic: 'status/+', payload: 'x' } },
   'will-empty-topic': { will: { topic: '', payload: 'x' } },
   'will-nul-topic': { will: { topic: 'a\u0000b', payload: 'x' } },
@@ -19,6 +19,9 @@ const scenarios: Record<string, ClientOptions | 'unhandled'> = {
       if (line.includes('> CONNECT')) throw new Error('the logger broke');
     },
   },
+  // `closed` is made when first read: read (and not awaited) before or after destroy(err) rejects it.
+  'closed-read-before': 'closed-read-before',
+  'closed-read-after': 'closed-read-after',
   // The positive control: a rejection nobody handles must end this process with code 1.
   control: 'unhandled',
 };
@@ -35,6 +38,14 @@ const { port } = server.address() as net.AddressInfo;
 let caught: { name: string; code: unknown; message: string } | undefined;
 if (scenario === 'unhandled') {
   void Promise.reject(new Error('deliberately unhandled'));
+} else if (scenario === 'closed-read-before' || scenario === 'closed-read-after') {
+  const client = new MqttClient(`mqtt://127.0.0.1:${port}`, { reconnect: false });
+  const before = scenario === 'closed-read-before' ? client.closed : undefined;
+  client.destroy(new Error('destroyed on purpose'));
+  const closed = before ?? client.closed;
+  // What the application would see if it did await it (after the turn below, with nobody listening meanwhile).
+  await new Promise((resolve) => setImmediate(resolve));
+  await closed.catch((err: Error) => (caught = { name: err.name, code: undefined, message: err.message }));
 } else {
   try {
     await connect(`mqtt://127.0.0.1:${port}`, { ...scenario, connectTimeout: 5000, reconnect: false });

@@ -54,6 +54,12 @@ describe('a caught error does not come back as an unhandled rejection', () => {
     expect(caught(run)).toMatchObject({ name: 'InvalidArgumentError', code: 'INVALID_ARGUMENT', message: expect.stringMatching(message) });
   });
 
+  it.each(['closed-read-before', 'closed-read-after'])('client.closed read but not awaited (%s destroy(err)) rejects with that error, and that is all', { timeout: LIMIT_MS + 5000 }, async (scenario) => {
+    const run = await runScenario(scenario);
+    expect(run.code, run.stderr).toBe(0);
+    expect(caught(run)).toEqual({ name: 'Error', message: 'destroyed on purpose' });
+  });
+
   it('CONNECT that cannot be written (the logger throws) rejects connect() once, and nothing else', { timeout: LIMIT_MS + 5000 }, async () => {
     const run = await runScenario('logger-throws');
     expect(run.code, run.stderr).toBe(0);

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { LazyOutcome } from '../../src/client/lazy-outcome.js';
+
+/** 'pending', 'resolved' or 'rejected: <message>', after the microtasks queued so far. */
+async function stateOf(p: Promise<void>): Promise<string> {
+  let state = 'pending';
+  p.then(
+    () => (state = 'resolved'),
+    (e: Error) => (state = `rejected: ${e.message}`),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return state;
+}
+
+describe('LazyOutcome: a `closed` promise made on first read', () => {
+  it('read before it settles: the same pending promise, then settled by the first resolve()/reject() only', async () => {
+    const o = new LazyOutcome();
+    const p = o.promise;
+    expect(o.promise).toBe(p);
+    expect(await stateOf(p)).toBe('pending');
+    o.reject(new Error('first'));
+    o.resolve();
+    o.reject(new Error('second'));
+    expect(await stateOf(p)).toBe('rejected: first');
+    expect(o.promise).toBe(p);
+  });
+
+  it('read only after it settled: settled as it was, the same promise on every read', async () => {
+    const resolved = new LazyOutcome();
+    resolved.resolve();
+    resolved.reject(new Error('too late'));
+    expect(await stateOf(resolved.promise)).toBe('resolved');
+    expect(resolved.promise).toBe(resolved.promise);
+
+    const rejected = new LazyOutcome();
+    rejected.reject(new Error('why'));
+    rejected.resolve();
+    expect(await stateOf(rejected.promise)).toBe('rejected: why');
+    expect(rejected.promise).toBe(rejected.promise);
+  });
+});
