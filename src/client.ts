@@ -1,5 +1,5 @@
 import type { QoS } from './codec/packets.js';
-import { AbortError, ClientClosedError, ConnectionClosedError } from './errors.js';
+import { AbortError, ClientClosedError } from './errors.js';
 import { describeClient, resolveLogger } from './logger.js';
 import { parseUrl, splitCredentials } from './broker-url.js';
 import { CALL_OPTIONS, checkKeys, END_OPTIONS, PUBLISH_OPTIONS, SUBSCRIPTION_OPTIONS } from './option-keys.js';
@@ -24,6 +24,7 @@ import { newCounters, snapshot, type ClientStats, type Counters } from './client
 import { Subscriptions, type SubscribeOptions } from './client/subscriptions.js';
 import { Supervisor, type ConnectResult } from './client/supervisor.js';
 import { connectionLimits, type ConnectionLimits } from './client/limits.js';
+import { Wiring } from './client/wiring.js';
 
 export type { ClientStats } from './client/stats.js';
 export type { SubscribeInput } from './client/arguments.js';
@@ -115,20 +116,10 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
     const log = resolveLogger(options, o.session.clientId);
     const store = options.store ?? new MemoryStore();
     const lifecycle = new Lifecycle(log && ((from, to) => log(`state ${from} -> ${to}`)));
-    // Assigned once below; the callbacks handed to the router and the session need the bindings first.
-    // eslint-disable-next-line prefer-const
-    let supervisor!: Supervisor;
-    // eslint-disable-next-line prefer-const
-    let subscriptions!: Subscriptions;
-    const status = this.#status;
-    const router = new Router(o, { pause: () => supervisor.pause(), resume: () => supervisor.resume() }, this.#counters, timers, (e) => status.emit(e), log);
-    const session = new Session(o.session, {
-      write: (p, topicAlias) => supervisor.connection?.writer?.write(p, topicAlias),
-      whenWritten: () => supervisor.connection?.writer?.whenWritten() ?? Promise.reject(new ConnectionClosedError('not connected')),
-      deliver: (p) => router.route(p),
-      fail: (err) => supervisor.lost(err),
-      connected: (connack) => supervisor.connected(connack),
-    }, timers, store);
+    // The router and the session reach the supervisor (made after them) through the wiring.
+    const wiring = new Wiring();
+    const router = new Router(o, wiring, this.#counters, timers, this.#status, log);
+    const session = new Session(o.session, wiring, timers, store);
     const userTransport = options.transport;
     const connector = new Connector(
       { connectTimeout: o.connectTimeout, tls: o.tls, connection: {
@@ -143,7 +134,7 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
       timers,
       log,
     );
-    supervisor = new Supervisor({
+    const supervisor = new Supervisor({
       lifecycle,
       session,
       connector,
@@ -156,13 +147,13 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
       log,
       clientId: o.session.clientId,
       readyTimeout: o.session.ackTimeout,
-      resubscribe: (connack) => subscriptions.resubscribe(connack),
+      subscriptions: wiring,
     });
-    subscriptions = new Subscriptions({
+    const subscriptions = new Subscriptions({
       session,
       router,
       lifecycle,
-      whenConnected: (what, signal) => supervisor.whenConnected(what, signal),
+      connection: supervisor,
       status: this.#status,
       timers,
       log,
@@ -170,6 +161,9 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
       v5: o.session.protocolLevel === 5,
       defaults: o,
     });
+    wiring.supervisor = supervisor;
+    wiring.router = router;
+    wiring.subscriptions = subscriptions;
     this.#lifecycle = lifecycle;
     this.#session = session;
     this.#supervisor = supervisor;

@@ -26,8 +26,11 @@ export interface PacketReceiver {
   receive(packet: Packet): void;
 }
 
-/** The connection broke (transport closed or failed, bad bytes, a protocol error). Not called after drop(). */
-export type OnLost = (err: MqttError, connection: Connection) => void;
+/** Who a connection answers to (the supervisor). */
+export interface ConnectionOwner {
+  /** The connection broke (transport closed or failed, bad bytes, a protocol error). Not called after drop(). */
+  lost(err: MqttError, connection: Connection): void;
+}
 
 /**
  * One connection's parts: the transport, its decoder and its write batcher. A new connection is a
@@ -55,7 +58,7 @@ export class Connection {
   constructor(
     private readonly settings: ConnectionSettings,
     private readonly receiver: PacketReceiver,
-    private readonly onLost: OnLost,
+    private readonly owner: ConnectionOwner,
     private readonly server: string,
   ) {
     this.decoder = new FrameDecoder({ maxPacketSize: settings.maxPacketSize, protocolLevel: settings.protocolLevel }, parseFromServer);
@@ -153,7 +156,7 @@ export class Connection {
     } catch (err) {
       if (this.dropped) return;
       const error = err instanceof MqttError ? err : new MqttProtocolError('DECODER_FAILED', String(err));
-      this.onLost(this.answered ? error : this.notAConnack(error), this);
+      this.owner.lost(this.answered ? error : this.notAConnack(error), this);
     }
   }
 
@@ -185,8 +188,8 @@ export class Connection {
     if (this.dropped) return;
     // A TLS failure before CONNACK keeps its TLS_ERROR (permanent: no retrying): with TLS 1.3 the
     // broker refuses a missing or bad client certificate only after the client's handshake is done.
-    if (!this.answered && err instanceof MqttError && err.code === 'TLS_ERROR') return this.onLost(err, this);
-    this.onLost(new ConnectionClosedError(err ? `connection lost: ${err.message}` : 'the broker closed the connection', { cause: err }), this);
+    if (!this.answered && err instanceof MqttError && err.code === 'TLS_ERROR') return this.owner.lost(err, this);
+    this.owner.lost(new ConnectionClosedError(err ? `connection lost: ${err.message}` : 'the broker closed the connection', { cause: err }), this);
   }
 }
 

@@ -5,7 +5,7 @@ import { Deadline } from '../session/deadline.js';
 import type { Session } from '../session/session.js';
 import type { Timers } from '../session/timers.js';
 import type { TlsOptions, TransportFactory } from '../transport/transport.js';
-import { Connection, type ConnectionSettings, type OnLost } from './connection.js';
+import { Connection, type ConnectionOwner, type ConnectionSettings } from './connection.js';
 
 export interface ConnectorSettings {
   /** ms for the whole attempt: choosing and opening the transport, CONNECT, CONNACK. */
@@ -39,11 +39,11 @@ export class Connector {
    * written through it). Resolves on CONNACK 0; on any failure the half-open connection is dropped,
    * the session suspended, and the error thrown. abort() ends it early.
    */
-  async attempt(url: URL, session: Session, onLost: OnLost, opened: (c: Connection) => void): Promise<ConnackPacket> {
+  async attempt(url: URL, session: Session, owner: ConnectionOwner, opened: (c: Connection) => void): Promise<ConnackPacket> {
     const ms = this.settings.connectTimeout;
     const bound = new Deadline<void>(this.timers, () => new TimeoutError(`no CONNACK from ${url.host} within ${ms} ms`)).arm(ms);
     this.bound = bound;
-    const connection = new Connection(this.settings.connection, session, onLost, url.host);
+    const connection = new Connection(this.settings.connection, session, owner, url.host);
     try {
       const factory = await bound.within(this.choose(url));
       this.log?.(`connecting to ${url.protocol}//${url.host}`);

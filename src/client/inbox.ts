@@ -8,12 +8,18 @@ import type { OverflowPolicy } from '../subscription.js';
 /** A filter as subscribed: its QoS and, at MQTT 5, its subscription options (the codec's Subscription). */
 export type Filter = Subscription;
 
-/** What an inbox tells the client. */
-export interface InboxHooks {
+/** What an inbox tells the router that routes to it. */
+export interface InboxRouter {
   /** The inbox filled up (true) or has room again (false): the router pauses or resumes reading. */
-  blocked(inbox: Inbox, blocked: boolean): void;
+  blockedChanged(inbox: Inbox, blocked: boolean): void;
+  /** The client's clock, ms. */
+  now(): number;
+}
+
+/** Who made the inbox (the subscriptions, or the router for messages()). */
+export interface InboxOwner {
   /** The application left it (unsubscribe(), break, return()): unsubscribe what no other live subscription uses. */
-  leave(inbox: Inbox): Promise<void>;
+  left(inbox: Inbox): Promise<void>;
 }
 
 const SHARE_PREFIX = /^\$share\/[^/]+\//;
@@ -51,11 +57,11 @@ export class Inbox extends AsyncQueue<Message> {
   private leaving: Promise<void> | undefined;
 
   constructor(
-    private readonly hooks: InboxHooks,
+    private readonly router: InboxRouter,
+    private readonly owner: InboxOwner,
     public filters: readonly Filter[],
     readonly highWaterMark: number,
     readonly overflow: OverflowPolicy,
-    private readonly now: () => number,
   ) {
     super();
     this.matchFilters = matchable(filters);
@@ -147,7 +153,7 @@ export class Inbox extends AsyncQueue<Message> {
   leave(): Promise<void> {
     if (!this.leaving) {
       this.end();
-      this.leaving = this.hooks.leave(this);
+      this.leaving = this.owner.left(this);
     }
     return this.leaving;
   }
@@ -168,8 +174,8 @@ export class Inbox extends AsyncQueue<Message> {
 
   private setBlocked(blocked: boolean): void {
     this.isBlocked = blocked;
-    if (blocked) this.fullSince = this.now();
-    this.hooks.blocked(this, blocked);
+    if (blocked) this.fullSince = this.router.now();
+    this.router.blockedChanged(this, blocked);
   }
 }
 

@@ -6,7 +6,7 @@ import type { StatusEvent } from '../status.js';
 import type { Timers } from '../session/timers.js';
 import { emptySet, ownSet } from '../session/lazy-collections.js';
 import { Subscription, type OverflowPolicy, type SubscriptionOptions } from '../subscription.js';
-import { Inbox, type Filter } from './inbox.js';
+import { Inbox, type Filter, type InboxOwner, type InboxRouter } from './inbox.js';
 import { SubscriptionIds } from './subscription-ids.js';
 import type { Counters } from './stats.js';
 
@@ -30,7 +30,7 @@ export interface RouterSettings {
  * application takes a message from it; one that stays full for stallTimeout is reported, and one
  * the application never read at all is then set aside so that it cannot hold the client hostage.
  */
-export class Router {
+export class Router implements InboxRouter, InboxOwner {
   private inboxes = emptySet<Inbox>();
   /** MQTT 5: the Subscription Identifiers the client assigns, and the filters the broker holds under each. */
   readonly subscriptionIds = new SubscriptionIds();
@@ -53,17 +53,13 @@ export class Router {
   private blockedCount = 0;
   /** Checks for stalled inboxes while reading is paused (at most one pending). */
   private stallTimer: unknown;
-  private readonly hooks = {
-    blocked: (inbox: Inbox, blocked: boolean): void => this.blockedChanged(inbox, blocked),
-    leave: async (inbox: Inbox): Promise<void> => this.leaveUnrouted(inbox),
-  };
 
   constructor(
     private readonly settings: RouterSettings,
     private readonly reading: ReadControl,
     private readonly counters: Counters,
     private readonly timers: Timers,
-    private readonly report: (event: StatusEvent) => void,
+    private readonly status: { emit(event: StatusEvent): void },
     private readonly log: Logger | undefined,
   ) {}
 
@@ -72,10 +68,9 @@ export class Router {
     return this.blockedCount > 0;
   }
 
-  /** A new inbox for `filters` (not yet routed to: see add()); `limits` are checked (options.ts subscriptionLimits). */
-  inbox(filters: readonly Filter[], limits: Required<SubscriptionOptions>, leave: (inbox: Inbox) => Promise<void>): Inbox {
-    const hooks = { blocked: this.hooks.blocked, leave };
-    return new Inbox(hooks, filters, ...bounds(limits), () => this.timers.now());
+  /** A new inbox for `filters` (not yet routed to: see add()), told to `owner` when left; `limits` are checked (options.ts subscriptionLimits). */
+  inbox(filters: readonly Filter[], limits: Required<SubscriptionOptions>, owner: InboxOwner): Inbox {
+    return new Inbox(this, owner, filters, ...bounds(limits));
   }
 
   /** Starts routing to `inbox`; it takes the held messages its filters match. */
@@ -111,7 +106,7 @@ export class Router {
   /** Every message that matched no live subscription; the same stream until it ends. */
   messages(limits: Required<SubscriptionOptions>, closed: boolean): Subscription {
     if (this.unrouted && !this.unrouted.inbox.hasEnded) return this.unrouted.sub;
-    const inbox = new Inbox(this.hooks, [], ...bounds(limits), () => this.timers.now());
+    const inbox = new Inbox(this, this, [], ...bounds(limits));
     this.unrouted = { inbox, sub: Subscription.of(inbox) };
     for (const msg of this.held ?? []) inbox.push(msg);
     this.held = undefined;
@@ -153,7 +148,8 @@ export class Router {
     this.unrouted?.inbox.end(err);
   }
 
-  private blockedChanged(inbox: Inbox, blocked: boolean): void {
+  /** InboxRouter: `inbox` filled up or has room again. */
+  blockedChanged(inbox: Inbox, blocked: boolean): void {
     const before = this.blockedCount;
     this.blockedCount += blocked ? 1 : -1;
     if (blocked) inbox.stallDue = inbox.fullSince + this.settings.stallTimeout;
@@ -189,7 +185,7 @@ export class Router {
       }
       const fullFor = now - inbox.fullSince;
       this.log?.(`subscription ${describe(inbox)} has been full (${inbox.buffered} messages) for ${fullFor} ms: nothing is read from the broker until it is read`);
-      this.report({ type: 'stalled', filters: inbox.topicFilters, buffered: inbox.buffered, fullFor });
+      this.status.emit({ type: 'stalled', filters: inbox.topicFilters, buffered: inbox.buffered, fullFor });
       if (!inbox.read) {
         this.abandon(inbox, fullFor);
         continue;
@@ -211,7 +207,7 @@ export class Router {
     if (this.unrouted?.inbox === inbox) this.unrouted = undefined;
     else if (this.inboxes.delete(inbox)) (this.setAside = ownSet(this.setAside)).add(inbox);
     inbox.end(error);
-    this.report({ type: 'error', error });
+    this.status.emit({ type: 'error', error });
   }
 
   private *blockedInboxes(): Generator<Inbox> {
@@ -220,7 +216,13 @@ export class Router {
     if (unrouted?.isBlocked) yield unrouted;
   }
 
-  private leaveUnrouted(inbox: Inbox): void {
+  /** InboxRouter: the client's clock. */
+  now(): number {
+    return this.timers.now();
+  }
+
+  /** InboxOwner of messages(): the application left it; the next messages() makes a new one. */
+  async left(inbox: Inbox): Promise<void> {
     if (this.unrouted?.inbox === inbox) this.unrouted = undefined;
   }
 }

@@ -11,7 +11,7 @@ import type { Timers } from '../session/timers.js';
 import type { StatusBroadcaster } from '../status.js';
 import { Subscription, type SubscriptionOptions } from '../subscription.js';
 import { checkSubscribeLimits, subscribeFilters, unsubscribeFilters, type FilterOptions, type SubscribeInput } from './arguments.js';
-import type { Filter, Inbox } from './inbox.js';
+import type { Filter, Inbox, InboxOwner } from './inbox.js';
 import type { Router } from './router.js';
 import type { Lifecycle } from './states.js';
 
@@ -27,8 +27,8 @@ export interface SubscriptionsParts {
   session: Session;
   router: Router;
   lifecycle: Lifecycle;
-  /** Waits (bounded) for a connection when the client is (re)connecting; throws unless connected. */
-  whenConnected(what: string, signal: AbortSignal | undefined): Promise<void>;
+  /** Its whenConnected() waits (bounded) for a connection when the client is (re)connecting; throws unless connected. */
+  connection: { whenConnected(what: string, signal: AbortSignal | undefined): Promise<void> };
   status: StatusBroadcaster;
   timers: Timers;
   log: Logger | undefined;
@@ -46,13 +46,12 @@ export interface SubscriptionsParts {
  * reconnect without a session every live subscription is subscribed again, and what was left while
  * offline in a persistent session is unsubscribed.
  */
-export class Subscriptions {
+export class Subscriptions implements InboxOwner {
   /**
    * Filters the application left while offline in a persistent session: the broker still holds
    * them, so they are unsubscribed after the next CONNACK with sessionPresent.
    */
   private leftOffline = emptySet<string>();
-  private readonly leave = (inbox: Inbox): Promise<void> => this.release(inbox);
 
   constructor(private readonly p: SubscriptionsParts) {}
 
@@ -65,9 +64,9 @@ export class Subscriptions {
     checkKeys(options, SUBSCRIBE_OPTIONS);
     const filters = subscribeFilters(input, options, p.v5);
     const limits = subscriptionLimits(options, p.defaults);
-    await p.whenConnected('subscribe', options.signal);
+    await p.connection.whenConnected('subscribe', options.signal);
     if (p.v5) checkSubscribeLimits(filters, p.session.limits);
-    const inbox = p.router.inbox(filters, limits, this.leave);
+    const inbox = p.router.inbox(filters, limits, this);
     inbox.awaitingSuback = true;
     // Routed to before SUBSCRIBE goes out: retained messages may arrive in the same read as SUBACK.
     p.router.add(inbox);
@@ -101,7 +100,7 @@ export class Subscriptions {
     const filters = unsubscribeFilters(topicFilters);
     checkKeys(options, CALL_OPTIONS);
     const signal = options.signal;
-    await p.whenConnected('unsubscribe', signal);
+    await p.connection.whenConnected('unsubscribe', signal);
     for (const inbox of p.router.subscribed()) {
       if (inbox.removeFilters(filters)) {
         p.router.remove(inbox);
@@ -143,8 +142,8 @@ export class Subscriptions {
     }
   }
 
-  /** The application left `inbox` (unsubscribe(), break, return()). */
-  private async release(inbox: Inbox): Promise<void> {
+  /** InboxOwner: the application left `inbox` (unsubscribe(), break, return()). */
+  async left(inbox: Inbox): Promise<void> {
     if (!this.p.router.remove(inbox)) return;
     await this.unsubscribeUnshared(inbox.topicFilters).catch((err: unknown) => this.p.log?.(`unsubscribe after leaving a subscription failed: ${String(err)}`));
   }

@@ -6,7 +6,7 @@ import type { Session } from '../session/session.js';
 import type { Timers } from '../session/timers.js';
 import type { StatusBroadcaster } from '../status.js';
 import type { Store } from '../store/store.js';
-import type { Connection } from './connection.js';
+import type { Connection, ConnectionOwner } from './connection.js';
 import type { Connector } from './connector.js';
 import { ReadyWaiters } from './ready.js';
 import type { Failure, ReconnectPolicy } from './reconnect-policy.js';
@@ -40,8 +40,8 @@ export interface SupervisorParts {
   clientId: string;
   /** ms a call made while (re)connecting waits for the connection. */
   readyTimeout: number;
-  /** CONNACK 0 arrived: what the client re-subscribes goes out before anything queued. */
-  resubscribe(connack: ConnackPacket): void;
+  /** On CONNACK 0, resubscribe(): what the client re-subscribes goes out before anything queued. */
+  subscriptions: { resubscribe(connack: ConnackPacket): void };
 }
 
 /**
@@ -49,7 +49,7 @@ export interface SupervisorParts {
  * reconnecting with the policy's backoff, a graceful end and the single exit, teardown. It owns the
  * current Connection and is the only part that moves the client from one state to another.
  */
-export class Supervisor implements ReadControl {
+export class Supervisor implements ReadControl, ConnectionOwner {
   /** The live connection (set as soon as its transport is open, so CONNECT can be written). */
   connection: Connection | undefined;
   /** How the client finished; its promise is made when someone reads `closed`. */
@@ -69,7 +69,6 @@ export class Supervisor implements ReadControl {
   /** Why the first connect() failed, when that closed the client (for calls made afterwards). */
   private firstFailure: Error | undefined;
   private readPaused = false;
-  private readonly onLost = (err: MqttError, connection: Connection): void => this.lost(err, connection);
 
   constructor(private readonly p: SupervisorParts) {
     this.ready = new ReadyWaiters(p.timers, p.readyTimeout);
@@ -138,7 +137,7 @@ export class Supervisor implements ReadControl {
     if (again) p.counters.reconnects++;
     p.policy.connected(p.timers.now());
     p.log?.(`connected (sessionPresent=${connack.sessionPresent})`);
-    p.resubscribe(connack);
+    p.subscriptions.resubscribe(connack);
     this.ready.release();
     p.status.emit({ type: 'connected', sessionPresent: connack.sessionPresent, url: (this.attemptUrl ?? p.policy.first).href });
     // Still full from before: the new connection is read no further than its CONNACK.
@@ -192,7 +191,7 @@ export class Supervisor implements ReadControl {
     const p = this.p;
     this.attemptUrl = url;
     try {
-      await p.connector.attempt(url, p.session, this.onLost, (c) => (this.connection = c));
+      await p.connector.attempt(url, p.session, this, (c) => (this.connection = c));
     } catch (err) {
       if (p.lifecycle.state !== 'connecting') return; // ended or destroyed meanwhile
       const error = err instanceof Error ? err : new ConnectionClosedError(String(err));
