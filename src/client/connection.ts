@@ -153,6 +153,8 @@ export class Connection {
         this.answered = true;
         if (this.dropped) return;
       }
+      // Understood: the bytes kept to explain a server that is not one are not needed any more.
+      if (this.answered) this.firstBytes = undefined;
     } catch (err) {
       if (this.dropped) return;
       const error = err instanceof MqttError ? err : new MqttProtocolError('DECODER_FAILED', String(err));
@@ -161,7 +163,7 @@ export class Connection {
   }
 
   private keepFirstBytes(chunk: Uint8Array): void {
-    const kept = this.firstBytes ?? new Uint8Array(0);
+    const kept = this.firstBytes ?? NO_BYTES;
     if (kept.length >= FIRST_BYTES) return;
     const more = new Uint8Array(Math.min(FIRST_BYTES, kept.length + chunk.length));
     more.set(kept);
@@ -195,6 +197,7 @@ export class Connection {
 
 /** How many of the server's first bytes an error quotes, at most. */
 const FIRST_BYTES = 64;
+const NO_BYTES = new Uint8Array(0);
 
 /** Printable ASCII as text (its first line, quoted), anything else as hex. */
 function showBytes(bytes: Uint8Array): string {

@@ -63,8 +63,11 @@ export class FrameDecoder {
   private fixedLength = FIXED_LENGTH;
 
   private error: MqttProtocolError | undefined = undefined;
-  /** Bytes of a fixed header split across chunks (type byte + at most 4 length bytes). */
-  private readonly head = new Uint8Array(5);
+  /**
+   * Bytes of a fixed header split across chunks (type byte + at most 4 length bytes); made at the
+   * first split header, which many connections never see (a typed array costs ~200 bytes).
+   */
+  private head: Uint8Array | undefined;
   private headLen = 0;
   /** Body of a packet split across chunks, filled up to bodyLen; null when none is pending. */
   private body: Uint8Array | null = null;
@@ -132,10 +135,11 @@ export class FrameDecoder {
       let pos = 0;
       if (this.headLen !== 0) {
         // Finish a split header one byte at a time: it is at most 4 more bytes.
+        const head = this.head!;
         let hl = 0;
         while (hl === 0 && pos < end) {
-          this.head[this.headLen++] = chunk[pos++]!;
-          hl = this.readHeader(this.head, 0, this.headLen);
+          head[this.headLen++] = chunk[pos++]!;
+          hl = this.readHeader(head, 0, this.headLen);
         }
         if (hl === 0) return out;
         this.headLen = 0;
@@ -147,7 +151,8 @@ export class FrameDecoder {
       while (pos < end) {
         const hl = this.readHeader(chunk, pos, end);
         if (hl === 0) {
-          for (let i = pos; i < end; i++) this.head[this.headLen++] = chunk[i]!;
+          const head = (this.head ??= new Uint8Array(5));
+          for (let i = pos; i < end; i++) head[this.headLen++] = chunk[i]!;
           break;
         }
         pos = this.takeBody(chunk, pos + hl, end, out);

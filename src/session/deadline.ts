@@ -17,8 +17,9 @@ const timedOut = (): MqttError => new TimeoutError('timed out');
 export class Deadline<T> {
   readonly promise: Promise<T>;
   settled = false;
-  private resolveFn!: (value: T) => void;
-  private rejectFn!: (err: unknown) => void;
+  /** The promise's resolving functions, dropped once it settles (a settled deadline may be kept long: the first connect()'s is). */
+  private resolveFn: ((value: T) => void) | undefined;
+  private rejectFn: ((err: unknown) => void) | undefined;
   private timer: unknown;
   private unlisten: (() => void) | undefined;
   private controller: AbortController | undefined;
@@ -92,19 +93,22 @@ export class Deadline<T> {
 
   resolve(value: T): void {
     if (this.settled) return;
+    const resolve = this.resolveFn;
     this.finish();
-    this.resolveFn(value);
+    resolve?.(value);
   }
 
   reject(err: unknown): void {
     if (this.settled) return;
+    const reject = this.rejectFn;
     this.finish();
     this.controller?.abort(err);
-    this.rejectFn(err);
+    reject?.(err);
   }
 
   private finish(): void {
     this.settled = true;
+    this.resolveFn = this.rejectFn = undefined;
     this.timers.clearTimeout(this.timer);
     this.timer = undefined;
     this.unlisten?.();
