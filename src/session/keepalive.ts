@@ -1,5 +1,13 @@
 import type { Timers } from './timers.js';
 
+/** Who keeps the connection alive (the session): an object, not two closures per client. */
+export interface KeepaliveHost {
+  /** Time to send a PINGREQ. */
+  sendPing(): void;
+  /** No PINGRESP within the ping timeout: the connection is dead. */
+  pingTimedOut(): void;
+}
+
 /**
  * Keepalive without a pump (MQTT-3.1.2-23): when the client has sent nothing for the interval
  * it sends PINGREQ, and a PINGRESP that does not come within `pingTimeoutMs` means the
@@ -29,8 +37,7 @@ export class Keepalive {
   constructor(
     private readonly timers: Timers,
     private readonly pingTimeoutMs: number,
-    private readonly sendPing: () => void,
-    private readonly onDead: () => void,
+    private readonly host: KeepaliveHost,
   ) {}
 
   /** Starts with the interval in force on this connection (ms; 0 turns keepalive off). */
@@ -91,7 +98,7 @@ export class Keepalive {
 
   private armPong(): void {
     this.pongTimer = this.timers.setTimeout(() => {
-      if (this.running) this.onDead();
+      if (this.running) this.host.pingTimedOut();
     }, this.pingTimeoutMs);
   }
 
@@ -109,7 +116,7 @@ export class Keepalive {
         this.armPong();
       }
       this.outstanding++;
-      this.sendPing();
+      this.host.sendPing();
     }
     this.schedule(this.intervalMs);
   }

@@ -25,6 +25,8 @@ export class PacketIdAllocator {
 
   release(id: number): void {
     this.inUse.delete(id);
+    // A client at rest holds no id: the emptied set's backing store goes back.
+    if (this.inUse.size === 0) this.inUse = emptySet();
   }
 
   has(id: number): boolean {

@@ -31,7 +31,7 @@ import { AuthExchange, type Authenticator } from './auth-exchange.js';
 import { Deadline } from './deadline.js';
 import { DeadlineQueue, type Timed } from './deadline-queue.js';
 import { Fifo } from './fifo.js';
-import { Keepalive } from './keepalive.js';
+import { Keepalive, type KeepaliveHost } from './keepalive.js';
 import { emptyMap, emptySet, ownMap, ownSet } from './lazy-collections.js';
 import { PacketIdAllocator } from './packet-ids.js';
 import { IncomingAliases, OutgoingAliases } from './topic-aliases.js';
@@ -175,7 +175,7 @@ export interface SessionStats {
  * matching, keepalive. It never touches a socket: packets come in through `receive()` and go
  * out through `host.write()`. Time comes only from the injected `Timers`.
  */
-export class Session {
+export class Session implements KeepaliveHost {
   private current: SessionPhase = 'offline';
   private inForce: Limits;
   private readonly ids = new PacketIdAllocator();
@@ -229,12 +229,17 @@ export class Session {
     // and a reconnect can re-send it; only the caller stops waiting.
     this.ackDeadlines = new DeadlineQueue(timers, options.ackTimeout, (flow) => flow.done.reject(this.ackTimeoutError(flow)));
     if (this.v5 && options.auth) this.authExchange = new AuthExchange(options.auth, { send: (p) => this.send(p), fail: (err) => this.host.fail(err) });
-    this.keepalive = new Keepalive(
-      timers,
-      options.pingTimeout,
-      () => this.send({ type: 'pingreq' }),
-      () => this.host.fail(new TimeoutError(`no PINGRESP within ${options.pingTimeout} ms: the connection is dead`)),
-    );
+    this.keepalive = new Keepalive(timers, options.pingTimeout, this);
+  }
+
+  /** KeepaliveHost: the connection has been idle for the keepalive interval. */
+  sendPing(): void {
+    this.send({ type: 'pingreq' });
+  }
+
+  /** KeepaliveHost: no PINGRESP in time. */
+  pingTimedOut(): void {
+    this.host.fail(new TimeoutError(`no PINGRESP within ${this.options.pingTimeout} ms: the connection is dead`));
   }
 
   get phase(): SessionPhase {
@@ -809,6 +814,8 @@ export class Session {
   /** A SUBSCRIBE/UNSUBSCRIBE got its ack (perhaps after its caller timed out): its id is free again. */
   private forget(packetId: number): void {
     this.requests.delete(packetId);
+    // Most clients subscribe once, at the start: the emptied map's backing store goes back.
+    if (this.requests.size === 0) this.requests = emptyMap();
     this.ids.release(packetId);
   }
 

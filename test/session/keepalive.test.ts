@@ -194,10 +194,13 @@ describe('Keepalive on its own', () => {
     const clock = new ManualTimers(0);
     const pings: number[] = [];
     const dead: number[] = [];
-    const ka = new Keepalive(clock, 300, () => {
-      pings.push(clock.now());
-      ka.packetSent();
-    }, () => dead.push(clock.now()));
+    const ka = new Keepalive(clock, 300, {
+      sendPing: () => {
+        pings.push(clock.now());
+        ka.packetSent();
+      },
+      pingTimedOut: () => dead.push(clock.now()),
+    });
     ka.start(1000);
     clock.advance(1000);
     expect(pings).toEqual([1000]);
@@ -211,7 +214,7 @@ describe('Keepalive on its own', () => {
 
   it('start() twice does not double the timers', () => {
     const clock = new ManualTimers(0);
-    const ka = new Keepalive(clock, 300, () => {}, () => {});
+    const ka = new Keepalive(clock, 300, { sendPing: () => {}, pingTimedOut: () => {} });
     ka.start(1000);
     ka.start(1000);
     expect(clock.count).toBe(1);
