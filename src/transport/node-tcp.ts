@@ -13,45 +13,103 @@ export type SocketErrorMapper = (err: NodeJS.ErrnoException) => TransportError |
  * (readableHighWaterMark 1, see tcpTransport); without it every read is handed on as it arrives.
  */
 export function wrapNodeSocket(socket: Socket, handlers: TransportHandlers, mapError?: SocketErrorMapper, coalesce = false): Transport {
-  let closed = false;
-  const reads = coalesce ? new ReadCoalescer(socket, (chunk) => handlers.onData(chunk)) : undefined;
-  socket.on('data', (buf: Buffer) => {
+  return new NodeSocketTransport(socket, handlers, mapError, coalesce);
+}
+
+/** Where a socket's listeners find their transport. */
+const TRANSPORT = Symbol('mqttwire transport');
+type WrappedSocket = Socket & { [TRANSPORT]: NodeSocketTransport };
+
+/**
+ * A socket as a Transport. Its methods are the class's and its four socket listeners are functions
+ * shared by every socket (an EventEmitter calls a listener with the socket as `this`), which find the
+ * transport on the socket: a connection costs this one object, not ten closures and their context.
+ */
+class NodeSocketTransport implements Transport {
+  private closed = false;
+  private error: Error | undefined;
+  private readonly reads: ReadCoalescer | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly handlers: TransportHandlers,
+    private readonly mapError: SocketErrorMapper | undefined,
+    coalesce: boolean,
+  ) {
+    this.reads = coalesce ? new ReadCoalescer(socket, (chunk) => handlers.onData(chunk)) : undefined;
+    (socket as WrappedSocket)[TRANSPORT] = this;
+    socket.on('data', onSocketData);
+    socket.on('drain', onSocketDrain);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+  }
+
+  write(data: Uint8Array): boolean {
+    this.reads?.noteWrite();
+    return this.socket.write(data);
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.reads?.stop(false);
+    this.socket.destroy();
+  }
+
+  pause(): void {
+    if (this.reads) this.reads.pause();
+    else this.socket.pause();
+  }
+
+  resume(): void {
+    if (this.reads) this.reads.resume();
+    else this.socket.resume();
+  }
+
+  /** The socket's 'data'. */
+  read(buf: Buffer): void {
     // A plain Uint8Array view, no copy: the codec and user code see Uint8Array, never Buffer.
     const chunk = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (reads) reads.read(chunk);
-    else handlers.onData(chunk);
-  });
-  socket.on('drain', () => handlers.onDrain());
-  let error: Error | undefined;
-  socket.on('error', (err: NodeJS.ErrnoException) => {
-    error = mapError?.(err) ?? new TransportError(`connection error: ${err.message}`, { cause: err, code: 'TRANSPORT_ERROR' });
-  });
-  socket.on('close', () => {
-    if (closed) return;
-    closed = true;
+    if (this.reads) this.reads.read(chunk);
+    else this.handlers.onData(chunk);
+  }
+
+  /** The socket's 'drain'. */
+  drained(): void {
+    this.handlers.onDrain();
+  }
+
+  /** The socket's 'error' ('close' follows and reports it). */
+  failed(err: NodeJS.ErrnoException): void {
+    this.error = this.mapError?.(err) ?? new TransportError(`connection error: ${err.message}`, { cause: err, code: 'TRANSPORT_ERROR' });
+  }
+
+  /** The socket's 'close'. */
+  socketClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
     // Bytes a coalescing pause gathered arrived before the close: they go first.
-    reads?.stop(true);
-    handlers.onClose(error);
-  });
-  return {
-    write: (data) => {
-      reads?.noteWrite();
-      return socket.write(data);
-    },
-    end: () => socket.end(),
-    destroy: () => {
-      reads?.stop(false);
-      socket.destroy();
-    },
-    pause: () => {
-      if (reads) reads.pause();
-      else socket.pause();
-    },
-    resume: () => {
-      if (reads) reads.resume();
-      else socket.resume();
-    },
-  };
+    this.reads?.stop(true);
+    this.handlers.onClose(this.error);
+  }
+}
+
+function onSocketData(this: WrappedSocket, buf: Buffer): void {
+  this[TRANSPORT].read(buf);
+}
+
+function onSocketDrain(this: WrappedSocket): void {
+  this[TRANSPORT].drained();
+}
+
+function onSocketError(this: WrappedSocket, err: NodeJS.ErrnoException): void {
+  this[TRANSPORT].failed(err);
+}
+
+function onSocketClose(this: WrappedSocket): void {
+  this[TRANSPORT].socketClosed();
 }
 
 /** Resolves with the socket once `connectEvent` fires; rejects with a clear TransportError otherwise. */

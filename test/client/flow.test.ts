@@ -4,6 +4,7 @@ import { openTcp } from '../../src/transport/node-tcp.js';
 import { PacketType } from '../helpers/fake-broker.js';
 import { ackPacket, connackPacket, packetIdOf, publishPacket, subackPacket } from '../helpers/mqtt-bytes.js';
 import { expectQuiet, PacketLog, take, tick, track, until, useHarness, within } from './helpers.js';
+import { forwarding } from '../helpers/transport.js';
 
 const h = useHarness();
 
@@ -81,8 +82,7 @@ describe('slow consumers', () => {
           seen.maxBuffered = Math.max(seen.maxBuffered, seen.sub?.buffered ?? 0);
         },
       }, options);
-      return {
-        ...t,
+      return forwarding(t, {
         pause: () => {
           seen.paused = true;
           seen.pauses++;
@@ -92,7 +92,7 @@ describe('slow consumers', () => {
           seen.paused = false;
           t.resume();
         },
-      };
+      });
     };
     const subscriber = await h.connected(b.url, { clientId: 'slow', transport });
     const publisher = await h.connected(b.url, { clientId: 'fast' });

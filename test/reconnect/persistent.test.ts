@@ -12,6 +12,7 @@ import type { TransportFactory } from '../../src/transport/transport.js';
 import { describeMosquitto } from '../helpers/mosquitto.js';
 import { PacketLog, take, until, useHarness, within } from '../client/helpers.js';
 import { startProxy, StatusRecorder, type TcpProxy } from './helpers.js';
+import { forwarding } from '../helpers/transport.js';
 
 const h = useHarness();
 const QUICK = { initialDelay: 20, maxDelay: 100 } as const;
@@ -140,8 +141,7 @@ describeMosquitto('persistent sessions (Mosquitto)', () => {
     let held = 0;
     const transport: TransportFactory = async (url, handlers, options) => {
       const t = await openTcp(url, handlers, options);
-      return {
-        ...t,
+      return forwarding(t, {
         write: (data) => {
           if (held === 0 && data.length === 4 && data[0] === 0x62) {
             held++;
@@ -149,7 +149,7 @@ describeMosquitto('persistent sessions (Mosquitto)', () => {
           }
           return t.write(data);
         },
-      };
+      });
     };
     const log = new PacketLog();
     const c = await h.connected(proxy.url, { clientId: 'ps-pubrel-pub', reconnect: QUICK, transport, logger: log.logger });

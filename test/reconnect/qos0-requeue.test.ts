@@ -15,6 +15,7 @@ import { publishPacket } from '../helpers/mqtt-bytes.js';
 import { expectQuiet, tick, track, useHarness, within, type Tracked } from '../client/helpers.js';
 import { connectToFake5, next5, send5 } from '../helpers/fake-broker-v5.js';
 import { connectFakeReconnecting, reconnectFake, StatusRecorder, type FakeSetup } from './helpers.js';
+import { forwarding } from '../helpers/transport.js';
 
 const h = useHarness();
 
@@ -142,7 +143,7 @@ describe('a QoS 0 publish handed to the transport, its drain still pending', () 
     let congested = true;
     const transport: TransportFactory = async (url, handlers, options) => {
       const t = await openTcp(url, { ...handlers, onDrain: () => (congested ? undefined : handlers.onDrain()) }, options);
-      return { ...t, write: (data) => t.write(data) && !congested };
+      return forwarding(t, { write: (data) => t.write(data) && !congested });
     };
     const opts = { clientId: 'q0-handed-over', transport };
     const s = await connectFakeReconnecting(h, opts);
