@@ -126,9 +126,9 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
         maxPacketSize: o.maxPacketSize,
         protocolLevel: o.session.protocolLevel,
         log,
-        beforeWrite: () => store.flush(),
+        store,
         // A QoS 0 publish that never left this process is kept for the next connection, as one made offline would be.
-        requeueQos0: o.queueQoS0 ? (packets) => session.requeue(packets) : undefined,
+        requeueQos0: o.queueQoS0 ? session : undefined,
       } },
       (u) => (userTransport ? Promise.resolve(userTransport) : this.selectTransport(u)),
       timers,

@@ -29,15 +29,16 @@ export class PacketWriter {
   constructor(
     private readonly transport: Transport,
     private readonly onPacket?: (packet: Packet) => void,
-    /** Runs right before bytes go to the transport (the store makes its changes durable here). */
-    private readonly beforeWrite?: () => void,
+    /** Its flush() runs right before bytes go to the transport (the store makes its changes durable). */
+    private readonly store?: { flush(): void },
     /** The connection's protocol level: every packet is encoded at it. */
     private readonly level: ProtocolLevel = 4,
     /**
-     * Takes back the QoS 0 PUBLISHes of a batch the connection never handed over, in order; its
-     * promise settles when they are finally written (or cannot be). Without it they fail with the batch.
+     * Its requeue() takes back the QoS 0 PUBLISHes of a batch the connection never handed over, in
+     * order (the session); its promise settles when they are finally written (or cannot be). Without
+     * it they fail with the batch.
      */
-    private readonly requeue?: (packets: PublishPacket[]) => Promise<void>,
+    private readonly requeue?: QoS0Requeue,
   ) {}
 
   /**
@@ -72,7 +73,7 @@ export class PacketWriter {
     const data = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array) : concat(this.chunks, this.size);
     this.chunks = [];
     this.size = 0;
-    this.beforeWrite?.();
+    this.store?.flush();
     this.bytesOut += data.length;
     const ok = this.transport.write(data);
     const waiters = this.batchWaiters;
@@ -106,13 +107,18 @@ export class PacketWriter {
     this.chunks = [];
     const batch = this.batchWaiters;
     if (unsent.length > 0 && this.requeue) {
-      this.requeue(unsent).then(() => settle(batch), (e: unknown) => settle(batch, e));
+      this.requeue.requeue(unsent).then(() => settle(batch), (e: unknown) => settle(batch, e));
     } else settle(batch, err);
     settle(this.drainWaiters, err);
     this.batchWaiters = [];
     this.drainWaiters = [];
     this.batchPromise = undefined;
   }
+}
+
+/** Where the QoS 0 PUBLISHes of a batch never handed over go back (the session). */
+export interface QoS0Requeue {
+  requeue(packets: PublishPacket[]): Promise<void>;
 }
 
 interface Waiter {

@@ -1,10 +1,10 @@
 import { FrameDecoder } from '../codec/decoder.js';
 import { parseFromServer } from '../codec/parse.js';
-import type { Packet, PublishPacket } from '../codec/packets.js';
+import type { Packet } from '../codec/packets.js';
 import { AuthenticationError, ConnectionClosedError, MqttError, MqttProtocolError } from '../errors.js';
 import { describePacket, type Logger } from '../logger.js';
 import type { Transport, TransportHandlers } from '../transport/transport.js';
-import { PacketWriter } from '../writer.js';
+import { PacketWriter, type QoS0Requeue } from '../writer.js';
 import { LazyOutcome } from './lazy-outcome.js';
 
 export interface ConnectionSettings {
@@ -12,13 +12,13 @@ export interface ConnectionSettings {
   maxPacketSize: number;
   protocolLevel: 3 | 4 | 5;
   log: Logger | undefined;
-  /** Runs right before bytes go to the transport (the store makes its changes durable). */
-  beforeWrite: () => void;
+  /** Its flush() runs right before bytes go to the transport (the store makes its changes durable). */
+  store: { flush(): void };
   /**
-   * QoS 0 PUBLISHes this connection never handed to its transport (it broke first), for the next one
-   * (with `queueQoS0`); see PacketWriter. Absent: they fail with the connection.
+   * Takes QoS 0 PUBLISHes this connection never handed to its transport (it broke first) for the
+   * next one (the session, with `queueQoS0`); see PacketWriter. Absent: they fail with the connection.
    */
-  requeueQos0?: (packets: PublishPacket[]) => Promise<void>;
+  requeueQos0?: QoS0Requeue;
 }
 
 /** Where a connection's packets go (the session): each decoded packet, in order; a throw is a protocol error that breaks the connection. */
@@ -87,7 +87,7 @@ export class Connection {
     }
     this.transport = transport;
     const log = this.settings.log;
-    this.writer = new PacketWriter(transport, log ? (p) => log(`> ${describePacket(p)}`) : undefined, this.settings.beforeWrite, this.settings.protocolLevel, this.settings.requeueQos0);
+    this.writer = new PacketWriter(transport, log ? (p) => log(`> ${describePacket(p)}`) : undefined, this.settings.store, this.settings.protocolLevel, this.settings.requeueQos0);
   }
 
   /** Stop reading (a subscription is full): TCP pushes back on the broker instead of us buffering. */

@@ -36,7 +36,7 @@ class NodeSocketTransport implements Transport {
     private readonly mapError: SocketErrorMapper | undefined,
     coalesce: boolean,
   ) {
-    this.reads = coalesce ? new ReadCoalescer(socket, (chunk) => handlers.onData(chunk)) : undefined;
+    this.reads = coalesce ? new ReadCoalescer(socket, handlers) : undefined;
     (socket as WrappedSocket)[TRANSPORT] = this;
     socket.on('data', onSocketData);
     socket.on('drain', onSocketDrain);

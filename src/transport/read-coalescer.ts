@@ -92,7 +92,8 @@ export class ReadCoalescer {
 
   constructor(
     private readonly source: ReadSource,
-    private readonly deliver: (chunk: Uint8Array) => void,
+    /** Whose onData() gets the bytes (the transport's handlers). */
+    private readonly sink: { onData(chunk: Uint8Array): void },
     private readonly clock: CoalescingClock = nodeClock,
   ) {}
 
@@ -126,7 +127,7 @@ export class ReadCoalescer {
       this.gatheredBytes += chunk.length;
       return;
     }
-    this.deliver(chunk);
+    this.sink.onData(chunk);
     if (this.state !== 'direct' || this.stopped) return;
     const now = this.clock.now();
     const gap = now - this.lastReadAt;
@@ -206,7 +207,7 @@ export class ReadCoalescer {
     this.state = 'direct';
     for (const chunk of chunks) {
       if (this.stopped) return;
-      this.deliver(chunk);
+      this.sink.onData(chunk);
     }
   }
 

@@ -39,7 +39,7 @@ function setup() {
   const clock = new TestClock(0);
   const source = new FakeSource();
   const delivered: number[][] = [];
-  const coalescer = new ReadCoalescer(source, (chunk) => delivered.push([...chunk]), clock);
+  const coalescer = new ReadCoalescer(source, { onData: (chunk) => delivered.push([...chunk]) }, clock);
   /** A read of `size` bytes (all equal to `tag`), `afterMs` after the previous one (default 1/64 ms, about 16 µs). */
   const read = (tag: number, size = 76, afterMs = BUSY): void => {
     clock.advance(afterMs);
