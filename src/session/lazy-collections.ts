@@ -1,5 +1,5 @@
 /**
- * Sets and Maps made on first write. Most clients never put anything in most of their collections
+ * Sets, Maps and arrays made on first write. Most clients never put anything in most of their collections
  * (in-flight publishes, QoS 2 ids, pending SUBACKs, subscriptions set aside, ...), yet an empty Set
  * or Map still costs its backing store, 150 to 190 bytes; a dozen of them per client were a fifth of
  * a client's memory. So such a field starts as the shared empty collection, which reads like any
@@ -10,6 +10,8 @@
  *   (this.inflight = ownMap(this.inflight)).set(id, flow);
  *
  * A write that forgot ownMap()/ownSet() throws instead of leaking into every other client's state.
+ * Arrays the same way (an empty one is a 32-byte object of its own): emptyArray() is frozen, and
+ * ownArray() gives the owner its own.
  */
 
 class SharedEmptySet<T> extends Set<T> {
@@ -26,6 +28,7 @@ class SharedEmptyMap<K, V> extends Map<K, V> {
 
 const EMPTY_SET: Set<never> = new SharedEmptySet<never>();
 const EMPTY_MAP: Map<never, never> = new SharedEmptyMap<never, never>();
+const EMPTY_ARRAY: never[] = Object.freeze([]) as never[];
 
 /** The shared empty Set: read it freely, replace it with ownSet() before adding. */
 export function emptySet<T>(): Set<T> {
@@ -35,6 +38,16 @@ export function emptySet<T>(): Set<T> {
 /** The shared empty Map: read it freely, replace it with ownMap() before setting. */
 export function emptyMap<K, V>(): Map<K, V> {
   return EMPTY_MAP;
+}
+
+/** The shared empty array (frozen: a push throws): read it freely, replace it with ownArray() before writing. */
+export function emptyArray<T>(): T[] {
+  return EMPTY_ARRAY;
+}
+
+/** `array` itself, or a new array of the owner's when it is still the shared empty one. */
+export function ownArray<T>(array: T[]): T[] {
+  return array === EMPTY_ARRAY ? [] : array;
 }
 
 /** `set` itself, or a new Set of the owner's when it is still the shared empty one. */

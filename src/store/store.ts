@@ -71,7 +71,11 @@ export interface Store {
  * time: a second open() before close() is refused, since both clients would write the same records.
  */
 export class MemoryStore implements Store {
-  private readonly sessions = new Map<string, Records>();
+  /**
+   * The records of client ids not open now, kept at close() when they hold anything: a client's
+   * own default store, open for the client's life, never makes this map.
+   */
+  private sessions = emptyMap<string, Records>();
   /** The records of the client id that has the store open. */
   private current: Records = noRecords();
   private openBy: string | undefined;
@@ -81,11 +85,7 @@ export class MemoryStore implements Store {
       throw new Error(`MemoryStore: already open for client id ${JSON.stringify(this.openBy)} (one client at a time; close it first)`);
     }
     this.openBy = clientId;
-    let records = this.sessions.get(clientId);
-    if (!records) {
-      records = noRecords();
-      this.sessions.set(clientId, records);
-    }
+    const records = this.sessions.get(clientId) ?? noRecords();
     this.current = records;
     return {
       outgoing: [...records.outgoing.values()].sort((a, b) => a.seq - b.seq).map((r) => ({ ...r })),
@@ -118,7 +118,12 @@ export class MemoryStore implements Store {
   flush(): void {}
 
   async close(): Promise<void> {
+    const clientId = this.openBy;
+    if (clientId === undefined) return;
     this.openBy = undefined;
+    const records = this.current;
+    if (records.outgoing.size > 0 || records.incoming.size > 0) (this.sessions = ownMap(this.sessions)).set(clientId, records);
+    else this.sessions.delete(clientId);
   }
 }
 
