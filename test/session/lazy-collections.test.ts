@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { emptyMap, emptySet, ownMap, ownSet } from '../../src/session/lazy-collections.js';
+import { emptyArray, emptyMap, emptySet, ownArray, ownMap, ownSet } from '../../src/session/lazy-collections.js';
+import { Fifo } from '../../src/session/fifo.js';
 import { PacketIdAllocator } from '../../src/session/packet-ids.js';
 import { MemoryStore } from '../../src/store/store.js';
 
@@ -30,6 +31,22 @@ describe('lazy collections: the shared empty Set and Map, and owning one on firs
     expect(ownMap(emptyMap<string, number>()).get('x')).toBeUndefined();
     // The shared ones stayed empty.
     expect([emptySet<number>().size, emptyMap<string, number>().size]).toEqual([0, 0]);
+  });
+
+  it('the shared empty array is frozen (a push throws); ownArray() gives each owner its own, and a Fifo drained goes back to it', () => {
+    const shared = emptyArray<number>();
+    expect(() => shared.push(1)).toThrow(TypeError);
+    expect(shared).toEqual([]);
+    const mine = ownArray(shared);
+    mine.push(1);
+    expect([mine, ownArray(mine) === mine, ownArray(shared)]).toEqual([[1], true, []]);
+    const a = new Fifo<number>();
+    const b = new Fifo<number>();
+    a.push(1);
+    expect([a.length, b.length, b.shift()]).toEqual([1, 0, undefined]);
+    expect(a.drain()).toEqual([1]);
+    a.push(2);
+    expect([a.shift(), a.length, emptyArray<number>().length]).toEqual([2, 0, 0]);
   });
 
   it('two owners that start from the shared empty one never see each other (packet ids, a MemoryStore)', async () => {
