@@ -16,7 +16,7 @@ import type { Subscription, SubscriptionOptions } from './subscription.js';
 import type { TransportFactory } from './transport/transport.js';
 import { checkArity, publishPacket, type SubscribeInput } from './client/arguments.js';
 import { Connector } from './client/connector.js';
-import { admitOffline, type OfflineQueueSettings } from './client/offline-queue.js';
+import { admitOffline } from './client/offline-queue.js';
 import { ReconnectPolicy } from './client/reconnect-policy.js';
 import { Router } from './client/router.js';
 import { Lifecycle, type ConnectionState } from './client/states.js';
@@ -95,7 +95,6 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
   readonly #subscriptions: Subscriptions;
   readonly #status = new StatusBroadcaster();
   readonly #counters: Counters = newCounters();
-  readonly #offline: OfflineQueueSettings;
   /** Whether the client speaks MQTT 5 (publish properties and limits are checked only then). */
   readonly #v5: boolean;
 
@@ -111,7 +110,6 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
     const o = resolveOptions({ ...options, username: options.username === undefined ? username : options.username, password: options.password === undefined ? password : options.password });
     this.#options = o;
     this.#v5 = o.session.protocolLevel === 5;
-    this.#offline = { limit: o.offlineQueueLimit, queueQoS0: o.queueQoS0 };
     const timers = options.timers ?? globalTimers;
     const log = resolveLogger(options, o.session.clientId);
     const store = options.store ?? new MemoryStore();
@@ -266,7 +264,7 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
       const packet = publishPacket(topic, payload, options, session.limits, this.#v5);
       const signal = options.signal;
       if (signal?.aborted) throw new AbortError(signal.reason);
-      if (state !== 'connected' && !admitOffline(packet.qos, session.stats.queued, this.#offline, this.#counters)) return Promise.resolve(undefined as PublishOutcome<V>);
+      if (state !== 'connected' && !admitOffline(packet.qos, session.stats.queued, this.#options, this.#counters)) return Promise.resolve(undefined as PublishOutcome<V>);
       const done = session.publish(packet, signal);
       this.#counters.messagesOut++;
       return done as Promise<PublishOutcome<V>>;

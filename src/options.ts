@@ -376,12 +376,16 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   if (o.username !== undefined) session.username = checkMqttString(o.username, 'username');
   if (o.password !== undefined) session.password = checkPassword(o.password);
   if (will) session.will = will;
+  // Every field written in the literal, none spread in: a literal with a spread is built field by
+  // field, and its last fields spill out of the object into a second allocation (one more per client).
+  const { highWaterMark, overflow } = subscriptionLimits(o, { highWaterMark: 1000, overflow: 'block' });
   return {
     session,
     connectTimeout: nonNegative(o.connectTimeout, 30_000, 'connectTimeout'),
     endTimeout: nonNegative(o.endTimeout, 10_000, 'endTimeout'),
     maxPacketSize,
-    ...subscriptionLimits(o, { highWaterMark: 1000, overflow: 'block' }),
+    highWaterMark,
+    overflow,
     stallTimeout: nonNegative(o.stallTimeout, 10_000, 'stallTimeout'),
     reconnect: resolveReconnect(o.reconnect),
     offlineQueueLimit: nonNegative(o.offlineQueueLimit, 10_000, 'offlineQueueLimit'),

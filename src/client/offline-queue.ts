@@ -2,9 +2,10 @@ import type { QoS } from '../codec/packets.js';
 import { QueueFullError } from '../errors.js';
 import type { Counters } from './stats.js';
 
+/** The client's resolved options are these settings (no copy of them per client). */
 export interface OfflineQueueSettings {
   /** The most publishes queued while not connected. */
-  limit: number;
+  offlineQueueLimit: number;
   /** Queue QoS 0 while not connected (true) or drop it, counted (false). */
   queueQoS0: boolean;
 }
@@ -23,8 +24,8 @@ export function admitOffline(qos: QoS, queued: number, settings: OfflineQueueSet
     counters.offlineDropped++;
     return false;
   }
-  if (queued >= settings.limit) {
-    throw new QueueFullError(`the offline queue holds ${settings.limit} messages (offlineQueueLimit); publish refused`);
+  if (queued >= settings.offlineQueueLimit) {
+    throw new QueueFullError(`the offline queue holds ${settings.offlineQueueLimit} messages (offlineQueueLimit); publish refused`);
   }
   return true;
 }

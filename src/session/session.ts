@@ -32,7 +32,7 @@ import { Deadline } from './deadline.js';
 import { DeadlineQueue, type Timed } from './deadline-queue.js';
 import { Fifo } from './fifo.js';
 import { Keepalive, type KeepaliveHost } from './keepalive.js';
-import { emptyMap, emptySet, ownMap, ownSet } from './lazy-collections.js';
+import { emptyArray, emptyMap, emptySet, ownArray, ownMap, ownSet } from './lazy-collections.js';
 import { PacketIdAllocator } from './packet-ids.js';
 import { IncomingAliases, OutgoingAliases } from './topic-aliases.js';
 import { globalTimers, type Timers } from './timers.js';
@@ -191,7 +191,7 @@ export class Session implements KeepaliveHost {
   private readonly ackDeadlines: DeadlineQueue<OutgoingFlow>;
   /** The client stopped reading (a full subscription): deadlines for what the broker sends are on hold. */
   private readingHeld = false;
-  private drainWaiters: (() => void)[] = [];
+  private drainWaiters: (() => void)[] = emptyArray();
   private seq = 0;
   private expired = 0;
   /** MQTT 5: in-flight PUBLISHes not yet re-sent on this connection (its Receive Maximum held them back). */
@@ -458,7 +458,7 @@ export class Session implements KeepaliveHost {
   /** Resolves when nothing is queued or awaiting acknowledgement (used by a graceful end). */
   whenIdle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    return new Promise((resolve) => (this.drainWaiters = ownArray(this.drainWaiters)).push(resolve));
   }
 
   /** DISCONNECT is the last packet of the connection: nothing is written after it. */
@@ -965,7 +965,7 @@ export class Session implements KeepaliveHost {
   private notifyIdle(): void {
     if (this.drainWaiters.length === 0 || !(this.isIdle() || this.current === 'closed')) return;
     const waiters = this.drainWaiters;
-    this.drainWaiters = [];
+    this.drainWaiters = emptyArray();
     for (const w of waiters) w();
   }
 }
