@@ -7,7 +7,11 @@ import { Fifo } from './session/fifo.js';
  */
 export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   protected readonly buffer = new Fifo<T>();
-  private waiter: { resolve(r: IteratorResult<T>): void; reject(e: unknown): void } | undefined;
+  /**
+   * The pending next()'s resolve, alone: an error settles it through resolve(rejected promise), so
+   * a consumer waiting costs no reject function and no object to hold the pair.
+   */
+  private waiter: ((r: IteratorResult<T> | Promise<never>) => void) | undefined;
   protected ended = false;
   private endError: unknown;
 
@@ -27,7 +31,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     const w = this.waiter;
     if (w) {
       this.waiter = undefined;
-      w.resolve({ value: item, done: false });
+      w({ value: item, done: false });
       return;
     }
     this.buffer.push(item);
@@ -43,8 +47,8 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
       return this.endError === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(this.endError);
     }
     if (this.waiter) return Promise.reject(new Error('next() called again before the previous call settled'));
-    return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
+    return new Promise((resolve) => {
+      this.waiter = resolve;
     });
   }
 
@@ -64,10 +68,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     this.endError = err;
     const w = this.waiter;
     this.waiter = undefined;
-    if (w) {
-      if (err === undefined) w.resolve({ value: undefined, done: true });
-      else w.reject(err);
-    }
+    if (w) w(err === undefined ? { value: undefined, done: true } : Promise.reject(err));
   }
 
   /** Called after the consumer took a buffered item. */

@@ -65,14 +65,13 @@ export class Supervisor implements ReadControl, ConnectionOwner {
    * (bounded by end's timeout) instead of the backoff; settles on CONNACK or when that attempt fails.
    */
   private lastChance: Deadline<void> | undefined;
-  private readonly ready: ReadyWaiters;
+  /** Calls waiting for a connection; made for the first of them. */
+  private ready: ReadyWaiters | undefined;
   /** Why the first connect() failed, when that closed the client (for calls made afterwards). */
   private firstFailure: Error | undefined;
   private readPaused = false;
 
-  constructor(private readonly p: SupervisorParts) {
-    this.ready = new ReadyWaiters(p.timers, p.readyTimeout);
-  }
+  constructor(private readonly p: SupervisorParts) {}
 
   /** Settles when the client is finished: resolves after end(), rejects with the error that ended it otherwise. */
   get closed(): Promise<void> {
@@ -94,7 +93,7 @@ export class Supervisor implements ReadControl, ConnectionOwner {
   /** Waits (bounded) for the connection when the client is (re)connecting; throws unless connected. */
   async whenConnected(what: string, signal: AbortSignal | undefined): Promise<void> {
     const state = this.p.lifecycle.state;
-    if (state === 'connecting' || state === 'reconnecting') await this.ready.wait(what, signal);
+    if (state === 'connecting' || state === 'reconnecting') await (this.ready ??= new ReadyWaiters(this.p.timers, this.p.readyTimeout)).wait(what, signal);
     if (signal?.aborted) throw new AbortError(signal.reason);
     if (this.p.lifecycle.state !== 'connected') throw new ClientClosedError(this.closedWhy(what));
   }
@@ -138,7 +137,7 @@ export class Supervisor implements ReadControl, ConnectionOwner {
     p.policy.connected(p.timers.now());
     p.log?.(`connected (sessionPresent=${connack.sessionPresent})`);
     p.subscriptions.resubscribe(connack);
-    this.ready.release();
+    this.ready?.release();
     p.status.emit({ type: 'connected', sessionPresent: connack.sessionPresent, url: (this.attemptUrl ?? p.policy.first).href });
     // Still full from before: the new connection is read no further than its CONNACK.
     if (this.readPaused) this.pause();
@@ -314,7 +313,7 @@ export class Supervisor implements ReadControl, ConnectionOwner {
     p.connector.abort(settleError);
     this.dropConnection(settleError);
     p.session.close(settleError);
-    this.ready.fail(settleError);
+    this.ready?.fail(settleError);
     this.first?.reject(settleError);
     p.router.end(err);
     p.status.emit(err instanceof Error ? { type: 'closed', error: err } : { type: 'closed' });
