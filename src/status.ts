@@ -1,5 +1,5 @@
 import { AsyncQueue } from './async-queue.js';
-import { emptySet, ownSet } from './session/lazy-collections.js';
+import { EMPTY_SET, own } from './session/lazy-collections.js';
 
 /** What `client.status()` reports, in order; switch on `type`. */
 export type StatusEvent =
@@ -65,11 +65,11 @@ const STATUS_BUFFER = 256;
 
 /** Fans status events out to every open status() iterator. */
 export class StatusBroadcaster {
-  private streams = emptySet<AsyncQueue<StatusEvent>>();
+  private streams: Set<AsyncQueue<StatusEvent>> = EMPTY_SET;
 
   open(): AsyncIterableIterator<StatusEvent> {
     const stream = new StatusStream(this.streams);
-    (this.streams = ownSet(this.streams)).add(stream);
+    (this.streams = own(this.streams)).add(stream);
     return stream;
   }
 

@@ -2,7 +2,7 @@ import { encodeFromClient, withTopicAlias } from './codec/encode-client.js';
 import { parseFromServer } from './codec/parse.js';
 import type { Packet, ProtocolLevel, PublishPacket } from './codec/packets.js';
 import { ConnectionClosedError } from './errors.js';
-import { emptyArray, ownArray } from './session/lazy-collections.js';
+import { EMPTY_ARRAY, own } from './session/lazy-collections.js';
 import type { Transport } from './transport/transport.js';
 
 /**
@@ -17,12 +17,12 @@ import type { Transport } from './transport/transport.js';
  */
 export class PacketWriter {
   // The three lists start (and after each batch start again) as the shared empty array.
-  private chunks: Uint8Array[] = emptyArray();
+  private chunks: Uint8Array[] = EMPTY_ARRAY;
   private size = 0;
   private scheduled = false;
   private congested = false;
-  private batchWaiters: Waiter[] = emptyArray();
-  private drainWaiters: Waiter[] = emptyArray();
+  private batchWaiters: Waiter[] = EMPTY_ARRAY;
+  private drainWaiters: Waiter[] = EMPTY_ARRAY;
   /** One promise per batch, shared by every caller of whenWritten() in that tick. */
   private batchPromise: Promise<void> | undefined;
   private failed: Error | undefined;
@@ -51,7 +51,7 @@ export class PacketWriter {
     if (this.failed) return;
     const bytes = encodeFromClient(packet, this.level, topicAlias);
     this.onPacket?.(topicAlias ? withTopicAlias(packet as PublishPacket, topicAlias) : packet);
-    (this.chunks = ownArray(this.chunks)).push(bytes);
+    (this.chunks = own(this.chunks)).push(bytes);
     this.size += bytes.length;
     if (!this.scheduled) {
       this.scheduled = true;
@@ -62,9 +62,9 @@ export class PacketWriter {
   whenWritten(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (!this.scheduled && !this.congested) return Promise.resolve();
-    if (!this.scheduled) return new Promise((resolve, reject) => (this.drainWaiters = ownArray(this.drainWaiters)).push({ resolve, reject }));
+    if (!this.scheduled) return new Promise((resolve, reject) => (this.drainWaiters = own(this.drainWaiters)).push({ resolve, reject }));
     // A burst of QoS 0 publishes in one tick would otherwise allocate a promise and a waiter each.
-    this.batchPromise ??= new Promise((resolve, reject) => (this.batchWaiters = ownArray(this.batchWaiters)).push({ resolve, reject }));
+    this.batchPromise ??= new Promise((resolve, reject) => (this.batchWaiters = own(this.batchWaiters)).push({ resolve, reject }));
     return this.batchPromise;
   }
 
@@ -73,26 +73,26 @@ export class PacketWriter {
     this.scheduled = false;
     if (this.failed || this.chunks.length === 0) return;
     const data = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array) : concat(this.chunks, this.size);
-    this.chunks = emptyArray();
+    this.chunks = EMPTY_ARRAY;
     this.size = 0;
     this.store?.flush();
     this.bytesOut += data.length;
     const ok = this.transport.write(data);
     const waiters = this.batchWaiters;
-    this.batchWaiters = emptyArray();
+    this.batchWaiters = EMPTY_ARRAY;
     this.batchPromise = undefined;
     if (ok && !this.congested) {
       for (const w of waiters) w.resolve();
     } else {
       this.congested = true;
-      if (waiters.length > 0) (this.drainWaiters = ownArray(this.drainWaiters)).push(...waiters);
+      if (waiters.length > 0) (this.drainWaiters = own(this.drainWaiters)).push(...waiters);
     }
   }
 
   onDrain(): void {
     this.congested = false;
     const waiters = this.drainWaiters;
-    this.drainWaiters = emptyArray();
+    this.drainWaiters = EMPTY_ARRAY;
     settle(waiters);
   }
 
@@ -106,14 +106,14 @@ export class PacketWriter {
     this.failed = err;
     // Read back from the batch's own bytes, here and only here: the QoS 0 path pays nothing for it.
     const unsent = this.requeue ? unsentQos0(this.chunks, this.level) : [];
-    this.chunks = emptyArray();
+    this.chunks = EMPTY_ARRAY;
     const batch = this.batchWaiters;
     if (unsent.length > 0 && this.requeue) {
       this.requeue.requeue(unsent).then(() => settle(batch), (e: unknown) => settle(batch, e));
     } else settle(batch, err);
     settle(this.drainWaiters, err);
-    this.batchWaiters = emptyArray();
-    this.drainWaiters = emptyArray();
+    this.batchWaiters = EMPTY_ARRAY;
+    this.drainWaiters = EMPTY_ARRAY;
     this.batchPromise = undefined;
   }
 }

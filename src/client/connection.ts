@@ -121,7 +121,7 @@ export class Connection {
     }
     this.writer?.fail(err);
     this.transport?.destroy();
-    this.closing.resolve();
+    this.closing.end();
   }
 
   /**
@@ -186,7 +186,7 @@ export class Connection {
   }
 
   private onClose(err: Error | undefined): void {
-    this.closing.resolve();
+    this.closing.end();
     if (this.dropped) return;
     // A TLS failure before CONNACK keeps its TLS_ERROR (permanent: no retrying): with TLS 1.3 the
     // broker refuses a missing or bad client certificate only after the client's handshake is done.

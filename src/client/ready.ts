@@ -1,6 +1,6 @@
 import { TimeoutError } from '../errors.js';
 import { Deadline } from '../session/deadline.js';
-import { emptySet, ownSet } from '../session/lazy-collections.js';
+import { EMPTY_SET, own } from '../session/lazy-collections.js';
 import type { Timers } from '../session/timers.js';
 
 /**
@@ -8,7 +8,7 @@ import type { Timers } from '../session/timers.js';
  * `ms` and its signal, for the next CONNACK; all are released or failed together.
  */
 export class ReadyWaiters {
-  private waiting = emptySet<Deadline<void>>();
+  private waiting: Set<Deadline<void>> = EMPTY_SET;
 
   constructor(
     private readonly timers: Timers,
@@ -19,7 +19,7 @@ export class ReadyWaiters {
   async wait(what: string, signal: AbortSignal | undefined): Promise<void> {
     const ms = this.ms;
     const waiter = new Deadline<void>(this.timers, () => new TimeoutError(`cannot ${what}: not connected within ${ms} ms`)).arm(ms).abortOn(signal);
-    (this.waiting = ownSet(this.waiting)).add(waiter);
+    (this.waiting = own(this.waiting)).add(waiter);
     try {
       await waiter.promise;
     } finally {

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import { Message } from '../message.js';
 import type { StatusEvent } from '../status.js';
 import type { Timers } from '../session/timers.js';
-import { emptySet, ownSet } from '../session/lazy-collections.js';
+import { EMPTY_SET, own } from '../session/lazy-collections.js';
 import { Subscription, type OverflowPolicy, type SubscriptionOptions } from '../subscription.js';
 import { Inbox, type Filter, type InboxOwner, type InboxRouter } from './inbox.js';
 import { SubscriptionIds } from './subscription-ids.js';
@@ -31,7 +31,7 @@ export interface RouterSettings {
  * the application never read at all is then set aside so that it cannot hold the client hostage.
  */
 export class Router implements InboxRouter, InboxOwner {
-  private inboxes = emptySet<Inbox>();
+  private inboxes: Set<Inbox> = EMPTY_SET;
   /** MQTT 5: the Subscription Identifiers the client assigns, and the filters the broker holds under each. */
   readonly subscriptionIds = new SubscriptionIds();
   /**
@@ -39,7 +39,7 @@ export class Router implements InboxRouter, InboxOwner {
    * subscribed on the broker, and subscribed again after a reconnect, since the application never
    * left them; what arrives for them is unrouted.
    */
-  private setAside = emptySet<Inbox>();
+  private setAside: Set<Inbox> = EMPTY_SET;
   private unrouted: { inbox: Inbox; sub: Subscription } | undefined;
   /**
    * Unrouted messages held until the application first calls messages(): a resumed session
@@ -75,7 +75,7 @@ export class Router implements InboxRouter, InboxOwner {
 
   /** Starts routing to `inbox`; it takes the held messages its filters match. */
   add(inbox: Inbox): void {
-    (this.inboxes = ownSet(this.inboxes)).add(inbox);
+    (this.inboxes = own(this.inboxes)).add(inbox);
     if (this.held) this.held = this.held.filter((msg) => (inbox.matches(msg.topic) ? (inbox.push(msg), false) : true));
   }
 
@@ -205,7 +205,7 @@ export class Router implements InboxRouter, InboxOwner {
     const error = new AbandonedSubscriptionError(inbox.topicFilters, inbox.buffered, inbox.reliable, fullFor);
     this.log?.(error.message);
     if (this.unrouted?.inbox === inbox) this.unrouted = undefined;
-    else if (this.inboxes.delete(inbox)) (this.setAside = ownSet(this.setAside)).add(inbox);
+    else if (this.inboxes.delete(inbox)) (this.setAside = own(this.setAside)).add(inbox);
     inbox.end(error);
     this.status.emit({ type: 'error', error });
   }

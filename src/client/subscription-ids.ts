@@ -8,13 +8,13 @@
  * subscription, identifier included. So what routes is the filter and the identifier the broker holds
  * it under now (`heldUnder`), written when the SUBSCRIBE goes out, since the broker handles packets in order.
  */
-import { emptyMap, ownMap } from '../session/lazy-collections.js';
+import { EMPTY_MAP, own } from '../session/lazy-collections.js';
 
 /** The highest Subscription Identifier (a Variable Byte Integer, 1 to 268,435,455). */
 export const MAX_SUBSCRIPTION_ID = 268_435_455;
 
 export class SubscriptionIds {
-  private held = emptyMap<string, number>();
+  private held: Map<string, number> = EMPTY_MAP;
   private next = 1;
 
   /** Each subscribed filter, with the identifier the broker holds it under (absent: none). */
@@ -40,7 +40,7 @@ export class SubscriptionIds {
   subscribed(filters: readonly { topicFilter: string }[], id: number | undefined): void {
     for (const f of filters) {
       if (id === undefined) this.held.delete(f.topicFilter);
-      else (this.held = ownMap(this.held)).set(f.topicFilter, id);
+      else (this.held = own(this.held)).set(f.topicFilter, id);
     }
   }
 

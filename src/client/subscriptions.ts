@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import { CALL_OPTIONS, checkKeys, SUBSCRIBE_OPTIONS } from '../option-keys.js';
 import { subscriptionLimits } from '../options.js';
 import { Deadline } from '../session/deadline.js';
-import { emptySet, ownSet } from '../session/lazy-collections.js';
+import { EMPTY_SET, own } from '../session/lazy-collections.js';
 import type { Session } from '../session/session.js';
 import type { Timers } from '../session/timers.js';
 import type { StatusBroadcaster } from '../status.js';
@@ -51,7 +51,7 @@ export class Subscriptions implements InboxOwner {
    * Filters the application left while offline in a persistent session: the broker still holds
    * them, so they are unsubscribed after the next CONNACK with sessionPresent.
    */
-  private leftOffline = emptySet<string>();
+  private leftOffline: Set<string> = EMPTY_SET;
 
   constructor(private readonly p: SubscriptionsParts) {}
 
@@ -156,7 +156,7 @@ export class Subscriptions implements InboxOwner {
     this.p.router.subscriptionIds.unsubscribed(left);
     this.p.session.unsubscribe(left).catch(() => {
       // Lost again before UNSUBACK: try once more after the next reconnect.
-      for (const f of left) (this.leftOffline = ownSet(this.leftOffline)).add(f);
+      for (const f of left) (this.leftOffline = own(this.leftOffline)).add(f);
     });
   }
 
@@ -168,7 +168,7 @@ export class Subscriptions implements InboxOwner {
     if (unused.length === 0) return;
     const state = p.lifecycle.state;
     if (state !== 'connected') {
-      if (state === 'reconnecting' && !p.clean) for (const f of unused) (this.leftOffline = ownSet(this.leftOffline)).add(f);
+      if (state === 'reconnecting' && !p.clean) for (const f of unused) (this.leftOffline = own(this.leftOffline)).add(f);
       return;
     }
     p.router.subscriptionIds.unsubscribed(unused);

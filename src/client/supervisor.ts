@@ -319,8 +319,7 @@ export class Supervisor implements ReadControl, ConnectionOwner {
     p.status.emit(err instanceof Error ? { type: 'closed', error: err } : { type: 'closed' });
     p.status.end();
     void p.store.close().catch((e: unknown) => p.log?.(`closing the store failed: ${String(e)}`));
-    if (err !== undefined) this.outcome.reject(err);
-    else this.outcome.resolve();
+    this.outcome.end(err);
   }
 
   /** Closes the current connection (if any) without touching the session. */

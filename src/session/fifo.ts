@@ -1,9 +1,9 @@
-import { emptyArray, ownArray } from './lazy-collections.js';
+import { EMPTY_ARRAY, own } from './lazy-collections.js';
 
 /** A FIFO queue with O(1) push and shift (Array#shift is O(n) on large arrays). */
 export class Fifo<T> {
   /** The shared empty array until the first push (most queues of an idle client stay empty). */
-  private items: (T | undefined)[] = emptyArray();
+  private items: (T | undefined)[] = EMPTY_ARRAY;
   private head = 0;
 
   get length(): number {
@@ -11,7 +11,7 @@ export class Fifo<T> {
   }
 
   push(item: T): void {
-    (this.items = ownArray(this.items)).push(item);
+    (this.items = own(this.items)).push(item);
   }
 
   /** Puts `items` before everything queued, in their order (O(n): for the rare way back). */
@@ -47,7 +47,7 @@ export class Fifo<T> {
   /** Empties the queue and returns what it held, oldest first. */
   drain(): T[] {
     const out = this.items.slice(this.head) as T[];
-    this.items = emptyArray();
+    this.items = EMPTY_ARRAY;
     this.head = 0;
     return out;
   }

@@ -32,7 +32,7 @@ import { Deadline } from './deadline.js';
 import { DeadlineQueue, type Timed } from './deadline-queue.js';
 import { Fifo } from './fifo.js';
 import { Keepalive, type KeepaliveHost } from './keepalive.js';
-import { emptyArray, emptyMap, emptySet, ownArray, ownMap, ownSet } from './lazy-collections.js';
+import { EMPTY_ARRAY, EMPTY_MAP, EMPTY_SET, own } from './lazy-collections.js';
 import { PacketIdAllocator } from './packet-ids.js';
 import { IncomingAliases, OutgoingAliases } from './topic-aliases.js';
 import { globalTimers, type Timers } from './timers.js';
@@ -181,17 +181,17 @@ export class Session implements KeepaliveHost {
   private readonly ids = new PacketIdAllocator();
   private readonly queue = new Fifo<OutgoingFlow>();
   /** Sent, unacknowledged publishes in send order (Map keeps insertion order for retransmission). */
-  private inflight = emptyMap<number, OutgoingFlow>();
+  private inflight: Map<number, OutgoingFlow> = EMPTY_MAP;
   /** Incoming QoS 2 ids between PUBREC and PUBREL: a re-sent PUBLISH with one of them is not delivered again. */
-  private incomingQos2 = emptySet<number>();
-  private requests = emptyMap<number, PendingRequest>();
+  private incomingQos2: Set<number> = EMPTY_SET;
+  private requests: Map<number, PendingRequest> = EMPTY_MAP;
   private connack: Deadline<ConnackPacket> | undefined;
   private readonly keepalive: Keepalive;
   /** The ackTimeout of every publish awaiting PUBACK/PUBREC/PUBCOMP: one timer for the whole window. */
   private readonly ackDeadlines: DeadlineQueue<OutgoingFlow>;
   /** The client stopped reading (a full subscription): deadlines for what the broker sends are on hold. */
   private readingHeld = false;
-  private drainWaiters: (() => void)[] = emptyArray();
+  private drainWaiters: (() => void)[] = EMPTY_ARRAY;
   private seq = 0;
   private expired = 0;
   /** MQTT 5: in-flight PUBLISHes not yet re-sent on this connection (its Receive Maximum held them back). */
@@ -378,9 +378,9 @@ export class Session implements KeepaliveHost {
       packet.packetId = record.packetId;
       this.ids.reserve(record.packetId);
       flow.awaiting = record.released ? 'pubcomp' : record.qos === 1 ? 'puback' : 'pubrec';
-      (this.inflight = ownMap(this.inflight)).set(record.packetId, flow);
+      (this.inflight = own(this.inflight)).set(record.packetId, flow);
     }
-    for (const id of snapshot.incoming) (this.incomingQos2 = ownSet(this.incomingQos2)).add(id);
+    for (const id of snapshot.incoming) (this.incomingQos2 = own(this.incomingQos2)).add(id);
     this.storeOpen = true;
     for (const flow of early) {
       flow.seq = ++this.seq;
@@ -458,7 +458,7 @@ export class Session implements KeepaliveHost {
   /** Resolves when nothing is queued or awaiting acknowledgement (used by a graceful end). */
   whenIdle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => (this.drainWaiters = ownArray(this.drainWaiters)).push(resolve));
+    return new Promise((resolve) => (this.drainWaiters = own(this.drainWaiters)).push(resolve));
   }
 
   /** DISCONNECT is the last packet of the connection: nothing is written after it. */
@@ -697,7 +697,7 @@ export class Session implements KeepaliveHost {
       if (this.v5 && this.incomingQos2.size >= (this.options.receiveMaximum ?? 65535)) {
         throw new MqttProtocolError('RECEIVE_MAXIMUM_EXCEEDED', `the broker sent more than our Receive Maximum of ${this.options.receiveMaximum ?? 65535} unacknowledged QoS 2 messages`, 'MQTT-3.3.4-9');
       }
-      (this.incomingQos2 = ownSet(this.incomingQos2)).add(packetId);
+      (this.incomingQos2 = own(this.incomingQos2)).add(packetId);
       // Durable before delivery: a crash after this point must not deliver the message twice.
       this.store.putIncoming(packetId);
       this.store.flush();
@@ -815,7 +815,7 @@ export class Session implements KeepaliveHost {
   private forget(packetId: number): void {
     this.requests.delete(packetId);
     // Most clients subscribe once, at the start: the emptied map's backing store goes back.
-    if (this.requests.size === 0) this.requests = emptyMap();
+    if (this.requests.size === 0) this.requests = EMPTY_MAP;
     this.ids.release(packetId);
   }
 
@@ -865,7 +865,7 @@ export class Session implements KeepaliveHost {
       this.queue.shift();
       flow.packet.packetId = packetId;
       flow.awaiting = flow.packet.qos === 1 ? 'puback' : 'pubrec';
-      (this.inflight = ownMap(this.inflight)).set(packetId, flow);
+      (this.inflight = own(this.inflight)).set(packetId, flow);
       this.store.putOutgoing(this.record(flow));
       this.armAck(flow);
       this.send(flow.packet);
@@ -920,7 +920,7 @@ export class Session implements KeepaliveHost {
     const done = new Deadline<number[]>(this.timers, () => {
       return new TimeoutError(`no ${upper === 'SUBSCRIBE' ? 'SUBACK' : 'UNSUBACK'} for packet ${packetId} within ${this.options.ackTimeout} ms`);
     }).arm(this.readingHeld ? 0 : this.options.ackTimeout);
-    (this.requests = ownMap(this.requests)).set(packetId, { kind, count, done });
+    (this.requests = own(this.requests)).set(packetId, { kind, count, done });
     this.send(build(packetId));
     return done.promise;
   }
@@ -965,7 +965,7 @@ export class Session implements KeepaliveHost {
   private notifyIdle(): void {
     if (this.drainWaiters.length === 0 || !(this.isIdle() || this.current === 'closed')) return;
     const waiters = this.drainWaiters;
-    this.drainWaiters = emptyArray();
+    this.drainWaiters = EMPTY_ARRAY;
     for (const w of waiters) w();
   }
 }

@@ -1,5 +1,5 @@
 import type { PublishProperties, QoS } from '../codec/packets.js';
-import { emptyMap, emptySet, ownMap, ownSet } from '../session/lazy-collections.js';
+import { EMPTY_MAP, EMPTY_SET, own } from '../session/lazy-collections.js';
 
 /** One outgoing QoS 1/2 (or queued QoS 0) publish as a store keeps it. */
 export interface OutgoingRecord {
@@ -75,7 +75,7 @@ export class MemoryStore implements Store {
    * The records of client ids not open now, kept at close() when they hold anything: a client's
    * own default store, open for the client's life, never makes this map.
    */
-  private sessions = emptyMap<string, Records>();
+  private sessions: Map<string, Records> = EMPTY_MAP;
   /** The records of the client id that has the store open. */
   private current: Records = noRecords();
   private openBy: string | undefined;
@@ -95,7 +95,7 @@ export class MemoryStore implements Store {
 
   putOutgoing(record: OutgoingRecord): void {
     const records = this.current;
-    (records.outgoing = ownMap(records.outgoing)).set(record.seq, { ...record });
+    (records.outgoing = own(records.outgoing)).set(record.seq, { ...record });
   }
 
   deleteOutgoing(seq: number): void {
@@ -104,7 +104,7 @@ export class MemoryStore implements Store {
 
   putIncoming(packetId: number): void {
     const records = this.current;
-    (records.incoming = ownSet(records.incoming)).add(packetId);
+    (records.incoming = own(records.incoming)).add(packetId);
   }
 
   deleteIncoming(packetId: number): void {
@@ -122,7 +122,7 @@ export class MemoryStore implements Store {
     if (clientId === undefined) return;
     this.openBy = undefined;
     const records = this.current;
-    if (records.outgoing.size > 0 || records.incoming.size > 0) (this.sessions = ownMap(this.sessions)).set(clientId, records);
+    if (records.outgoing.size > 0 || records.incoming.size > 0) (this.sessions = own(this.sessions)).set(clientId, records);
     else this.sessions.delete(clientId);
   }
 }
@@ -135,5 +135,5 @@ interface Records {
 
 /** Empty records; their collections are made on first write (most clients never store anything). */
 function noRecords(): Records {
-  return { outgoing: emptyMap(), incoming: emptySet() };
+  return { outgoing: EMPTY_MAP, incoming: EMPTY_SET };
 }

@@ -1,4 +1,4 @@
-import { emptyArray, ownArray } from '../session/lazy-collections.js';
+import { EMPTY_ARRAY, own } from '../session/lazy-collections.js';
 import type { Timers } from '../session/timers.js';
 
 /** What the coalescer pauses and resumes: a socket (node:net). */
@@ -81,7 +81,7 @@ export class ReadCoalescer {
   /** Mean size of the busy reads before the current run of pauses. */
   private baseline = 0;
   /** What the pause that just ended gathered, held back until it is judged. */
-  private gathered: Uint8Array[] = emptyArray();
+  private gathered: Uint8Array[] = EMPTY_ARRAY;
   private gatheredBytes = 0;
   private timer: unknown;
   private appPaused = false;
@@ -124,7 +124,7 @@ export class ReadCoalescer {
   read(chunk: Uint8Array): void {
     if (this.stopped) return;
     if (this.state === 'gathering') {
-      (this.gathered = ownArray(this.gathered)).push(chunk);
+      (this.gathered = own(this.gathered)).push(chunk);
       this.gatheredBytes += chunk.length;
       return;
     }
@@ -157,7 +157,7 @@ export class ReadCoalescer {
     if (this.stopped) return;
     if (flush) this.handOn();
     this.stopped = true;
-    this.gathered = emptyArray();
+    this.gathered = EMPTY_ARRAY;
     this.state = 'direct';
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
@@ -203,7 +203,7 @@ export class ReadCoalescer {
   private handOn(): void {
     const chunks = this.gathered;
     if (chunks.length === 0) return;
-    this.gathered = emptyArray();
+    this.gathered = EMPTY_ARRAY;
     this.gatheredBytes = 0;
     this.state = 'direct';
     for (const chunk of chunks) {

@@ -13,28 +13,28 @@ async function stateOf(p: Promise<void>): Promise<string> {
 }
 
 describe('LazyOutcome: a `closed` promise made on first read', () => {
-  it('read before it settles: the same pending promise, then settled by the first resolve()/reject() only', async () => {
+  it('read before it ends: the same pending promise, then settled by the first end() only', async () => {
     const o = new LazyOutcome();
     const p = o.promise;
     expect(o.promise).toBe(p);
     expect(await stateOf(p)).toBe('pending');
-    o.reject(new Error('first'));
-    o.resolve();
-    o.reject(new Error('second'));
+    o.end(new Error('first'));
+    o.end();
+    o.end(new Error('second'));
     expect(await stateOf(p)).toBe('rejected: first');
     expect(o.promise).toBe(p);
   });
 
-  it('read only after it settled: settled as it was, the same promise on every read', async () => {
+  it('read only after it ended: settled as it ended, the same promise on every read', async () => {
     const resolved = new LazyOutcome();
-    resolved.resolve();
-    resolved.reject(new Error('too late'));
+    resolved.end();
+    resolved.end(new Error('too late'));
     expect(await stateOf(resolved.promise)).toBe('resolved');
     expect(resolved.promise).toBe(resolved.promise);
 
     const rejected = new LazyOutcome();
-    rejected.reject(new Error('why'));
-    rejected.resolve();
+    rejected.end(new Error('why'));
+    rejected.end();
     expect(await stateOf(rejected.promise)).toBe('rejected: why');
     expect(rejected.promise).toBe(rejected.promise);
   });

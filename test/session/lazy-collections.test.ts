@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { emptyArray, emptyMap, emptySet, ownArray, ownMap, ownSet } from '../../src/session/lazy-collections.js';
+import { EMPTY_ARRAY, EMPTY_MAP, EMPTY_SET, own } from '../../src/session/lazy-collections.js';
 import { Fifo } from '../../src/session/fifo.js';
 import { PacketIdAllocator } from '../../src/session/packet-ids.js';
 import { MemoryStore } from '../../src/store/store.js';
 
-describe('lazy collections: the shared empty Set and Map, and owning one on first write', () => {
-  it('the shared ones read as empty and refuse every write, naming the fix', () => {
-    const set = emptySet<number>();
-    const map = emptyMap<string, number>();
+describe('lazy collections: the shared empty Set, Map and array, and owning one on first write', () => {
+  it('the shared ones read as empty and refuse every write', () => {
+    const set: Set<number> = EMPTY_SET;
+    const map: Map<string, number> = EMPTY_MAP;
+    const array: number[] = EMPTY_ARRAY;
     expect([set.size, set.has(1), [...set]]).toEqual([0, false, []]);
     expect([map.size, map.get('a'), map.has('a'), [...map.entries()]]).toEqual([0, undefined, false, []]);
     // Deleting and clearing an empty collection change nothing: allowed, as on any empty one.
@@ -15,38 +16,36 @@ describe('lazy collections: the shared empty Set and Map, and owning one on firs
     expect(map.delete('a')).toBe(false);
     set.clear();
     map.clear();
-    expect(() => set.add(1)).toThrow('mqttwire internal error: a write to the shared empty Set (use ownSet())');
-    expect(() => map.set('a', 1)).toThrow('mqttwire internal error: a write to the shared empty Map (use ownMap())');
-    expect([set.size, map.size]).toEqual([0, 0]);
+    expect(() => set.add(1)).toThrow('mqttwire internal error: a write to a shared empty collection (use own())');
+    expect(() => map.set('a', 1)).toThrow('mqttwire internal error: a write to a shared empty collection (use own())');
+    expect(() => array.push(1)).toThrow(TypeError);
+    expect([set.size, map.size, array.length]).toEqual([0, 0, 0]);
   });
 
-  it('ownSet()/ownMap() give each owner its own on the first write, and keep it after', () => {
-    const a = ownSet(emptySet<number>()).add(1);
-    const b = ownSet(emptySet<number>());
+  it('own() gives each owner its own on the first write, and keeps it after', () => {
+    const a = own<Set<number>>(EMPTY_SET).add(1);
+    const b = own<Set<number>>(EMPTY_SET);
     expect(b).not.toBe(a);
     expect([...b]).toEqual([]);
-    expect(ownSet(a)).toBe(a);
-    const m = ownMap(emptyMap<string, number>()).set('x', 1);
-    expect(ownMap(m)).toBe(m);
-    expect(ownMap(emptyMap<string, number>()).get('x')).toBeUndefined();
+    expect(own(a)).toBe(a);
+    const m = own<Map<string, number>>(EMPTY_MAP).set('x', 1);
+    expect(own(m)).toBe(m);
+    expect(own<Map<string, number>>(EMPTY_MAP).get('x')).toBeUndefined();
+    const arr = own<number[]>(EMPTY_ARRAY);
+    arr.push(1);
+    expect([arr, own(arr) === arr, own<number[]>(EMPTY_ARRAY)]).toEqual([[1], true, []]);
     // The shared ones stayed empty.
-    expect([emptySet<number>().size, emptyMap<string, number>().size]).toEqual([0, 0]);
+    expect([EMPTY_SET.size, EMPTY_MAP.size, EMPTY_ARRAY.length]).toEqual([0, 0, 0]);
   });
 
-  it('the shared empty array is frozen (a push throws); ownArray() gives each owner its own, and a Fifo drained goes back to it', () => {
-    const shared = emptyArray<number>();
-    expect(() => shared.push(1)).toThrow(TypeError);
-    expect(shared).toEqual([]);
-    const mine = ownArray(shared);
-    mine.push(1);
-    expect([mine, ownArray(mine) === mine, ownArray(shared)]).toEqual([[1], true, []]);
+  it('Fifos own their items on the first push and give them back when drained', () => {
     const a = new Fifo<number>();
     const b = new Fifo<number>();
     a.push(1);
     expect([a.length, b.length, b.shift()]).toEqual([1, 0, undefined]);
     expect(a.drain()).toEqual([1]);
     a.push(2);
-    expect([a.shift(), a.length, emptyArray<number>().length]).toEqual([2, 0, 0]);
+    expect([a.shift(), a.length, EMPTY_ARRAY.length]).toEqual([2, 0, 0]);
   });
 
   it('two owners that start from the shared empty one never see each other (packet ids, a MemoryStore)', async () => {
