@@ -22,9 +22,8 @@ import { Router } from './client/router.js';
 import { Lifecycle, type ConnectionState } from './client/states.js';
 import { newCounters, snapshot, type ClientStats, type Counters } from './client/stats.js';
 import { Subscriptions, type SubscribeOptions } from './client/subscriptions.js';
-import { Supervisor, type ConnectResult } from './client/supervisor.js';
+import { Supervisor, type ConnectResult, type SupervisorParts } from './client/supervisor.js';
 import { connectionLimits, type ConnectionLimits } from './client/limits.js';
-import { Wiring } from './client/wiring.js';
 
 export type { ClientStats } from './client/stats.js';
 export type { SubscribeInput } from './client/arguments.js';
@@ -114,12 +113,24 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
     const log = resolveLogger(options, o.session.clientId);
     const store = options.store ?? new MemoryStore();
     const lifecycle = new Lifecycle(log && ((from, to) => log(`state ${from} -> ${to}`)));
-    // The router and the session reach the supervisor (made after them) through the wiring.
-    const wiring = new Wiring();
-    const router = new Router(o, wiring, this.#counters, timers, this.#status, log);
-    const session = new Session(o.session, wiring, timers, store);
+    // The supervisor is the session's host and the router's read control, and needs both: it is made
+    // first, and its parts are filled in below, before anything can call it.
+    const parts = {
+      lifecycle,
+      policy: new ReconnectPolicy(o.reconnect, [this.url, ...resolveServers(options.servers, anyScheme)], o.followRedirects),
+      store,
+      status: this.#status,
+      counters: this.#counters,
+      timers,
+      log,
+      clientId: o.session.clientId,
+      readyTimeout: o.session.ackTimeout,
+    } as SupervisorParts;
+    const supervisor = new Supervisor(parts);
+    const router = (parts.router = new Router(o, supervisor, this.#counters, timers, this.#status, log));
+    const session = (parts.session = new Session(o.session, supervisor, timers, store));
     const userTransport = options.transport;
-    const connector = new Connector(
+    parts.connector = new Connector(
       { connectTimeout: o.connectTimeout, tls: o.tls, connection: {
         maxPacketSize: o.maxPacketSize,
         protocolLevel: o.session.protocolLevel,
@@ -132,22 +143,7 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
       timers,
       log,
     );
-    const supervisor = new Supervisor({
-      lifecycle,
-      session,
-      connector,
-      policy: new ReconnectPolicy(o.reconnect, [this.url, ...resolveServers(options.servers, anyScheme)], o.followRedirects),
-      router,
-      store,
-      status: this.#status,
-      counters: this.#counters,
-      timers,
-      log,
-      clientId: o.session.clientId,
-      readyTimeout: o.session.ackTimeout,
-      subscriptions: wiring,
-    });
-    const subscriptions = new Subscriptions({
+    const subscriptions = (parts.subscriptions = new Subscriptions({
       session,
       router,
       lifecycle,
@@ -158,10 +154,7 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
       clean: o.session.clean,
       v5: o.session.protocolLevel === 5,
       defaults: o,
-    });
-    wiring.supervisor = supervisor;
-    wiring.router = router;
-    wiring.subscriptions = subscriptions;
+    }));
     this.#lifecycle = lifecycle;
     this.#session = session;
     this.#supervisor = supervisor;

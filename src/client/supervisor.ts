@@ -1,8 +1,8 @@
-import type { ConnackPacket, ConnackProperties, DisconnectPacket } from '../codec/packets.js';
+import type { ConnackPacket, ConnackProperties, DisconnectPacket, Packet, PublishPacket } from '../codec/packets.js';
 import { AbortError, ClientClosedError, ConnectionClosedError, type MqttError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Deadline } from '../session/deadline.js';
-import type { Session } from '../session/session.js';
+import type { Session, SessionHost } from '../session/session.js';
 import type { Timers } from '../session/timers.js';
 import type { StatusBroadcaster } from '../status.js';
 import type { Store } from '../store/store.js';
@@ -49,7 +49,7 @@ export interface SupervisorParts {
  * reconnecting with the policy's backoff, a graceful end and the single exit, teardown. It owns the
  * current Connection and is the only part that moves the client from one state to another.
  */
-export class Supervisor implements ReadControl, ConnectionOwner {
+export class Supervisor implements SessionHost, ReadControl, ConnectionOwner {
   /** The live connection (set as soon as its transport is open, so CONNECT can be written). */
   connection: Connection | undefined;
   /** How the client finished; its promise is made when someone reads `closed`. */
@@ -110,6 +110,24 @@ export class Supervisor implements ReadControl, ConnectionOwner {
   /** Closes at once without DISCONNECT (so the broker publishes the will). */
   destroy(err?: unknown): void {
     this.teardown(err, err ?? new ClientClosedError('the client was destroyed'));
+  }
+
+  // SessionHost: the session writes on the current connection and delivers to the router.
+
+  write(packet: Packet, topicAlias?: number): void {
+    this.connection?.writer?.write(packet, topicAlias);
+  }
+
+  whenWritten(): Promise<void> {
+    return this.connection?.writer?.whenWritten() ?? Promise.reject(new ConnectionClosedError('not connected'));
+  }
+
+  deliver(packet: PublishPacket): void {
+    this.p.router.route(packet);
+  }
+
+  fail(err: MqttError): void {
+    this.lost(err);
   }
 
   // ReadControl: the router stops and restarts reading for a full subscription. While we do not
