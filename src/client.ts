@@ -115,7 +115,7 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
     const lifecycle = new Lifecycle(log && ((from, to) => log(`state ${from} -> ${to}`)));
     // The supervisor is the session's host and the router's read control, and needs both: it is made
     // first, and its parts are filled in below, before anything can call it.
-    const parts = {
+    const parts: SupervisorParts = {
       lifecycle,
       policy: new ReconnectPolicy(o.reconnect, [this.url, ...resolveServers(options.servers, anyScheme)], o.followRedirects),
       store,
@@ -125,7 +125,13 @@ export abstract class MqttClientBase<V extends ProtocolVersion = 4> implements A
       log,
       clientId: o.session.clientId,
       readyTimeout: o.session.ackTimeout,
-    } as SupervisorParts;
+      // Filled in below: named here so that the object has room for them (fields added to an object
+      // literal later go to a second allocation).
+      router: undefined as never,
+      session: undefined as never,
+      connector: undefined as never,
+      subscriptions: undefined as never,
+    };
     const supervisor = new Supervisor(parts);
     const router = (parts.router = new Router(o, supervisor, this.#counters, timers, this.#status, log));
     const session = (parts.session = new Session(o.session, supervisor, timers, store));

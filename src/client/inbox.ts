@@ -50,8 +50,11 @@ export class Inbox extends AsyncQueue<Message> {
   stallDue = 0;
   /** How it stopped receiving; its promise is made when someone reads `closed`. */
   private readonly outcome = new LazyOutcome();
-  /** Filters with any `$share/group/` prefix removed: what incoming topics are matched against. */
-  private matchFilters: string[];
+  /**
+   * Filters with their `$share/group/` prefixes removed, what incoming topics are matched against;
+   * undefined when no filter has one (the filters themselves are matched: no copy per subscription).
+   */
+  private matchFilters: string[] | undefined;
   /** QoS 1/2 messages in the buffer: the ones no policy may drop. */
   reliable = 0;
   private leaving: Promise<void> | undefined;
@@ -77,7 +80,10 @@ export class Inbox extends AsyncQueue<Message> {
   }
 
   matches(topic: string): boolean {
-    for (const f of this.matchFilters) if (topicMatches(f, topic)) return true;
+    const stripped = this.matchFilters;
+    if (stripped) {
+      for (const f of stripped) if (topicMatches(f, topic)) return true;
+    } else for (const f of this.filters) if (topicMatches(f.topicFilter, topic)) return true;
     return false;
   }
 
@@ -95,9 +101,14 @@ export class Inbox extends AsyncQueue<Message> {
     const filters = this.filters;
     for (let i = 0; i < filters.length; i++) {
       const id = heldUnder.get((filters[i] as Filter).topicFilter);
-      if ((id === undefined || ids.includes(id)) && topicMatches(this.matchFilters[i] as string, topic)) return true;
+      if ((id === undefined || ids.includes(id)) && topicMatches(this.matchFilter(i), topic)) return true;
     }
     return false;
+  }
+
+  /** What topics are matched against for filter `i`. */
+  private matchFilter(i: number): string {
+    return this.matchFilters?.[i] ?? (this.filters[i] as Filter).topicFilter;
   }
 
   /** Drops filters the application unsubscribed; returns true when none are left. */
@@ -178,6 +189,8 @@ export class Inbox extends AsyncQueue<Message> {
   }
 }
 
-function matchable(filters: readonly Filter[]): string[] {
+/** The filters without their `$share/group/` prefixes, or undefined when none has one (the filters are then matched as they are). */
+function matchable(filters: readonly Filter[]): string[] | undefined {
+  if (!filters.some((f) => SHARE_PREFIX.test(f.topicFilter))) return undefined;
   return filters.map((f) => f.topicFilter.replace(SHARE_PREFIX, ''));
 }
