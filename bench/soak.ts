@@ -101,7 +101,8 @@ const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 
 /** Resources of the client's connection: its socket, and the connect and DNS requests of a reconnect. */
-const CONNECTION_KINDS = /^(TCP|GetAddrInfo)/;
+/** The client's connection: its socket, and while it reconnects the DNS lookup and the connect request (`ConnectWrap` in Node 20). */
+const CONNECTION_KINDS = /^(TCP|GetAddrInfo)|^ConnectWrap$/;
 /** Operations in progress as process.getActiveResourcesInfo() names them (CloseReq, FSReqCallback, ShutdownWrap, WriteWrap...). */
 const REQUEST_KINDS = /Req|^(ShutdownWrap|WriteWrap)$/;
 
