@@ -148,9 +148,9 @@ interface OutgoingFlow extends Timed {
   done: Deadline<PublishResult | undefined>;
   /** MQTT 5, QoS 2: the PUBREC's result, kept until PUBCOMP completes the flow. */
   result?: PublishResult;
-  /** MQTT 5: the Message Expiry Interval the application gave (seconds). */
+  /** MQTT 5: the Message Expiry Interval the application gave (seconds), for the error that says it ran out. */
   expiry?: number;
-  /** MQTT 5: when that interval runs out (`timers.now()` time, ms since the epoch; kept in the store). */
+  /** MQTT 5: when that interval runs out (`timers.now()` time, ms since the epoch; kept in the store); set exactly when the packet has the property. */
   expiresAt?: number;
   /** MQTT 5: waiting to be re-sent on this connection (see retransmit()). */
   resend?: boolean;
@@ -654,7 +654,7 @@ export class Session implements KeepaliveHost {
     flow.packet.dup = true;
     // Already sent once, so never dropped for expiry now: the broker may hold it (QoS 2) under this
     // id. It goes with what is left of its interval, at least a second.
-    if (flow.expiry !== undefined) this.setRemaining(flow, Math.max(1, this.remaining(flow)));
+    if (flow.expiresAt !== undefined) this.setRemaining(flow, Math.max(1, this.remaining(flow)));
     this.send(flow.packet);
   }
 
@@ -883,7 +883,7 @@ export class Session implements KeepaliveHost {
   private stillSendable(flow: OutgoingFlow): boolean {
     const p = flow.packet;
     let error: MqttError | undefined;
-    if (flow.expiry !== undefined) {
+    if (flow.expiresAt !== undefined) {
       const left = this.remaining(flow);
       if (left <= 0) {
         this.expired++;
