@@ -68,9 +68,19 @@ export class StatusBroadcaster {
   private streams: Set<AsyncQueue<StatusEvent>> = EMPTY_SET;
 
   open(): AsyncIterableIterator<StatusEvent> {
-    const stream = new StatusStream(this.streams);
+    const stream = new StatusStream(this);
     (this.streams = own(this.streams)).add(stream);
     return stream;
+  }
+
+  /** How many status() streams are open (for tests). */
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  /** A stream ended (read to its end, `return()`ed, or the client finished): it hears no more. */
+  closed(stream: AsyncQueue<StatusEvent>): void {
+    this.streams.delete(stream);
   }
 
   emit(event: StatusEvent): void {
@@ -85,7 +95,8 @@ export class StatusBroadcaster {
 }
 
 class StatusStream extends AsyncQueue<StatusEvent> {
-  constructor(private readonly owners: Set<AsyncQueue<StatusEvent>>) {
+  // The broadcaster, not its set: the set it holds may be replaced (it starts as the shared empty one).
+  constructor(private readonly owner: StatusBroadcaster) {
     super();
   }
 
@@ -95,7 +106,7 @@ class StatusStream extends AsyncQueue<StatusEvent> {
   }
 
   override end(err?: unknown): void {
-    this.owners.delete(this);
+    this.owner.closed(this);
     super.end(err);
   }
 }
