@@ -402,12 +402,7 @@ export class Session implements KeepaliveHost {
       return this.host.whenWritten() as Promise<undefined>;
     }
     if (this.current === 'closed') return Promise.reject(new ClientClosedError('cannot publish: the session is closed'));
-    const flow = this.newFlow(packet, ++this.seq);
-    const expiry = packet.properties?.messageExpiryInterval;
-    if (expiry !== undefined) {
-      flow.expiry = expiry;
-      flow.expiresAt = this.timers.now() + expiry * 1000;
-    }
+    const flow = this.expiring(this.newFlow(packet, ++this.seq));
     if (packet.qos > 0 && this.storeOpen) this.store.putOutgoing(this.record(flow));
     this.queue.push(flow);
     this.pump();
@@ -431,7 +426,8 @@ export class Session implements KeepaliveHost {
     // Decoded from the wire bytes, a packet may carry this connection's topic alias (and an empty
     // topic); the next connection has no aliases, so each goes back with its full topic.
     const whole = this.outAliases ? unaliased(packets, this.outAliases) : { packets, lost: false };
-    const flows = whole.packets.map((packet) => this.newFlow(packet, ++this.seq));
+    // Each waits with the interval it was written with, from now: it can still expire while offline.
+    const flows = whole.packets.map((packet) => this.expiring(this.newFlow(packet, ++this.seq)));
     if (flows.length === 0) return Promise.reject(new ConnectionClosedError('the connection closed before the publish was written'));
     for (let i = 0; i < flows.length - 1; i++) flows[i]!.done.promise.catch(() => {}); // the last one speaks for all
     this.queue.unshift(flows);
@@ -896,6 +892,16 @@ export class Session implements KeepaliveHost {
     if (p.qos > 0) this.store.deleteOutgoing(flow.seq);
     flow.done.reject(error);
     return false;
+  }
+
+  /** MQTT 5: starts the expiry of a flow whose packet has a Message Expiry Interval (from now). */
+  private expiring(flow: OutgoingFlow): OutgoingFlow {
+    const expiry = flow.packet.properties?.messageExpiryInterval;
+    if (expiry !== undefined) {
+      flow.expiry = expiry;
+      flow.expiresAt = this.timers.now() + expiry * 1000;
+    }
+    return flow;
   }
 
   /** Whole seconds left of a publish's Message Expiry Interval (0 or less: expired). */

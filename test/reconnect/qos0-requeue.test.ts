@@ -6,7 +6,7 @@
  * published after it, and its promise resolves then. One already handed to the transport may have
  * arrived: it is never sent again (QoS 0 is at most once), and its promise rejects.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConnectionClosedError, TimeoutError, type ClientOptions, type MqttClient } from '../../src/index.js';
 import { openTcp } from '../../src/transport/node-tcp.js';
 import type { TransportFactory } from '../../src/transport/transport.js';
@@ -107,6 +107,30 @@ describe('MQTT 5 [v5]', () => {
     const p = await next5(again, 'publish');
     expect({ topic: p.topic, payload: new TextDecoder().decode(p.payload), qos: p.qos, dup: p.dup, properties: p.properties }).toEqual({ topic: 'q/a', payload: 'A', qos: 0, dup: false, properties });
     await within(a.promise, 1000, 'the publish');
+  });
+
+  it('a QoS 0 publish caught in the write batch still expires while it waits: expired, it is not sent (counted); the other goes', async () => {
+    // A backoff of about 3 s (the jitter held near its top): q/short's 2 s run out while the client waits to reconnect.
+    vi.spyOn(Math, 'random').mockReturnValue(0.99);
+    h.defer(() => vi.restoreAllMocks());
+    const { c, conn, timers, fake } = await connectToFake5(h, { clientId: 'q0-requeue-expiry', ...KEEPALIVE, reconnect: { initialDelay: 3000, maxDelay: 3000 } });
+    const status = new StatusRecorder(c as unknown as MqttClient);
+    timers.advance(10_000);
+    await next5(conn, 'pingreq');
+    const a = track(c.publish('q/short', 'S', { properties: { messageExpiryInterval: 2 } }));
+    void c.publish('q/long', 'L', { properties: { messageExpiryInterval: 100 } });
+    timers.advance(1000);
+    const ev = await status.next('reconnecting');
+    expect(ev.delay).toBeGreaterThan(2000);
+    timers.advance(ev.delay);
+    const again = await fake.nextConnection();
+    await next5(again, 'connect');
+    send5(again, { type: 'connack', sessionPresent: false, returnCode: 0 });
+    const p = await next5(again, 'publish');
+    expect(p.topic).toBe('q/long');
+    expect(p.properties?.messageExpiryInterval).toBe(Math.ceil(100 - ev.delay / 1000));
+    await within(a.promise, 1000, 'the batch');
+    expect(c.stats().expired).toBe(1);
   });
 
   it('publishes written with this connection\'s topic aliases go out with their full topics on the next one', async () => {
