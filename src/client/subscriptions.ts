@@ -78,7 +78,8 @@ export class Subscriptions implements InboxOwner {
       p.router.remove(inbox);
       inbox.discard();
       // Aborted while the SUBACK is still to come: undo whatever the broker grants.
-      if (err instanceof AbortError) acked.then(() => this.unsubscribeUnshared(inbox.topicFilters), () => {});
+      // The undo's own failure (the connection lost meanwhile) is no one's to handle: the filters go with the session.
+      if (err instanceof AbortError) acked.then(() => this.unsubscribeUnshared(inbox.topicFilters)).catch(() => {});
       throw err;
     }
     inbox.granted = granted;

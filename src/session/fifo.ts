@@ -16,6 +16,7 @@ export class Fifo<T> {
 
   /** Puts `items` before everything queued, in their order (O(n): for the rare way back). */
   unshift(items: T[]): void {
+    if (items.length === 0) return;
     this.items = [...items, ...this.items.slice(this.head)];
     this.head = 0;
   }
