@@ -73,11 +73,6 @@ export class StatusBroadcaster {
     return stream;
   }
 
-  /** How many status() streams are open (for tests). */
-  get openStreams(): number {
-    return this.streams.size;
-  }
-
   /** A stream ended (read to its end, `return()`ed, or the client finished): it hears no more. */
   closed(stream: AsyncQueue<StatusEvent>): void {
     this.streams.delete(stream);
