@@ -40,7 +40,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
  * noticed, moved only with a measurement in docs/benchmarks.md (which also says why TARGET_V5_GZIP
  * is not met).
  */
-const BUDGET_GZIP = 35.75 * 1024;
+const BUDGET_GZIP = 36 * 1024;
 /** The whole client with MQTT 5 (issue 14). */
 const TARGET_V5_GZIP = 21 * 1024;
 
